@@ -1,0 +1,45 @@
+"""trackrun: notebook-native experiment tracking (``import trackrun``; ``%load_ext trackrun``).
+
+Importing this package is light: it never imports DuckDB, IPython or torch.
+"""
+
+from trackrun.api import (
+    artifact,
+    checkpoint,
+    current_run,
+    finish,
+    get_store,
+    log,
+    log_params,
+    metrics,
+    resume,
+    runs,
+    sql,
+    start_run,
+    tag,
+)
+from trackrun.errors import TrackrunError
+from trackrun.run import Checkpoint, Run
+from trackrun.table import Table
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Checkpoint",
+    "Run",
+    "Table",
+    "TrackrunError",
+    "artifact",
+    "checkpoint",
+    "current_run",
+    "finish",
+    "get_store",
+    "log",
+    "log_params",
+    "metrics",
+    "resume",
+    "runs",
+    "sql",
+    "start_run",
+    "tag",
+]

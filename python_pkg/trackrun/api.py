@@ -1,0 +1,145 @@
+"""The public Python API: start runs, log metrics and params, checkpoints, and query the store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trackrun.errors import NoActiveRunError
+from trackrun.layout import default_store_root
+from trackrun.run import Checkpoint, Run, active_run
+from trackrun.table import Table
+
+if TYPE_CHECKING:
+    from trackrun.store import Store
+
+#: Set in a detached job's environment: the run directory the job logs into.
+RUN_DIR_ENV = "TRACKRUN_RUN_DIR"
+_stores: dict[Path, Store] = {}
+
+
+def start_run(
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Iterable[str] | None = None,
+    *,
+    note: str | None = None,
+    store: str | os.PathLike[str] | None = None,
+) -> Run:
+    """Start a run and make it the current one; returns the Run.
+
+    Use ``with trackrun.start_run(...) as run:`` (finished, failed or killed on exit), or call
+    it plainly and end with ``trackrun.finish()``. ``store`` defaults to ``$TRACKRUN_HOME``,
+    else ``.trackrun/`` at the root of the enclosing git repository, else ``./.trackrun``.
+    """
+    root = Path(store).expanduser().resolve() if store else default_store_root()
+    return Run.start(root, name=name, params=params, tags=tags, note=note)
+
+
+def current_run() -> Run | None:
+    """The run this process logs to: the innermost started one, or a detached job's run."""
+    run = active_run()
+    if run is None and os.environ.get(RUN_DIR_ENV):
+        run = Run.attach(Path(os.environ[RUN_DIR_ENV]))
+    return run
+
+
+def _require_run(what: str) -> Run:
+    run = current_run()
+    if run is None:
+        raise NoActiveRunError(
+            f"trackrun.{what}: no active run; start one with `with trackrun.start_run():` "
+            "or put %%track_run on the cell"
+        )
+    return run
+
+
+def log(metrics: Mapping[str, Any] | None = None, step: int | None = None, **kwargs: Any) -> None:
+    """Log metric values: ``log(loss=0.3, acc=0.9, step=10)`` or ``log({"val/acc": 0.9}, step=10)``.
+
+    ``step`` defaults to a per-key counter. Values: numbers, numpy scalars, 0-d tensors;
+    anything else raises TypeError naming the key.
+    """
+    run = active_run() or _require_run("log")
+    if metrics is not None:
+        if kwargs:
+            metrics = {**metrics, **kwargs}
+        run.log(metrics, step)
+    else:
+        run.log(kwargs, step)
+
+
+def log_params(params: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    """Record parameters of the current run: ``log_params(lr=1e-3)`` or ``log_params({...})``."""
+    _require_run("log_params").log_params({**(params or {}), **kwargs})
+
+
+def artifact(path: str | os.PathLike[str], name: str | None = None) -> Path:
+    """Copy a file into the current run's artifacts (sha256 recorded); returns the stored path."""
+    return _require_run("artifact").artifact(path, name)
+
+
+def checkpoint(obj: Any, step: int, keep: int = 3) -> Path:
+    """Save a checkpoint of ``obj`` at ``step`` in the current run, keeping the newest ``keep``."""
+    return _require_run("checkpoint").checkpoint(obj, step, keep)
+
+
+def resume() -> Checkpoint | None:
+    """The newest checkpoint of the current run (``.step``, ``.state``), or None to start fresh."""
+    return _require_run("resume").latest_checkpoint()
+
+
+def finish(status: str = "finished") -> None:
+    """End the current run with ``status`` (finished, failed or killed)."""
+    _require_run("finish").finish(status)
+
+
+def tag(*tags: str) -> None:
+    """Add tags to the current run."""
+    _require_run("tag").add_tags(tags)
+
+
+# -- queries ----------------------------------------------------------------------------------
+def get_store(store: str | os.PathLike[str] | None = None) -> Store:
+    """The Store at ``store`` (default store when None), shared within this process."""
+    from trackrun.store import Store
+
+    root = Path(store).expanduser().resolve() if store else default_store_root()
+    if root not in _stores:
+        _stores[root] = Store(root)
+    return _stores[root]
+
+
+def runs(
+    filter: str | None = None,
+    order_by: str | None = None,
+    limit: int | None = None,
+    *,
+    store: str | os.PathLike[str] | None = None,
+) -> Table:
+    """Runs matching ``filter`` with params and summary metrics (last/min/max), as a Table.
+
+    ``filter`` uses the filter language, e.g. ``'status = finished and params.lr < 1e-3'``;
+    ``order_by`` e.g. ``'metrics.val_acc desc'``. Convert with ``.to_pandas()`` or
+    ``.to_duckdb()``. Raises FilterError pointing at the column of a malformed filter.
+    """
+    return get_store(store).runs(filter, order_by, limit)
+
+
+def metrics(
+    run_ids: str | list[str],
+    keys: str | list[str] | None = None,
+    *,
+    store: str | os.PathLike[str] | None = None,
+) -> Table:
+    """Long-format metric history ``(run_id, key, step, value, wall_time)`` of the given runs."""
+    key_list = [keys] if isinstance(keys, str) else keys
+    return get_store(store).metrics(run_ids, key_list)
+
+
+def sql(query: str, *, store: str | os.PathLike[str] | None = None) -> Table:
+    """Run ad-hoc DuckDB SQL over the index (tables runs, params, tags, metrics, metric_summary,
+    artifacts); for local use only."""
+    return get_store(store).sql(query)

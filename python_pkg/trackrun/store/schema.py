@@ -1,0 +1,77 @@
+"""The DuckDB index schema: tables filled by ingestion from run directories.
+
+No PRIMARY KEY constraints: ingestion replaces rows by delete-then-insert inside one
+transaction, which DuckDB's unique indexes reject; uniqueness is ingestion's job.
+
+Times are UNIX epoch seconds (DOUBLE) so that filters and clients need no time zones.
+"""
+
+from __future__ import annotations
+
+#: Bump when the schema changes; an index with another version is rebuilt from the run dirs.
+SCHEMA_VERSION = 1
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR,
+    name VARCHAR,
+    status VARCHAR,
+    status_at DOUBLE,
+    notebook VARCHAR,
+    cell_id VARCHAR,
+    note VARCHAR,
+    host VARCHAR,
+    "user" VARCHAR,
+    pid BIGINT,
+    proc_start VARCHAR,
+    git_commit VARCHAR,
+    git_branch VARCHAR,
+    git_dirty BOOLEAN,
+    detached BOOLEAN,
+    created_at DOUBLE,
+    started_at DOUBLE,
+    ended_at DOUBLE,
+    duration DOUBLE,
+    last_event_at DOUBLE,
+    attempts INTEGER,
+    error VARCHAR
+);
+CREATE TABLE IF NOT EXISTS params (
+    run_id VARCHAR,
+    key VARCHAR,
+    value_json VARCHAR,
+    value_num DOUBLE,
+    value_str VARCHAR
+);
+CREATE TABLE IF NOT EXISTS tags (run_id VARCHAR, tag VARCHAR);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id VARCHAR,
+    key VARCHAR,
+    step BIGINT,
+    value DOUBLE,
+    wall_time DOUBLE
+);
+CREATE TABLE IF NOT EXISTS metric_summary (
+    run_id VARCHAR,
+    key VARCHAR,
+    last DOUBLE,
+    min DOUBLE,
+    max DOUBLE,
+    count BIGINT,
+    last_step BIGINT
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    run_id VARCHAR,
+    name VARCHAR,
+    size BIGINT,
+    sha256 VARCHAR,
+    logged_at DOUBLE
+);
+CREATE TABLE IF NOT EXISTS ingest_offsets (
+    run_id VARCHAR,
+    file VARCHAR,
+    byte_offset BIGINT,
+    last_seq BIGINT
+);
+"""
