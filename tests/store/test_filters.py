@@ -9,7 +9,6 @@ from typing import Any
 
 import duckdb
 import pytest
-
 from trackrun.errors import FilterError
 from trackrun.store.filters import DEFAULT_ORDER_BY, compile_filter, compile_order_by
 from trackrun.store.schema import SCHEMA_SQL
@@ -62,6 +61,8 @@ METRICS: dict[str, dict[str, tuple[float, float, float, int]]] = {
 
 
 def _param_row(run_id: str, key: str, value: object) -> tuple[object, ...]:
+    num: float | None
+    text: object
     if isinstance(value, bool):
         num, text = None, "true" if value else "false"
     elif isinstance(value, (int, float)):
@@ -77,19 +78,32 @@ _RUN_COLUMNS = (
 )
 
 
-@pytest.fixture
-def con() -> Any:
+def _make_index() -> Any:
     connection = duckdb.connect(":memory:")
     connection.execute(SCHEMA_SQL)
-    connection.executemany(
-        f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 17)})", RUNS
-    )
+    marks = ", ".join("?" * len(RUNS[0]))
+    connection.executemany(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({marks})", RUNS)
     rows = [_param_row(r, k, v) for k, by_run in PARAMS.items() for r, v in by_run.items()]
     connection.executemany("INSERT INTO params VALUES (?, ?, ?, ?, ?)", rows)
     tags = [(r, t) for r, names in TAGS.items() for t in names]
     connection.executemany("INSERT INTO tags VALUES (?, ?)", tags)
     summary = [(r, k, *s, s[3]) for k, by_run in METRICS.items() for r, s in by_run.items()]
     connection.executemany("INSERT INTO metric_summary VALUES (?, ?, ?, ?, ?, ?, ?)", summary)
+    return connection
+
+
+@pytest.fixture(scope="module")
+def index() -> Any:
+    """A shared read-only index."""
+    connection = _make_index()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def con() -> Any:
+    """A fresh index for tests that try to damage it."""
+    connection = _make_index()
     yield connection
     connection.close()
 
@@ -226,14 +240,14 @@ CASES = [
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
-def test_filter_selects(con: Any, text: str, expected: str) -> None:
-    assert select(con, text) == expected.split()
+def test_filter_selects(index: Any, text: str, expected: str) -> None:
+    assert select(index, text) == expected.split()
 
 
 @pytest.mark.parametrize("text", [None, "", "   \t\n"])
-def test_empty_filter_is_true(con: Any, text: str | None) -> None:
+def test_empty_filter_is_true(index: Any, text: str | None) -> None:
     assert compile_filter(text) == ("TRUE", [])
-    assert len(select(con, text)) == 6
+    assert len(select(index, text)) == 6
 
 
 def test_relative_time_defaults_to_now() -> None:
@@ -270,7 +284,7 @@ ERRORS = [
     ("status in finished", 11, "expected '('"),
     ("status in ()", 12, "expected a value"),
     ("status in (a, b", 11, "unclosed '('"),
-    ("status in (a b)", 15, "expected ',' or ')'"),
+    ("status in (a b)", 14, "expected ',' or ')'"),
     ("started > resnet", 11, "'started' is a time"),
     ("started > 2026-13-45", 11, "is a time"),
     ("started ~ x", 9, "'~' needs a text field"),
@@ -360,11 +374,11 @@ def test_injection_is_rejected_or_literal(con: Any, text: str) -> None:
 START_ORDER = ["r4", "r1", "r2", "r3", "r5", "r6"]  # newest first, never started last
 
 
-def test_default_order(con: Any) -> None:
+def test_default_order(index: Any) -> None:
     assert compile_order_by(None) == DEFAULT_ORDER_BY
     assert compile_order_by("  ") == DEFAULT_ORDER_BY
     assert DEFAULT_ORDER_BY == "r.started_at DESC NULLS LAST, r.run_id DESC"
-    assert ordered(con, None) == START_ORDER
+    assert ordered(index, None) == START_ORDER
 
 
 ORDERS = [
@@ -388,10 +402,10 @@ ORDERS = [
 
 
 @pytest.mark.parametrize(("text", "expected"), ORDERS)
-def test_order_by(con: Any, text: str, expected: list[str]) -> None:
+def test_order_by(index: Any, text: str, expected: list[str]) -> None:
     body = compile_order_by(text)
     assert body.endswith(", r.run_id DESC")
-    assert ordered(con, text) == expected
+    assert ordered(index, text) == expected
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import NoReturn
@@ -17,30 +18,27 @@ _STR, _NUM, _BOOL, _TIME, _DUR = "text", "number", "boolean", "time", "duration"
 
 #: Field name (lower case) -> (SQL over the runs table aliased r, value type).
 _COLUMNS: dict[str, tuple[str, str]] = {
-    "id": ("r.run_id", _STR),
-    "run_id": ("r.run_id", _STR),
-    "name": ("r.name", _STR),
-    "status": ("r.status", _STR),
-    "notebook": ("r.notebook", _STR),
-    "note": ("r.note", _STR),
-    "host": ("r.host", _STR),
-    "user": ('r."user"', _STR),
-    "commit": ("r.git_commit", _STR),
-    "git_commit": ("r.git_commit", _STR),
-    "branch": ("r.git_branch", _STR),
-    "git_branch": ("r.git_branch", _STR),
-    "dirty": ("r.git_dirty", _BOOL),
-    "git_dirty": ("r.git_dirty", _BOOL),
-    "detached": ("r.detached", _BOOL),
-    "attempts": ("r.attempts", _NUM),
-    "error": ("r.error", _STR),
-    "started": ("r.started_at", _TIME),
-    "started_at": ("r.started_at", _TIME),
-    "ended": ("r.ended_at", _TIME),
-    "ended_at": ("r.ended_at", _TIME),
-    "created": ("r.created_at", _TIME),
-    "created_at": ("r.created_at", _TIME),
-    "duration": ("r.duration", _DUR),
+    name: (sql, vtype)
+    for names, sql, vtype in (
+        ("id run_id", "r.run_id", _STR),
+        ("name", "r.name", _STR),
+        ("status", "r.status", _STR),
+        ("notebook", "r.notebook", _STR),
+        ("note", "r.note", _STR),
+        ("host", "r.host", _STR),
+        ("user", 'r."user"', _STR),
+        ("commit git_commit", "r.git_commit", _STR),
+        ("branch git_branch", "r.git_branch", _STR),
+        ("dirty git_dirty", "r.git_dirty", _BOOL),
+        ("detached", "r.detached", _BOOL),
+        ("attempts", "r.attempts", _NUM),
+        ("error", "r.error", _STR),
+        ("started started_at", "r.started_at", _TIME),
+        ("ended ended_at", "r.ended_at", _TIME),
+        ("created created_at", "r.created_at", _TIME),
+        ("duration", "r.duration", _DUR),
+    )
+    for name in names.split()
 }
 _FIELD_HELP = (
     "id, name, status, notebook, note, host, user, commit, branch, dirty, detached, attempts, "
@@ -204,18 +202,17 @@ class _Parser:
 
     # Grammar: or := and ("or" and)*; and := not ("and" not)*; not := "not" not | "(" or ")" | pred
     def parse_or(self) -> _Sql:
-        parts = [self.parse_and()]
-        while self.peek().is_keyword("or"):
-            self.take()
-            parts.append(self.parse_and())
-        return _join(parts, "OR")
+        return self.parse_chain("or", self.parse_and)
 
     def parse_and(self) -> _Sql:
-        parts = [self.parse_not()]
-        while self.peek().is_keyword("and"):
+        return self.parse_chain("and", self.parse_not)
+
+    def parse_chain(self, word: str, operand: Callable[[], _Sql]) -> _Sql:
+        parts = [operand()]
+        while self.peek().is_keyword(word):
             self.take()
-            parts.append(self.parse_not())
-        return _join(parts, "AND")
+            parts.append(operand())
+        return _join(parts, word.upper())
 
     def parse_not(self) -> _Sql:
         token = self.peek()
@@ -352,8 +349,7 @@ class _Parser:
             if base != "=":
                 self.fail("null can only be compared with = or !=", nulls[0].token)
             return self.null_test(field, negate)
-        text_field = field.kind in ("param", "tags") or field.vtype == _STR
-        if base == "~" and not text_field:
+        if base == "~" and field.vtype != _STR:  # params and tags are text too
             self.fail(f"'~' needs a text field; {field.name!r} is a {field.vtype}", op_token)
         if base in ("<", "<=", ">", ">=") and (field.kind == "tags" or field.vtype == _BOOL):
             self.fail(f"{field.name!r} can only be compared with = != in", op_token)
@@ -450,8 +446,9 @@ def compile_filter(text: str | None, now: float | None = None) -> tuple[str, lis
     ``params``, ``tags`` and ``metric_summary``) and its parameters, one per ``?`` in order;
     no text from the filter other than checked field and operator tokens enters the SQL.
     None, empty or blank text gives ``("TRUE", [])``. ``now`` (epoch seconds, default
-    ``time.time()``) anchors relative times such as ``started > -7d``; absolute dates such as
-    ``2026-11-01`` or ``"2026-11-01 10:30"`` without an offset are read as UTC.
+    ``time.time()``) anchors relative times: ``started > -7d`` means since now minus 7 days
+    (a signed duration is added to ``now``). Absolute dates such as ``2026-11-01``,
+    ``"2026-11-01 10:30"`` or ``2026-11-01T10:30:00`` without an offset are read as UTC.
     ``!=``, ``not in`` and ``not`` also match runs where the value is missing.
     Raises FilterError (with the 1-based column) for syntax errors, unknown fields and
     values of the wrong type.

@@ -183,14 +183,13 @@ class Store:
         return changed
 
     def _mark_lost(self, con: Any) -> None:
-        rows = con.execute(
-            "SELECT run_id, host, pid, proc_start, last_event_at FROM runs WHERE status = 'running'"
-        ).fetchall()
-        lost = [
-            run_id
-            for run_id, host, pid, proc_start, last in rows
-            if liveness.is_lost(host, pid, proc_start, last)
-        ]
+        suspects = self._running_but_dead(con, None)
+        if not suspects:
+            return
+        # A process may write its final status and exit between our read and our check:
+        # read its (now final) files again before calling it lost.
+        ingest_runs(con, self.paths, suspects)
+        lost = self._running_but_dead(con, suspects)
         for run_id in lost:
             append_event(
                 self.paths.run(run_id).events_of("observer"),
@@ -201,6 +200,18 @@ class Store:
             )
         if lost:
             ingest_runs(con, self.paths, lost)
+
+    def _running_but_dead(self, con: Any, among: list[str] | None) -> list[str]:
+        sql = "SELECT run_id, host, pid, proc_start, last_event_at FROM runs WHERE status = 'running'"
+        args: list[Any] = []
+        if among is not None:
+            sql += " AND run_id IN (SELECT unnest(?::VARCHAR[]))"
+            args.append(among)
+        return [
+            run_id
+            for run_id, host, pid, proc_start, last in con.execute(sql, args).fetchall()
+            if liveness.is_lost(host, pid, proc_start, last)
+        ]
 
 
 def _signature(paths: StorePaths, run_id: str) -> tuple[tuple[str, int, int], ...]:

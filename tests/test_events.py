@@ -1,0 +1,93 @@
+"""The buffered event writer and the offset reader."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+from trackrun.events import EventWriter, append_event, read_events
+
+
+def test_flusher_writes_within_interval_without_explicit_flush(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    writer = EventWriter(path, flush_interval=0.1)
+    writer.log_metrics({"loss": 0.5}, step=1)
+    deadline = time.time() + 2
+    while time.time() < deadline and not path.read_bytes():
+        time.sleep(0.02)
+    events, _, _ = read_events(path, 0)
+    assert [e["values"] for e in events if e["type"] == "metrics"] == [{"loss": 0.5}]
+    writer.close()
+
+
+def test_nan_and_infinities_are_valid_json_and_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    writer = EventWriter(path)
+    writer.log_metrics({"a": math.nan, "b": math.inf, "c": -math.inf, "d": 1.5}, step=0)
+    writer.close()
+    line = path.read_text().splitlines()[0]
+    parsed = json.loads(line, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+    values = parsed["values"]
+    assert values["a"] == "NaN" and values["b"] == "Infinity" and values["c"] == "-Infinity"
+    assert values["d"] == 1.5
+
+
+def test_per_key_step_counters(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    writer = EventWriter(path)
+    writer.log_metrics({"loss": 1.0}, None)
+    writer.log_metrics({"loss": 2.0, "acc": 0.1}, None)
+    writer.log_metrics({"acc": 0.2}, 10)
+    writer.log_metrics({"acc": 0.3}, None)
+    writer.close()
+    events, _, _ = read_events(path, 0)
+    points = sorted(
+        (k, e["step"], v) for e in events if e["type"] == "metrics" for k, v in e["values"].items()
+    )
+    assert points == [
+        ("acc", 0, 0.1),
+        ("acc", 10, 0.2),
+        ("acc", 11, 0.3),
+        ("loss", 0, 1.0),
+        ("loss", 1, 2.0),
+    ]
+
+
+def test_reader_leaves_half_written_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"seq": 1, "type": "heartbeat", "time": 1}\n{"seq": 2, "ty')
+    events, offset, bad = read_events(path, 0)
+    assert [e["seq"] for e in events] == [1]
+    assert offset == path.read_bytes().index(b"\n") + 1
+    assert bad == 0
+    with open(path, "ab") as f:
+        f.write(b'pe": "heartbeat", "time": 2}\n')
+    events, offset2, _ = read_events(path, offset)
+    assert [e["seq"] for e in events] == [2]
+    assert offset2 == path.stat().st_size
+
+
+def test_new_writer_continues_sequence_and_terminates_torn_line(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    first = EventWriter(path)
+    first.emit("status", status="running")
+    first.close()
+    with open(path, "ab") as f:
+        f.write(b'{"seq": 99, "type": "metr')  # a writer killed mid-line
+    second = EventWriter(path)
+    second.emit("status", status="finished")
+    second.close()
+    events, _, bad = read_events(path, 0)
+    assert bad == 1
+    assert [e["seq"] for e in events] == [1, 2]
+    assert events[-1]["status"] == "finished"
+
+
+def test_append_event_continues_sequence(tmp_path: Path) -> None:
+    path = tmp_path / "events.observer.jsonl"
+    append_event(path, "status", status="lost")
+    append_event(path, "tags", add=["x"])
+    events, _, _ = read_events(path, 0)
+    assert [(e["seq"], e["type"]) for e in events] == [(1, "status"), (2, "tags")]
