@@ -312,7 +312,8 @@ def work_mlflow(cfg: dict[str, Any], root: Path) -> dict[str, Any]:
     if done < steps:  # top up the history (untimed) so the fetch below reads all the steps
         now = int(time.time() * 1000)
         for chunk in range(done, steps, 1000):
-            batch = [Metric("loss", loss[i], now, i) for i in range(chunk, min(chunk + 1000, steps))]
+            upto = min(chunk + 1000, steps)
+            batch = [Metric("loss", loss[i], now, i) for i in range(chunk, upto)]
             client.log_batch(run_id, metrics=batch)
         result["notes"] = [f"history topped up untimed from step {done} with log_batch"]
 
@@ -330,9 +331,7 @@ def work_mlflow(cfg: dict[str, Any], root: Path) -> dict[str, Any]:
     finish_runs_result(result, made, count, time.perf_counter() - t_start)
 
     result["query_first_ms"], result["query_matches"] = timed_ms(lambda: mlflow_query(exp_runs))
-    result["history_first_ms"], points = timed_ms(
-        lambda: client.get_metric_history(run_id, "loss")
-    )
+    result["history_first_ms"], points = timed_ms(lambda: client.get_metric_history(run_id, "loss"))
     result["history_points"] = len(points)
     context = {"exp_runs": exp_runs, "run_id": run_id}
     (root / "context.json").write_text(json.dumps(context))
@@ -474,9 +473,7 @@ def work_tensorboard(cfg: dict[str, Any], root: Path) -> dict[str, Any]:
     finish_runs_result(result, made, count, time.perf_counter() - t_start)
 
     try:
-        result["history_first_ms"], result["history_points"] = timed_ms(
-            lambda: tb_history(logdir)
-        )
+        result["history_first_ms"], result["history_points"] = timed_ms(lambda: tb_history(logdir))
     except ImportError as error:
         result["notes"].append(f"no EventAccumulator ({error}): history fetch n/a")
     result["notes"].append("no query API: filter query n/a")

@@ -25,7 +25,9 @@ def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     trackrun.api._stores.clear()
 
 
-def run_python(code: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+def run_python(
+    code: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> str:
     """Run ``code`` in a fresh interpreter; return stdout (raises on a non-zero exit)."""
     result = subprocess.run(
         [sys.executable, "-c", code, *args],

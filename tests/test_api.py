@@ -179,7 +179,7 @@ def test_runs_order_limit_and_conversions() -> None:
     frame = table.to_pandas()
     assert list(frame["params.lr"]) == [0.001, 0.01]
     relation = trackrun.runs().to_duckdb()
-    assert relation.aggregate("max(\"metrics.acc\")").fetchall()[0][0] == pytest.approx(1.0)
+    assert relation.aggregate('max("metrics.acc")').fetchall()[0][0] == pytest.approx(1.0)
     assert trackrun.sql("SELECT count(*) AS n FROM runs")["n"] == [3]
 
 

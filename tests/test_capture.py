@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from trackrun import capture
 from trackrun.capture import (
     capture_git,

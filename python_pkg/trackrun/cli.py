@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import sys
 import time
@@ -173,7 +172,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if hardware:
         lines.append(
             f"  host      {hardware.get('hostname')}  {hardware.get('cpu_count')} CPUs  "
-            f"python {(hardware.get('python') or {}).get('version', '') if isinstance(hardware.get('python'), dict) else ''}"
+            f"python {hardware.get('python_version') or '-'}"
         )
     if info["tags"]:
         lines.append(f"  tags      {', '.join(info['tags'])}")

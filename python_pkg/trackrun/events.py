@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import json
 import math
 import os
@@ -150,10 +151,7 @@ class EventWriter:
         counters = self._step_counters
         for key, raw in values.items():
             value = _to_float(raw)
-            if step is None:
-                key_step = counters.get(key, 0)
-            else:
-                key_step = step
+            key_step = counters.get(key, 0) if step is None else step
             counters[key] = key_step + 1
             by_step.setdefault(key_step, {})[key] = encode_number(value)
         for key_step, encoded in by_step.items():
@@ -248,10 +246,8 @@ def iter_events(path: Path) -> Iterator[dict[str, Any]]:
 def flush_all_writers() -> None:
     """Flush every open writer of this process (called at exit and from signal handlers)."""
     for writer in list(_open_writers):
-        try:
+        with contextlib.suppress(OSError):
             writer.flush()
-        except OSError:
-            pass
 
 
 atexit.register(flush_all_writers)

@@ -8,7 +8,6 @@ import numbers
 import os
 import pickle
 import re
-import shutil
 import signal
 import sys
 import threading
@@ -99,7 +98,7 @@ class Run:
             "launch": dict(launch or {}),
         }
         write_json_atomic(paths.run_json, record)
-        run = cls(paths, store_root, record["name"], EventWriter(paths.events))
+        run = cls(paths, store_root, str(record["name"]), EventWriter(paths.events))
         run._writer.emit("status", status=status, **process_identity())
         run._writer.flush()
         if status == "running":

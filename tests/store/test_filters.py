@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import pytest
+
 from trackrun.errors import FilterError
 from trackrun.store.filters import DEFAULT_ORDER_BY, compile_filter, compile_order_by
 from trackrun.store.schema import SCHEMA_SQL

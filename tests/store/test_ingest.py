@@ -93,7 +93,9 @@ while True:
     time.sleep(0.001)
 """
     env = {**os.environ, "TRACKRUN_HOME": str(isolated_store), "TRACKRUN_FLUSH_INTERVAL": "0.5"}
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     run_id = proc.stdout.readline().strip()
     time.sleep(2.5)
@@ -192,7 +194,9 @@ def test_reingesting_a_file_is_idempotent(isolated_store: Path) -> None:
 def test_half_written_line_is_not_ingested_until_complete(isolated_store: Path) -> None:
     (run_id,) = _make_runs(1)
     events = isolated_store / "runs" / run_id / "events.jsonl"
-    line = json.dumps({"seq": 10_000, "type": "metrics", "time": time.time(), "step": 99, "values": {"late": 7.0}})
+    line = json.dumps(
+        {"seq": 10_000, "type": "metrics", "time": time.time(), "step": 99, "values": {"late": 7.0}}
+    )
     with open(events, "a") as f:
         f.write(line[:20])
     store = Store(isolated_store, lease=0)
@@ -244,8 +248,8 @@ def test_sql_injection_in_filters_is_harmless(isolated_store: Path) -> None:
         "name = '; DROP TABLE runs; --",
         "'; DROP TABLE runs; --",
         "read_csv('/etc/passwd')",
-        "name ~ \"x') OR 1=1 --\"",
-        "params.\"x'; DROP TABLE params; --\" = 1",
+        'name ~ "x\') OR 1=1 --"',
+        'params."x\'; DROP TABLE params; --" = 1',
     ):
         try:
             table = store.runs(text)

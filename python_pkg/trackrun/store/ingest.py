@@ -55,10 +55,10 @@ class _Batch:
     #: Per run, tag operations in file order: ("add" | "remove", tags); new runs start empty.
     tag_ops: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     new_runs: set[str] = field(default_factory=set)
-    metric_cols: tuple[list[str], list[str], list[int], list[float], list[float]] = field(
+    metric_cols: tuple[list[str], list[str], list[int], list[float], list[Any]] = field(
         default_factory=lambda: ([], [], [], [], [])
     )
-    artifacts: list[tuple[str, str, int, str, float]] = field(default_factory=list)
+    artifacts: list[tuple[str, str, int, str, Any]] = field(default_factory=list)
     offsets: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     overlapping: set[str] = field(default_factory=set)
     bad_lines: int = 0
@@ -372,9 +372,11 @@ def _write_metrics(con: Any, batch: _Batch) -> None:
         }
         if len(newest) < len(run_ids):
             keep = sorted(newest.values())
-            run_ids, keys, steps, values, times = (
-                [col[i] for i in keep] for col in (run_ids, keys, steps, values, times)
-            )
+            run_ids = [run_ids[i] for i in keep]
+            keys = [keys[i] for i in keep]
+            steps = [steps[i] for i in keep]
+            values = [values[i] for i in keep]
+            times = [times[i] for i in keep]
     table = pa.table(
         {
             "run_id": pa.array(run_ids, pa.string()),

@@ -202,7 +202,9 @@ class Store:
             ingest_runs(con, self.paths, lost)
 
     def _running_but_dead(self, con: Any, among: list[str] | None) -> list[str]:
-        sql = "SELECT run_id, host, pid, proc_start, last_event_at FROM runs WHERE status = 'running'"
+        sql = (
+            "SELECT run_id, host, pid, proc_start, last_event_at FROM runs WHERE status = 'running'"
+        )
         args: list[Any] = []
         if among is not None:
             sql += " AND run_id IN (SELECT unnest(?::VARCHAR[]))"
