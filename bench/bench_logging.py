@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped, import-not-found"
 """Logging and query benchmark: trackrun against MLflow, W&B and TensorBoard on one workload.
 
 Run from the repository root::
@@ -20,8 +21,8 @@ Workload, identical for every tool:
    ``params.lr < 1e-3 and metrics.acc > 0.5``;
 3. the full history of one metric of run 1.
 
-A peer whose logging would take longer than ``--budget`` seconds is measured on fewer
-steps/runs and its total is extrapolated linearly (marked ``~`` and ``*`` in the table).
+A peer still logging after ``--budget`` seconds (default 60) is stopped there, and its total is
+extrapolated linearly from the steps/runs done (marked ``~`` and ``*`` in the table).
 """
 
 from __future__ import annotations
@@ -138,9 +139,11 @@ def latency_stats(latencies_ns: list[int]) -> dict[str, float]:
 
 
 def over_budget(started: float, done: int, total: int, budget_s: float) -> bool:
-    """True when finishing ``total`` items at the pace so far would exceed ``budget_s``."""
-    elapsed = time.perf_counter() - started
-    return done < total and elapsed / done * total > budget_s
+    """True when ``budget_s`` has passed before all ``total`` items were done.
+
+    The caller then stops and extrapolates linearly from the ``done`` items measured.
+    """
+    return done < total and time.perf_counter() - started > budget_s
 
 
 def ms_since(start: float) -> float:
@@ -421,9 +424,9 @@ def _tb_writer_class() -> tuple[Any, str]:
 
         return SummaryWriter, "torch.utils.tensorboard"
     except ImportError:
-        from tensorboardX import SummaryWriter
+        import tensorboardX
 
-        return SummaryWriter, "tensorboardX"
+        return tensorboardX.SummaryWriter, "tensorboardX"
 
 
 def work_tensorboard(cfg: dict[str, Any], root: Path) -> dict[str, Any]:
@@ -492,7 +495,7 @@ def tb_history(logdir: Path) -> int:
 
 def cold_tensorboard(kind: str, root: Path, preimport: bool) -> dict[str, Any]:
     """In a fresh process: read the event file back (warm = a new accumulator, same process)."""
-    from tensorboard.backend.event_processing import event_accumulator  # noqa: F401
+    import tensorboard.backend.event_processing.event_accumulator  # noqa: F401
 
     logdir = Path(json.loads((root / "context.json").read_text())["logdir"])
     return measure_cold_warm(lambda: tb_history(logdir))
@@ -593,7 +596,9 @@ def fmt_value(value: float, unit: str) -> str:
 
 def fmt_ratio(ratio: float) -> str:
     """A peer/trackrun ratio such as ``137x`` or ``0.4x``."""
-    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
+    if ratio >= 10:
+        return f"{ratio:,.0f}x"
+    return f"{ratio:.1f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
 
 
 def cell(results: dict[str, dict[str, Any]], tool: str, key: str, unit: str) -> str:
@@ -703,9 +708,10 @@ def main_bench(args: argparse.Namespace) -> None:
     print(render_table(results, EXTRA_ROWS, cfg))
     expected = expected_matches(runs)
     print(
-        f"\nRatios are peer / trackrun (higher = trackrun faster). `~...*`: extrapolated "
-        f"linearly from fewer steps/runs (budget {cfg['budget']:g} s). Cold = first call in a "
-        f"fresh process (median of {cfg['cold_repeats']}); warm = median of {WARM_REPEATS} "
+        f"\nRatios are peer / trackrun (higher = trackrun faster). `~...*`: stopped after "
+        f"the {cfg['budget']:g} s budget, extrapolated linearly from the steps/runs done. "
+        f"Cold = first call in a fresh process (median of {cfg['cold_repeats']}); "
+        f"warm = median of {WARM_REPEATS} "
         "immediate repeats. MLflow filters `metrics.acc` in SQL and `params.lr` in pandas "
         f"(params are strings). Expected filter matches: {expected}."
     )
@@ -723,7 +729,7 @@ def main_bench(args: argparse.Namespace) -> None:
         status = {True: "PASS", False: "FAIL", None: "SKIP"}[passed]
         print(f"{status}: {text}")
     if args.json:
-        report = {"config": cfg, "environment": env, "results": results}
+        report: dict[str, Any] = {"config": cfg, "environment": env, "results": results}
         report["targets"] = [{"passed": p, "check": t} for p, t in checks]
         Path(args.json).write_text(json.dumps(report, indent=1))
         print(f"\nraw numbers written to {args.json}")

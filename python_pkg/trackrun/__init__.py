@@ -24,6 +24,14 @@ from trackrun.table import Table
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(shell: object) -> None:
+    """``%load_ext trackrun``: register the %track_run magics (imports IPython lazily)."""
+    from trackrun.magic import load_ipython_extension as load
+
+    load(shell)
+
+
 __all__ = [
     "Checkpoint",
     "Run",

@@ -383,3 +383,18 @@ def capture_provenance(cwd: Path | None = None, *, include_packages: bool = True
     }
     redacted: dict[str, Any] = _redact_tree(result, _secret_values(os.environ))
     return redacted
+
+
+def notebook_as_percent_script(notebook: Path) -> str | None:
+    """The notebook at ``notebook`` as py:percent text (outputs dropped), via jupytext.
+
+    Returns None when the file cannot be read or parsed (the run is recorded without it).
+    """
+    try:
+        import jupytext
+
+        nb = jupytext.read(notebook)
+        text: str = jupytext.writes(nb, fmt="py:percent")
+    except Exception:  # any unreadable notebook: record the run without its text
+        return None
+    return text

@@ -104,6 +104,11 @@ class EventWriter:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def metric_keys(self) -> set[str]:
+        """Keys of the metrics written so far (after a flush, every key logged)."""
+        return set(self._step_counters)
+
     def _flush_loop(self) -> None:
         while not self._closed:
             self._wake.wait(self._flush_interval)

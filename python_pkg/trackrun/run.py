@@ -219,6 +219,11 @@ class Run:
         """Write everything logged so far to disk now."""
         self._writer.flush()
 
+    def logged_metric_keys(self) -> set[str]:
+        """Keys of every metric logged so far in this process (flushes first)."""
+        self._writer.flush()
+        return self._writer.metric_keys
+
     # -- ending ---------------------------------------------------------------------------
     def finish(self, status: str = "finished", error: str | None = None) -> None:
         """End the run with ``status`` (finished, failed or killed); later calls do nothing."""

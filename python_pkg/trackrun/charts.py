@@ -1,0 +1,184 @@
+"""Altair/Vega-Lite specs of run metrics, shared by the notebook and the JupyterLab panel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from trackrun.table import Table
+
+if TYPE_CHECKING:
+    import altair as alt
+
+#: Points kept per (run, metric) series in a chart: enough to see every spike at screen width.
+MAX_POINTS = 2000
+#: Size of one metric panel in pixels. Fixed, because Vega-Lite cannot size faceted charts
+#: to their container.
+PANEL_WIDTH = 340
+PANEL_HEIGHT = 200
+
+_FloatArray = npt.NDArray[np.float64]
+
+
+def downsample(
+    steps: Sequence[float] | npt.ArrayLike,
+    values: Sequence[float] | npt.ArrayLike,
+    max_points: int = MAX_POINTS,
+) -> tuple[_FloatArray, _FloatArray]:
+    """Reduce one series to at most ``max_points`` points, keeping its extremes.
+
+    ``steps`` and ``values`` are equally long; the series is ordered by step first. Longer
+    series are cut into ``(max_points - 1) // 3`` buckets of consecutive points; each bucket
+    keeps its first point and the points of its minimum and maximum value (over finite
+    values), and the last point of the series is always kept, so spikes and the final value
+    survive. Returns ``(steps, values)`` as float arrays in step order. Raises ValueError for
+    ``max_points < 4`` or inputs of different lengths.
+    """
+    if max_points < 4:
+        raise ValueError(f"downsample: max_points must be at least 4, not {max_points}")
+    x = np.asarray(steps, dtype=np.float64)
+    y = np.asarray(values, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"downsample: steps {x.shape} and values {y.shape} must be equal 1-d")
+    if x.size > 1 and np.any(x[1:] < x[:-1]):
+        order = np.argsort(x, kind="stable")
+        x, y = x[order], y[order]
+    n = x.size
+    if n <= max_points:
+        return x.copy(), y.copy()
+    buckets = (max_points - 1) // 3
+    bucket = np.arange(n) * buckets // n
+    finite = np.isfinite(y)
+    # Non-finite values must not win min/max: they sort as +inf for the minimum and
+    # -inf for the maximum (an all-non-finite bucket then just repeats a kept point).
+    low = np.where(finite, y, np.inf)
+    high = np.where(finite, -y, np.inf)
+    firsts = np.flatnonzero(np.diff(bucket, prepend=-1))
+    mins = np.lexsort((low, bucket))[firsts]
+    maxs = np.lexsort((high, bucket))[firsts]
+    keep = np.unique(np.concatenate([firsts, mins, maxs, [n - 1]]))
+    return x[keep], y[keep]
+
+
+def series_rows(
+    history: Table,
+    run_names: Mapping[str, str] | None = None,
+    keys: Sequence[str] | None = None,
+    max_points: int = MAX_POINTS,
+) -> tuple[list[dict[str, Any]], int]:
+    """Chart rows ``{run, run_id, key, step, value}`` of a long-format metric history.
+
+    Non-finite values are dropped (Vega cannot plot them) and every (run, key) series is
+    downsampled to ``max_points``. ``run`` is the run's name from ``run_names`` (its id when
+    absent), made unique with the id's tail when two runs share a name. Returns the rows
+    and the number of non-finite values dropped. Raises KeyError when ``history`` lacks one
+    of the columns run_id, key, step, value.
+    """
+    run_ids = history["run_id"]
+    metric_keys = history["key"]
+    wanted = set(keys) if keys is not None else None
+    series: dict[tuple[str, str], list[int]] = {}
+    for i, (run_id, key) in enumerate(zip(run_ids, metric_keys, strict=True)):
+        if wanted is None or key in wanted:
+            series.setdefault((run_id, key), []).append(i)
+    labels = run_labels(dict.fromkeys(r for r, _ in series), run_names)
+    steps = np.asarray(history["step"], dtype=np.float64)
+    values = np.asarray(history["value"], dtype=np.float64)
+    rows: list[dict[str, Any]] = []
+    dropped = 0
+    for (run_id, key), index in series.items():
+        x, y = steps[index], values[index]
+        ok = np.isfinite(x) & np.isfinite(y)
+        dropped += int(ok.size - np.count_nonzero(ok))
+        x, y = downsample(x[ok], y[ok], max_points)
+        label = labels[run_id]
+        rows.extend(
+            {"run": label, "run_id": run_id, "key": key, "step": _number(s), "value": float(v)}
+            for s, v in zip(x.tolist(), y.tolist(), strict=True)
+        )
+    return rows, dropped
+
+
+def run_labels(run_ids: Iterable[str], run_names: Mapping[str, str] | None) -> dict[str, str]:
+    """Legend label of each run: its name (id when unnamed), with the id's tail if names clash."""
+    names = {run_id: (run_names or {}).get(run_id) or run_id for run_id in run_ids}
+    counts: dict[str, int] = {}
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {
+        run_id: name if counts[name] == 1 else f"{name} ({run_id[-6:]})"
+        for run_id, name in names.items()
+    }
+
+
+def metric_curves(
+    history: Table,
+    run_names: Mapping[str, str] | None = None,
+    keys: Sequence[str] | None = None,
+    max_points: int = MAX_POINTS,
+) -> alt.Chart | alt.FacetChart:
+    """Line chart of metric histories: one panel per metric key, one colored line per run.
+
+    ``history`` is the long-format Table of ``Store.metrics`` (columns run_id, key, step,
+    value; fetch it with ``max_points`` there so large histories stay in the index).
+    ``run_names`` maps run ids to legend labels; ``keys`` picks and orders the panels
+    (default: every key, sorted). Series are downsampled to ``max_points`` keeping
+    extremes; NaN and infinities are left out and counted in the chart's title, so
+    ``json.dumps(chart.to_dict(), allow_nan=False)`` always works. Clicking a legend entry
+    highlights that run; hovering a point shows run, step and value. With no data, returns
+    a chart that says so. Raises KeyError when ``history`` lacks a needed column.
+    """
+    import altair as alt
+
+    rows, dropped = series_rows(history, run_names, keys, max_points)
+    if not rows:
+        message = [{"text": "no metrics recorded"}]
+        empty: alt.Chart = (
+            alt.Chart(alt.InlineData(values=message)).mark_text().encode(text="text:N")
+        )
+        return empty
+    present = dict.fromkeys(row["key"] for row in rows)
+    panels = [k for k in keys if k in present] if keys is not None else sorted(present)
+    legend_order = list(dict.fromkeys(row["run"] for row in rows))
+    highlight = alt.selection_point(fields=["run"], bind="legend")
+    base = alt.Chart().encode(
+        x=alt.X("step:Q", title="step"),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        color=alt.Color("run:N", title="run", sort=legend_order),
+        detail="run_id:N",
+    )
+    lines = (
+        base.mark_line(strokeWidth=1.5, clip=True)
+        .encode(opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)))
+        .add_params(highlight)
+    )
+    # Invisible points carry the tooltips: a line mark alone reports one datum per line.
+    points = base.mark_point(size=30, filled=True, opacity=0, clip=True).encode(
+        tooltip=[
+            alt.Tooltip("run:N"),
+            alt.Tooltip("key:N", title="metric"),
+            alt.Tooltip("step:Q"),
+            alt.Tooltip("value:Q", format=".6~g"),
+        ]
+    )
+    chart: alt.FacetChart = (
+        alt.layer(lines, points)
+        .properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
+        .facet(
+            facet=alt.Facet("key:N", title=None, sort=panels),
+            columns=min(2, len(panels)),
+            data=alt.InlineData(values=[row for row in rows if row["key"] in panels]),
+        )
+        .resolve_scale(x="independent", y="independent")
+    )
+    if dropped:
+        note = f"{dropped} non-finite value{'s' if dropped != 1 else ''} (NaN or ±inf) not drawn"
+        chart = chart.properties(title=alt.Title(note, fontSize=11, fontWeight="normal"))
+    return chart
+
+
+def _number(step: float) -> int | float:
+    return int(step) if step.is_integer() else step

@@ -1,0 +1,458 @@
+"""Comparing runs: params that differ, final metrics, grouped statistics, and code diffs."""
+
+from __future__ import annotations
+
+import difflib
+import html
+import importlib
+import json
+import math
+import os
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trackrun.errors import FilterError, RunNotFoundError, TrackrunError
+from trackrun.table import Table
+
+if TYPE_CHECKING:
+    import altair as alt
+
+    from trackrun.store import Store
+
+#: Confidence level of the interval reported for a difference in means.
+CONFIDENCE = 0.95
+_IDENTITY = ("run_id", "name", "status")
+
+
+@dataclass(frozen=True)
+class MetricTest:
+    """Welch's t-test of one metric's final values between two groups of runs.
+
+    ``difference`` is the first group's mean minus the second's; ``ci`` its 95% confidence
+    interval (Welch–Satterthwaite ``df``). Numbers are None when the test could not run;
+    ``message`` then says why, and otherwise states the result in words.
+    """
+
+    metric: str
+    groups: tuple[str, str]
+    n: tuple[int, int]
+    means: tuple[float | None, float | None]
+    stds: tuple[float | None, float | None]
+    difference: float | None
+    ci: tuple[float, float] | None
+    df: float | None
+    p_value: float | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Comparison:
+    """Several runs side by side; build it with ``compare()``.
+
+    ``runs``: the runs (one row each, as ``Store.runs``); ``params_all`` / ``params_diff``:
+    their params, all or only those whose values differ; ``summary``: final metric values;
+    ``chart``: metric curves; ``groups`` and ``test``: with ``group_by``, per-group statistics
+    and (for exactly two groups) Welch's t-test per metric. Displays as chart plus tables.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        runs: Table,
+        metrics: Sequence[str] | None = None,
+        group_by: Sequence[str] | None = None,
+    ) -> None:
+        self.store = store
+        self.runs = runs
+        self.metrics = _metric_keys(runs, metrics)
+        self.group_by = list(group_by or [])
+        self.params_all = _params_table(runs, only_differing=False)
+        self.params_diff = _params_table(runs, only_differing=True)
+        self.summary = _with_metrics(_identity(runs, _IDENTITY), runs, self.metrics)
+        self._groups = _assign_groups(runs, self.group_by) if self.group_by else None
+        self.groups = self._group_table() if self._groups is not None else None
+        self.test = (
+            self._run_tests() if self._groups is not None and len(self._groups) == 2 else None
+        )
+
+    @cached_property
+    def chart(self) -> alt.Chart | alt.FacetChart:
+        """Metric curves of the runs, one panel per metric, ≤ ~2,000 points per line."""
+        from trackrun.charts import MAX_POINTS, metric_curves
+
+        ids = list(self.runs["run_id"])
+        history = self.store.metrics(ids, self.metrics or None, max_points=MAX_POINTS)
+        names = dict(zip(ids, self.runs["name"], strict=True))
+        return metric_curves(history, names, self.metrics or None)
+
+    # -- statistics -----------------------------------------------------------------------
+    def _finals(self, metric: str, rows: list[int]) -> list[float]:
+        column = self.runs.columns.get(f"metrics.{metric}", [None] * len(self.runs))
+        return [float(v) for v in (column[i] for i in rows) if _finite(v)]
+
+    def _group_table(self) -> Table:
+        out: dict[str, list[Any]] = {k: [] for k in ("group", "metric", "n", "mean", "std")}
+        out["missing"] = []
+        for label, rows in self._groups or []:
+            for metric in self.metrics:
+                values = self._finals(metric, rows)
+                out["group"].append(label)
+                out["metric"].append(metric)
+                out["n"].append(len(values))
+                out["mean"].append(statistics.fmean(values) if values else None)
+                out["std"].append(statistics.stdev(values) if len(values) > 1 else None)
+                out["missing"].append(len(rows) - len(values))
+        return Table(out)
+
+    def _run_tests(self) -> list[MetricTest]:
+        (label_a, rows_a), (label_b, rows_b) = self._groups or []
+        return [
+            welch_test(m, (label_a, label_b), self._finals(m, rows_a), self._finals(m, rows_b))
+            for m in self.metrics
+        ]
+
+    # -- display --------------------------------------------------------------------------
+    def _sections(self) -> list[tuple[str, Table | list[str]]]:
+        same = ["every run has the same params"]
+        out: list[tuple[str, Table | list[str]]] = [
+            (f"{len(self.runs)} runs", _identity(self.runs, _IDENTITY)),
+            (
+                "params that differ",
+                self.params_diff if self.params_diff.columns.keys() - {"run_id", "name"} else same,
+            ),
+            ("final metric values", self.summary),
+        ]
+        if self.groups is not None and self._groups is not None:
+            out.append((f"groups by {', '.join(self.group_by)}", self.groups))
+            tests = [t.message for t in self.test or []] or [
+                f"the t-test compares exactly two groups; there are {len(self._groups)}"
+            ]
+            out.append(("Welch's t-test (first group minus second)", tests))
+        return out
+
+    def to_text(self) -> str:
+        """Plain-text rendering for terminals: runs, differing params, final metrics, groups."""
+        parts = []
+        for title, body in self._sections():
+            text = body.format(max_rows=200) if isinstance(body, Table) else "\n".join(body)
+            parts.append(f"{title}:\n{text}")
+        return "\n\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        parts = []
+        for title, body in self._sections():
+            parts.append(f"<h4>{html.escape(title)}</h4>")
+            if isinstance(body, Table):
+                parts.append(body._repr_html_())
+            else:
+                parts += [f"<p>{html.escape(line)}</p>" for line in body]
+        return '<div class="trackrun-compare">' + "".join(parts) + "</div>"
+
+    def _ipython_display_(self) -> None:
+        # A mimebundle is one output of one type, so a chart and HTML tables need two
+        # displays. Only IPython calls this hook, so IPython is already loaded here.
+        display: Callable[..., None] = importlib.import_module("IPython.display").display
+        display(self.chart)
+        display({"text/html": self._repr_html_(), "text/plain": self.to_text()}, raw=True)
+
+    def __repr__(self) -> str:
+        return f"<trackrun.Comparison of {len(self.runs)} runs>\n{self.to_text()}"
+
+
+def compare(
+    runs_or_filter: str | Sequence[str],
+    metrics: Sequence[str] | None = None,
+    group_by: Sequence[str] | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
+) -> Comparison:
+    """Compare runs given as a list of ids/prefixes/names, one run, or a filter string.
+
+    A list is taken as runs (kept in the given order). A string is a run when it resolves
+    as a run id, unique prefix or unique name, else a filter such as
+    ``"tag:lr-sweep and status = finished"``. ``metrics`` limits the metric keys (default:
+    all); ``group_by`` names params (``lr`` or ``params.lr``) or run columns whose values
+    split the runs into groups. Raises RunNotFoundError / AmbiguousRunIdError for a run that
+    does not resolve or a filter that matches nothing, FilterError for a malformed filter,
+    TrackrunError for an unknown metric or group_by key.
+    """
+    st = _open_store(store)
+    return Comparison(st, _select_runs(st, runs_or_filter), metrics, group_by)
+
+
+def welch_test(
+    metric: str, labels: tuple[str, str], a: Sequence[float], b: Sequence[float]
+) -> MetricTest:
+    """Welch's t-test of ``a`` against ``b`` (scipy), with the CI of ``mean(a) - mean(b)``."""
+    n = (len(a), len(b))
+    means = (statistics.fmean(a) if a else None, statistics.fmean(b) if b else None)
+    stds = (statistics.stdev(a) if n[0] > 1 else None, statistics.stdev(b) if n[1] > 1 else None)
+    (mean_a, mean_b), (sd_a, sd_b) = means, stds
+    if sd_a is None or sd_b is None or mean_a is None or mean_b is None or sd_a == sd_b == 0:
+        why = (
+            f"the t-test needs at least 2 runs per group with a final value ({n[0]} and {n[1]})"
+            if sd_a is None or sd_b is None
+            else f"no run-to-run variation in either group ({mean_a:.6g} vs {mean_b:.6g})"
+        )
+        return MetricTest(
+            metric, labels, n, means, stds, None, None, None, None, f"{metric}: {why}"
+        )
+    from scipy import stats
+
+    var_a, var_b = sd_a**2 / n[0], sd_b**2 / n[1]
+    difference = mean_a - mean_b
+    df = (var_a + var_b) ** 2 / (var_a**2 / (n[0] - 1) + var_b**2 / (n[1] - 1))
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * math.sqrt(var_a + var_b)
+    p_value = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    d = _decimals(half)
+    over = f"{n[0]} runs each" if n[0] == n[1] else f"{n[0]} and {n[1]} runs"
+    p_text = "p < 0.0001" if p_value < 1e-4 else f"p = {p_value:.2g}"
+    ci = (difference - half, difference + half)
+    message = (
+        f"{metric}: {labels[0]} {mean_a:.{d}f} ± {sd_a:.{d}f} vs {labels[1]} {mean_b:.{d}f} ± "
+        f"{sd_b:.{d}f} (mean ± sd) over {over}: difference {difference:.{d}f}, "
+        f"{CONFIDENCE:.0%} CI [{ci[0]:.{d}f}, {ci[1]:.{d}f}], Welch {p_text}"
+    )
+    return MetricTest(metric, labels, n, means, stds, difference, ci, df, p_value, message)
+
+
+# -- selecting and tabulating runs ----------------------------------------------------------
+def _open_store(store: str | os.PathLike[str] | Store | None) -> Store:
+    from trackrun.store import Store
+
+    if isinstance(store, Store):
+        return store
+    from trackrun.api import get_store
+
+    return get_store(store)
+
+
+def _select_runs(store: Store, runs_or_filter: str | Sequence[str]) -> Table:
+    if isinstance(runs_or_filter, str):
+        text = runs_or_filter.strip()
+        try:
+            ids = [store.resolve(text)]
+        except RunNotFoundError as not_found:
+            try:
+                table = store.runs(text)
+            except FilterError as error:
+                if any(c.isspace() or c in "=<>~:(" for c in text):
+                    raise
+                raise RunNotFoundError(f"{not_found}; nor is it a filter: {error.reason}") from None
+            if not len(table):
+                raise RunNotFoundError(f"no runs match the filter {text!r}") from None
+            return table
+    else:
+        ids = list(dict.fromkeys(store.resolve(r) for r in runs_or_filter))
+        if not ids:
+            raise RunNotFoundError("compare: no runs given")
+    # Resolved ids match the run-id pattern, so quoting them into a filter is safe.
+    table = store.runs(f"id in ({', '.join(json.dumps(i) for i in ids)})")
+    position = {run_id: i for i, run_id in enumerate(table["run_id"])}
+    order = [position[run_id] for run_id in ids]
+    return Table({c: [values[i] for i in order] for c, values in table.columns.items()})
+
+
+def _metric_keys(runs: Table, wanted: Sequence[str] | None) -> list[str]:
+    names = set(runs.column_names)
+    logged = [
+        c[len("metrics.") :]
+        for c in runs.column_names
+        if c.startswith("metrics.") and not (c.endswith((".min", ".max")) and c[:-4] in names)
+    ]
+    if wanted is None:
+        return logged
+    unknown = [m for m in wanted if m not in logged]
+    if unknown:
+        raise TrackrunError(
+            f"no run among these logged {', '.join(map(repr, unknown))}; "
+            f"logged metrics: {', '.join(logged) or 'none'}"
+        )
+    return list(dict.fromkeys(wanted))
+
+
+def _identity(runs: Table, columns: Sequence[str]) -> Table:
+    return Table({c: runs.columns.get(c, [None] * len(runs)) for c in columns})
+
+
+def _with_metrics(table: Table, runs: Table, metrics: Sequence[str]) -> Table:
+    out = dict(table.columns)
+    for metric in metrics:
+        out[_free_name(metric, "metrics.", out)] = runs[f"metrics.{metric}"]
+    return Table(out)
+
+
+def _params_table(runs: Table, only_differing: bool) -> Table:
+    out = dict(_identity(runs, ("run_id", "name")).columns)
+    for column in runs.column_names:
+        if not column.startswith("params."):
+            continue
+        values = runs[column]
+        if only_differing and len({json.dumps(_canonical(v)) for v in values}) < 2:
+            continue
+        out[_free_name(column[len("params.") :], "params.", out)] = values
+    return Table(out)
+
+
+def _free_name(key: str, prefix: str, taken: Mapping[str, Any]) -> str:
+    return key if key not in taken and key not in _IDENTITY else prefix + key
+
+
+def _assign_groups(runs: Table, group_by: Sequence[str]) -> list[tuple[str, list[int]]]:
+    columns = []
+    for key in group_by:
+        column = key if key in runs.columns else f"params.{key}"
+        if column not in runs.columns:
+            params = [c[len("params.") :] for c in runs.column_names if c.startswith("params.")]
+            raise TrackrunError(
+                f"group_by: no run has a param or field {key!r}; params: "
+                f"{', '.join(params) or 'none'}"
+            )
+        columns.append((key.removeprefix("params."), runs[column]))
+    groups: dict[str, tuple[Any, str, list[int]]] = {}
+    for i in range(len(runs)):
+        values = [values[i] for _, values in columns]
+        canonical = json.dumps([_canonical(v) for v in values])
+        label = ", ".join(
+            f"{name}={_show(v)}" for (name, _), v in zip(columns, values, strict=True)
+        )
+        groups.setdefault(canonical, ([_canonical(v) for v in values], label, []))[2].append(i)
+    ordered = sorted(groups.values(), key=lambda g: json.dumps(g[0], sort_keys=True))
+    return [(label, rows) for _, label, rows in ordered]
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON-comparable form in which 1 and 1.0 are equal but True and 1 are not."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return [type(value).__name__, value]
+    if isinstance(value, (int, float)):
+        return ["number", float(value) if math.isfinite(value) else str(value)]
+    if isinstance(value, (list, tuple)):
+        return ["list", [_canonical(v) for v in value]]
+    if isinstance(value, dict):
+        return ["dict", sorted((str(k), _canonical(v)) for k, v in value.items())]
+    return ["other", str(value)]
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _decimals(half_width: float) -> int:
+    """Decimals that show the CI half-width to two significant digits."""
+    if not math.isfinite(half_width) or half_width <= 0:
+        return 4
+    return min(12, max(0, 1 - math.floor(math.log10(half_width))))
+
+
+# -- code diffs -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CodeDiff:
+    """What changed in code and packages from run ``a`` to run ``b``; build it with ``diff()``.
+
+    ``cell`` and ``notebook`` are unified diffs ("" when identical or not recorded; ``notes``
+    says which), ``packages`` lists ``(name, version in a, version in b)`` for every package
+    that differs (None where absent).
+    """
+
+    a: str
+    b: str
+    a_name: str
+    b_name: str
+    cell: str
+    notebook: str
+    packages: list[tuple[str, str | None, str | None]]
+    notes: list[str]
+
+    def _package_lines(self) -> list[str]:
+        lines = []
+        for name, old, new in self.packages:
+            change = "added" if old is None else "removed" if new is None else "changed"
+            versions = f"{old} -> {new}" if old and new else (old or new)
+            lines.append(f"{change:8} {name} {versions}")
+        return lines
+
+    def to_text(self) -> str:
+        """Plain-text rendering: header, notes, the unified diffs, then package changes."""
+        parts = [f"diff {self.a} ({self.a_name}) -> {self.b} ({self.b_name})", *self.notes]
+        parts += [text.rstrip("\n") for text in (self.cell, self.notebook) if text]
+        if self.packages:
+            parts += [f"packages ({len(self.packages)} differ):", *self._package_lines()]
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        colors = {"+": "success", "-": "error", "@": "info"}
+        lines = []
+        for line in self.to_text().splitlines():
+            color = None if line.startswith(("+++", "---")) else colors.get(line[:1])
+            style = f' style="color: var(--jp-{color}-color1)"' if color else ""
+            lines.append(f"<span{style}>{html.escape(line)}</span>")
+        return f'<pre class="trackrun-diff">{chr(10).join(lines)}</pre>'
+
+
+def diff(a: str, b: str, store: str | os.PathLike[str] | Store | None = None) -> CodeDiff:
+    """Diff the recorded cell code, notebook text and package versions of runs ``a`` and ``b``.
+
+    ``a`` and ``b`` are run ids, unique prefixes or names. Files missing from a run
+    (``code/cell.py``, ``code/notebook.py``, packages in ``run.json``) are diffed as empty
+    and named in ``notes``. Raises RunNotFoundError / AmbiguousRunIdError for a run that
+    does not resolve.
+    """
+    st = _open_store(store)
+    ids = (st.resolve(a), st.resolve(b))
+    records = [_read_json(st.paths.run(run_id).run_json) for run_id in ids]
+    names = [str(r.get("name") or run_id) for r, run_id in zip(records, ids, strict=True)]
+    notes: list[str] = []
+    texts: list[str] = []
+    for what, file in (("cell code", "cell.py"), ("notebook", "notebook.py")):
+        pair = [_read_text(st.paths.run(run_id).code / file) for run_id in ids]
+        labels = [
+            f"{run_id} ({name}) {file}" if text is not None else f"{run_id}: no {what} recorded"
+            for run_id, name, text in zip(ids, names, pair, strict=True)
+        ]
+        old, new = ((text or "").splitlines(keepends=True) for text in pair)
+        lines = difflib.unified_diff(old, new, labels[0], labels[1])
+        texts.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+        if pair == [None, None]:
+            notes.append(f"{what}: not recorded for either run")
+        elif not texts[-1]:
+            notes.append(f"{what}: identical")
+    if len([n for n in notes if n.endswith("either run")]) == 2:
+        notes = ["no code recorded for either run"]
+    versions = [(r.get("provenance") or {}).get("packages") for r in records]
+    notes += [
+        f"packages: not recorded for {run_id}"
+        for run_id, found in zip(ids, versions, strict=True)
+        if not isinstance(found, dict)
+    ]
+    old_pkgs, new_pkgs = (v if isinstance(v, dict) else {} for v in versions)
+    packages = [
+        (name, old_pkgs.get(name), new_pkgs.get(name))
+        for name in sorted(old_pkgs.keys() | new_pkgs.keys(), key=str.lower)
+        if old_pkgs.get(name) != new_pkgs.get(name)
+    ]
+    return CodeDiff(ids[0], ids[1], names[0], names[1], texts[0], texts[1], packages, notes)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
