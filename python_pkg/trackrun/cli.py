@@ -93,6 +93,27 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", action="store_true", help="export long-format metric histories")
     p.set_defaults(handler=_cmd_export)
 
+    p = sub.add_parser("kill", help="stop queued or running runs (detached: the whole job)")
+    p.add_argument("runs", nargs="+")
+    p.set_defaults(handler=_cmd_kill)
+
+    p = sub.add_parser(
+        "init", help="set a project up: notebook pairing, .gitignore, IPython startup"
+    )
+    p.add_argument("path", nargs="?", help="project root (default: git root, else current folder)")
+    p.add_argument(
+        "--ipython-startup",
+        action="store_true",
+        help="load trackrun in every IPython kernel (~/.ipython/profile_default/startup)",
+    )
+    p.add_argument(
+        "--sync", action="store_true", help="run jupytext --sync on every paired notebook"
+    )
+    p.add_argument(
+        "--check", action="store_true", help="report paired notebooks whose files disagree"
+    )
+    p.set_defaults(handler=_cmd_init)
+
     p = sub.add_parser("reindex", help="rebuild index.duckdb from the run directories")
     p.set_defaults(handler=_cmd_reindex)
     return parser
@@ -299,6 +320,31 @@ def _flatten_cell(values: list[Any]) -> list[Any]:
     if any(isinstance(v, (list, dict)) for v in values):
         return [json.dumps(v) if isinstance(v, (list, dict)) else v for v in values]
     return values
+
+
+def _cmd_kill(args: argparse.Namespace) -> int:
+    from trackrun.api import kill
+
+    for run in args.runs:
+        print(f"killed {kill(run, store=args.store)}")
+    return 0
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from trackrun.layout import find_git_root
+    from trackrun.project import check_pairs, init_project, sync_pairs
+
+    here = Path.cwd()
+    root = Path(args.path) if args.path else (find_git_root(here) or here)
+    if args.check:
+        problems = check_pairs(root)
+        print("\n\n".join(problems) or "every paired notebook opens cleanly")
+        return 1 if problems else 0
+    lines = init_project(root, ipython_startup=args.ipython_startup)
+    if args.sync:
+        lines += sync_pairs(root)
+    print("\n".join(lines))
+    return 1 if any(line.startswith("could not sync") for line in lines) else 0
 
 
 def _cmd_reindex(args: argparse.Namespace) -> int:

@@ -156,7 +156,8 @@ class Comparison:
 
     def _ipython_display_(self) -> None:
         # A mimebundle is one output of one type, so a chart and HTML tables need two
-        # displays. Only IPython calls this hook, so IPython is already loaded here.
+        # displays. Only IPython calls this hook; importing it by name keeps IPython out of
+        # this module's imports (it belongs to the magic) and needs no untyped stubs.
         display: Callable[..., None] = importlib.import_module("IPython.display").display
         display(self.chart)
         display({"text/html": self._repr_html_(), "text/plain": self.to_text()}, raw=True)
@@ -195,7 +196,8 @@ def welch_test(
     (mean_a, mean_b), (sd_a, sd_b) = means, stds
     if sd_a is None or sd_b is None or mean_a is None or mean_b is None or sd_a == sd_b == 0:
         why = (
-            f"the t-test needs at least 2 runs per group with a final value ({n[0]} and {n[1]})"
+            "the t-test needs at least 2 runs per group with a final value "
+            f"({labels[0]}: {n[0]}, {labels[1]}: {n[1]})"
             if sd_a is None or sd_b is None
             else f"no run-to-run variation in either group ({mean_a:.6g} vs {mean_b:.6g})"
         )
@@ -445,7 +447,7 @@ def diff(a: str, b: str, store: str | os.PathLike[str] | Store | None = None) ->
 
 def _read_text(path: Path) -> str | None:
     try:
-        return path.read_text(errors="replace")
+        return path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return None
 

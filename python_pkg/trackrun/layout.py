@@ -6,6 +6,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from trackrun.ids import check_run_id
 
@@ -137,3 +138,10 @@ def git_toplevel(cwd: Path) -> Path | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return Path(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def open_private(path: Path) -> BinaryIO:
+    """Open ``path`` for appending bytes, created readable by the user only (0600)."""
+    return os.fdopen(
+        os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab", buffering=0
+    )

@@ -220,6 +220,18 @@ def check_pairing(notebook: Path) -> str | None:
     return _disagreement(pair.ipynb, text, margin)
 
 
+def check_pairs(root: Path) -> list[str]:
+    """``check_pairing`` on every notebook under ``root``: the messages, one per problem pair.
+
+    Walks ``root`` like ``sync_pairs`` (hidden folders and virtual environments skipped);
+    an empty list means every paired notebook opens cleanly. Raises TrackrunError when
+    ``root`` is not a folder.
+    """
+    if not root.is_dir():
+        raise TrackrunError(f"{root} is not a folder")
+    return [message for nb in _notebooks(root) if (message := check_pairing(nb)) is not None]
+
+
 def _disagreement(ipynb: Path, text: Path, margin: float) -> str:
     t_ipynb, t_text = ipynb.stat().st_mtime, text.stat().st_mtime
     sync = f"`jupytext --sync {shlex.quote(str(ipynb))}`"
@@ -232,8 +244,7 @@ def _disagreement(ipynb: Path, text: Path, margin: float) -> str:
             f"or pull that rewrote only one of the two files does this. To keep the newer "
             f"{ipynb}, run {sync}: it rewrites {text} from the newest file. To keep {text} "
             f"instead, touch it (`touch {shlex.quote(str(text))}`) and run the same command, "
-            f"which keeps the outputs of unchanged cells; or delete the stale file. "
-            f"{diff} shows the differences."
+            f"which keeps the outputs of unchanged cells. {diff} shows the differences."
         )
     if t_ipynb > t_text:
         return (

@@ -244,6 +244,13 @@ class Run:
         if self in _active_runs:
             _active_runs.remove(self)
 
+    def release(self) -> None:
+        """Flush and stop logging from this process without ending the run (a detached job
+        hands the final status to its supervisor)."""
+        self._writer.close()
+        if self in _active_runs:
+            _active_runs.remove(self)
+
     def __enter__(self) -> Run:
         return self
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
-import jupyter_client
 import pytest
 from nbclient.exceptions import CellExecutionError
 
 from trackrun.store import Store
 
+from ..kernels import Kernel
 from ..notebooks import execute_notebook, make_git_project, notebook
 
 PARAMS_CELL = "lr = 0.05\nepochs = 20\nbatch_size = 64\nhidden = 32\nname_tag = 'digits'"
@@ -130,59 +129,13 @@ def test_bad_options_give_one_line_error_and_do_not_run_the_cell(tmp_path: Path)
     )
 
 
-def _start_kernel(
-    cwd: Path,
-) -> tuple[jupyter_client.KernelManager, jupyter_client.BlockingKernelClient]:
-    env = {k: v for k, v in os.environ.items() if k != "TRACKRUN_HOME"}
-    km = jupyter_client.KernelManager(kernel_name="python3")
-    km.start_kernel(cwd=str(cwd), env=env)
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    return km, kc
-
-
-def _execute(kc: jupyter_client.BlockingKernelClient, code: str, cell_id: str | None = None) -> str:
-    """Send an execute_request the way JupyterLab does (with the cell id in its metadata)."""
-    content = {
-        "code": code,
-        "silent": False,
-        "store_history": True,
-        "user_expressions": {},
-        "allow_stdin": False,
-    }
-    msg = kc.session.msg(
-        "execute_request", content, metadata={"cellId": cell_id} if cell_id else {}
-    )
-    kc.shell_channel.send(msg)
-    return str(msg["header"]["msg_id"])
-
-
-def _run(
-    kc: jupyter_client.BlockingKernelClient,
-    code: str,
-    timeout: float = 120,
-    cell_id: str | None = None,
-) -> list[dict]:
-    msg_id = _execute(kc, code, cell_id)
-    messages = []
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        msg = kc.get_iopub_msg(timeout=timeout)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        messages.append(msg)
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            return messages
-    raise AssertionError("cell did not finish")
-
-
 @pytest.mark.slow
 def test_interrupted_cell_records_killed(tmp_path: Path) -> None:
     project = make_git_project(tmp_path / "p")
-    km, kc = _start_kernel(project)
+    kernel = Kernel.start(project)
+    km, kc = kernel.manager, kernel.client
     try:
-        _run(kc, "%load_ext trackrun")
+        kernel.run("%load_ext trackrun")
         msg_id = kc.execute(
             "%%track_run\nimport time, trackrun\nfor i in range(600):\n    trackrun.log(i=i)\n    time.sleep(0.05)"
         )
@@ -210,18 +163,17 @@ def test_interrupted_cell_records_killed(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_live_display_updates_stay_bounded_under_heavy_logging(tmp_path: Path) -> None:
     project = make_git_project(tmp_path / "p")
-    km, kc = _start_kernel(project)
+    kernel = Kernel.start(project)
     try:
-        _run(kc, "%load_ext trackrun")
+        kernel.run("%load_ext trackrun")
         code = (
             "%%track_run\nimport time, trackrun\nstart = time.time()\ncalls = 0\n"
             "while time.time() - start < 3:\n    trackrun.log(loss=calls * 1e-6, acc=0.5)\n    calls += 1\n"
             "print('calls', calls)"
         )
-        messages = _run(kc, code, cell_id="live-cell")
+        messages = kernel.run(code, cell_id="live-cell")
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        kernel.shutdown()
     calls = int(
         next(
             m["content"]["text"].split()[1]

@@ -20,7 +20,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from trackrun.cellcode import CellNames, analyze_cell, auto_params, final_scalars
-from trackrun.layout import default_store_root
+from trackrun.layout import default_store_root, open_private
 from trackrun.magic.live import LiveView
 from trackrun.magic.outputs import TeeStream
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
@@ -99,7 +99,9 @@ class TrackRunMagics(Magics):
         if args.detach:
             from trackrun.magic.launch import run_detached
 
-            return run_detached(self.shell, args, cell, _store_root(args), _explicit_params(args))
+            return run_detached(
+                self.shell, args, cell, _store_root(args), _explicit_params(args), line
+            )
         if args.retries or args.gpu or args.outputs:
             raise UsageError("--retries, --gpu and --outputs only apply with --detach")
         return run_inline(self.shell, args, cell, line)
@@ -179,7 +181,7 @@ def run_inline(shell: Any, args: Any, cell: str, line: str = "") -> Any:
         launch={"kind": "inline", "magic": f"%%track_run {line}".strip()},
     )
     write_code_files(run.paths, cell, notebook, shell)
-    _show_run_bundle(run)
+    show_run_bundle(run)
     view = LiveView(run.dir, run.name)
     view.show()
     view.start()
@@ -206,7 +208,7 @@ def run_inline(shell: Any, args: Any, cell: str, line: str = "") -> Any:
     if error is not None:
         # IPython already showed the cell's traceback; re-raise so the cell still counts as
         # failed (nbclient and "run all" stop), without printing the traceback twice.
-        error._render_traceback_ = lambda: []  # type: ignore[union-attr]
+        error._render_traceback_ = lambda: []
         raise error
     return result.result if result is not None else None
 
@@ -218,7 +220,8 @@ def _analyze(shell: Any, cell: str) -> CellNames:
         return CellNames()
 
 
-def _show_run_bundle(run: Run) -> None:
+def show_run_bundle(run: Run) -> None:
+    """Display the run's MIME bundle (the panel renders it; text elsewhere)."""
     from IPython.display import display
 
     display(
@@ -232,7 +235,7 @@ def _show_run_bundle(run: Run) -> None:
 
 @contextlib.contextmanager
 def _tee_output(log_path: Path) -> Iterator[None]:
-    log = open(log_path, "ab", buffering=0)  # noqa: SIM115 - closed below
+    log = open_private(log_path)
     saved = sys.stdout, sys.stderr
     sys.stdout = TeeStream(saved[0], log)
     sys.stderr = TeeStream(saved[1], log)

@@ -165,8 +165,8 @@ class LiveView:
         self._thread: threading.Thread | None = None
         self._last_html = ""
 
-    def show(self) -> None:
-        """Display the view (a widget where the kernel has a frontend, else a text line)."""
+    def show(self) -> bool:
+        """Display the view; True when it is a live widget (False: plain text at the end)."""
         from IPython.display import display
 
         widget = _make_widget()
@@ -174,12 +174,33 @@ class LiveView:
             self._widget = widget
             widget.value = self._render_html()
             self._handle = display(widget, display_id=True)
+            return True
         # Without widgets the run bundle's text already announced the run.
+        return False
 
     def start(self) -> None:
-        """Refresh in a background thread every ``interval`` seconds."""
+        """Refresh in a background thread every ``interval`` seconds until ``stop()``."""
         self._thread = threading.Thread(target=self._loop, name="trackrun-live", daemon=True)
         self._thread.start()
+
+    def start_following(self) -> None:
+        """Refresh in the background until the run ends, then show the final state: for a
+        detached run, whose cell returns at once."""
+        self._thread = threading.Thread(
+            target=self._follow_to_end, name="trackrun-follow", daemon=True
+        )
+        self._thread.start()
+
+    def refresh(self) -> None:
+        """Read the run's files and update the display now (for callers with their own loop)."""
+        self._refresh()
+
+    def _follow_to_end(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._refresh()
+            if not self.follower.active and self.follower.status_at:
+                self.stop()
+                return
 
     def stop(self) -> None:
         """Stop refreshing; the display becomes a static summary of the final state."""
@@ -197,18 +218,9 @@ class LiveView:
         else:
             print(self.summary_text())
 
-    def wait(self, stop_when_done: bool = True) -> None:
-        """Block until the run ends (refreshing meanwhile); KeyboardInterrupt leaves early."""
-        while not self._stop.is_set():
-            if not self.follower.active and self.follower.status_at:
-                break
-            time.sleep(self.interval)
-
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self._refresh()
-            if not self.follower.active and self.follower.status_at and self._widget is None:
-                break
 
     def _refresh(self) -> None:
         if not self.follower.poll() and self.follower.status != "running":
@@ -260,7 +272,7 @@ class LiveView:
 
 def _make_widget() -> Any:
     try:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
 
         shell = get_ipython()
         if shell is None or getattr(shell, "kernel", None) is None:

@@ -1,0 +1,99 @@
+"""%track_run --attach: show a run's log so far, follow it live, then load its outputs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from trackrun.detach import load_outputs
+from trackrun.errors import TrackrunError
+from trackrun.magic.live import LiveView, collapse_carriage_returns
+from trackrun.magic.session import notebook_path
+from trackrun.store import Store
+
+_CHUNK = 1 << 20
+
+
+def attach(shell: Any, run: str, store: Path, load: bool = True) -> None:
+    """Follow run ``run`` (id, prefix or name; empty: this notebook's newest running run)
+    until it ends or the user interrupts (which detaches the view, never the run); then
+    load its saved outputs into the namespace unless ``load`` is False."""
+    index = Store(store)
+    try:
+        run_id = index.resolve(run) if run else _newest_running(index, shell)
+        info = index.summary(run_id)
+    except TrackrunError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        index.close()
+    paths = index.paths.run(run_id)
+    view = LiveView(paths.root, str(info["name"]))
+    view.show()
+    offset = _print_log_so_far(paths.output_log)
+    try:
+        while True:
+            offset = _print_new_log(paths.output_log, offset)
+            view.refresh()
+            if not view.follower.active and view.follower.status_at:
+                break
+            time.sleep(view.interval)
+        offset = _print_new_log(paths.output_log, offset)
+    except KeyboardInterrupt:
+        view.stop()
+        print(f"\ntrackrun: stopped following {run_id}; the run goes on (attach again any time)")
+        return
+    view.stop()
+    if load and view.follower.status == "finished":
+        _load(shell, paths)
+
+
+def _newest_running(store: Store, shell: Any) -> str:
+    notebook = notebook_path(shell)
+    runs = store.runs("status in (running, queued)")
+    for row in runs:
+        if notebook is None or row["notebook"] == str(notebook):
+            return str(row["run_id"])
+    where = f" of {notebook.name}" if notebook else ""
+    raise UsageError(f"no running run{where} to attach to; give a run id: %track_run --attach RUN")
+
+
+def _print_log_so_far(log: Path) -> int:
+    try:
+        data = log.read_bytes()
+    except FileNotFoundError:
+        return 0
+    # The history is shown as a terminal would finally show it: a progress bar that
+    # redrew itself thousands of times is one line.
+    text = data.decode("utf-8", "replace")
+    cut = text.rfind("\n") + 1
+    sys.stdout.write(collapse_carriage_returns(text[:cut]) if cut else "")
+    sys.stdout.flush()
+    return len(text[:cut].encode("utf-8", "replace")) if cut else 0
+
+
+def _print_new_log(log: Path, offset: int) -> int:
+    try:
+        with open(log, "rb") as f:
+            f.seek(offset)
+            data = f.read(_CHUNK)
+    except FileNotFoundError:
+        return offset
+    if data:
+        sys.stdout.write(data.decode("utf-8", "replace"))
+        sys.stdout.flush()
+    return offset + len(data)
+
+
+def _load(shell: Any, paths: Any) -> None:
+    values, skipped = load_outputs(paths)
+    if not values and not skipped:
+        return
+    shell.user_ns.update(values)
+    message = f"trackrun: loaded {', '.join(sorted(values)) or 'nothing'}"
+    if skipped:
+        message += "; not loaded: " + ", ".join(f"{s['name']} ({s['reason']})" for s in skipped)
+    print(message)

@@ -1,0 +1,152 @@
+"""The supervisor of a detached run: runs the job in a child process, retries it, reports.
+
+``python -m trackrun.supervisor RUN_DIR`` (started in its own session by the launcher).
+It writes the run's status, attempts and heartbeats to ``events.supervisor.jsonl``; the
+job writes metrics to ``events.jsonl`` and its stdout/stderr to ``output.log``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from trackrun.detach import read_spec
+from trackrun.events import EventWriter
+from trackrun.launcher import KILL_GRACE
+from trackrun.layout import RunPaths, open_private
+from trackrun.run import process_identity
+
+_JOB_ENTRY = "from trackrun.detach import main; main()"
+
+
+class Supervisor:
+    """Runs the attempts of one detached run and records the outcome."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.paths = RunPaths(run_dir)
+        self.spec = read_spec(self.paths)
+        self.writer = EventWriter(self.paths.events_of("supervisor"))
+        self.cancelled = False
+        self.cancelled_at = 0.0
+        self.child: subprocess.Popen[bytes] | None = None
+
+    def run(self) -> int:
+        """Run up to ``1 + retries`` attempts; returns 0 when the job finished."""
+        signal.signal(signal.SIGTERM, self._on_cancel)
+        signal.signal(signal.SIGINT, self._on_cancel)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        self.writer.emit("status", status="running", **process_identity())
+        self.writer.flush()
+        attempts = 1 + int(self.spec.get("retries") or 0)
+        status, error = "failed", None
+        for attempt in range(1, attempts + 1):
+            (self.paths.job / "error.txt").unlink(missing_ok=True)
+            code = self._attempt(attempt)
+            if self.cancelled:
+                status, error = "killed", "cancelled by the user (trackrun kill)"
+                break
+            if code == 0:
+                status, error = "finished", None
+                break
+            error = self._failure_text(code)
+            if attempt < attempts:
+                self._log_line(
+                    f"\ntrackrun: attempt {attempt} failed ({_exit_words(code)}); "
+                    f"retrying (attempt {attempt + 1} of {attempts})\n"
+                )
+        fields: dict[str, Any] = {"status": status}
+        if error:
+            fields["error"] = error
+        self.writer.emit("status", **fields)
+        self.writer.close()
+        return 0 if status == "finished" else 1
+
+    def _attempt(self, attempt: int) -> int:
+        env = dict(self.spec["env"])
+        env.update(
+            PYTHONUNBUFFERED="1",
+            TRACKRUN_RUN_DIR=str(self.paths.root),
+            TRACKRUN_ATTEMPT=str(attempt),
+        )
+        if self.spec.get("gpu"):
+            env["CUDA_VISIBLE_DEVICES"] = str(self.spec["gpu"])
+        with open_private(self.paths.output_log) as log:
+            self.child = subprocess.Popen(
+                [self.spec["python"], "-c", _JOB_ENTRY, str(self.paths.root)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.spec["cwd"] if os.path.isdir(self.spec["cwd"]) else None,
+                env=env,
+                start_new_session=True,  # its own process group: cancel reaches its children
+            )
+        self.writer.emit("attempt", attempt=attempt, pid=self.child.pid, state="started")
+        self.writer.flush()
+        code = self._wait()
+        # Whatever the job left behind (worker processes...) goes with it.
+        _killpg(self.child.pid, signal.SIGKILL)
+        self.writer.emit("attempt", attempt=attempt, state="ended", exit_code=code)
+        self.writer.flush()
+        return code
+
+    def _wait(self) -> int:
+        assert self.child is not None
+        killed = False
+        while True:
+            try:
+                return self.child.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
+            if self.cancelled and not killed and time.monotonic() - self.cancelled_at > KILL_GRACE:
+                _killpg(self.child.pid, signal.SIGKILL)
+                killed = True
+
+    def _on_cancel(self, signum: int, frame: object) -> None:
+        if self.cancelled:
+            return
+        self.cancelled = True
+        self.cancelled_at = time.monotonic()
+        if self.child is not None and self.child.poll() is None:
+            _killpg(self.child.pid, signal.SIGTERM)
+
+    def _failure_text(self, code: int) -> str:
+        try:
+            return (self.paths.job / "error.txt").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return f"the job process ended with {_exit_words(code)}"
+
+    def _log_line(self, text: str) -> None:
+        with open_private(self.paths.output_log) as log:
+            log.write(text.encode())
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _exit_words(code: int) -> str:
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def main() -> None:
+    """``python -m trackrun.supervisor RUN_DIR``."""
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m trackrun.supervisor RUN_DIR")
+    sys.exit(Supervisor(Path(sys.argv[1])).run())
+
+
+if __name__ == "__main__":
+    main()
