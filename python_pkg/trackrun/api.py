@@ -13,6 +13,8 @@ from trackrun.run import Checkpoint, Run, active_run
 from trackrun.table import Table
 
 if TYPE_CHECKING:
+    from trackrun.codediff import CodeDiff
+    from trackrun.comparison import Comparison
     from trackrun.store import Store
 
 #: Set in a detached job's environment: the run directory the job logs into.
@@ -163,7 +165,7 @@ def kill(
 
     the_store = get_store(store)
     info = the_store.summary(run)
-    run_id, status = info["run_id"], info["status"]
+    run_id, status = str(info["run_id"]), info["status"]
     if status not in ("queued", "running"):
         raise RunStateError(f"run {run_id} is already {status}; nothing to kill")
     paths = the_store.paths.run(run_id)
@@ -193,3 +195,26 @@ def kill(
     append_event(paths.events_of("observer"), "status", status="killed", error="killed by the user")
     the_store.ingest([run_id])
     return run_id
+
+
+def compare(
+    runs_or_filter: str | list[str],
+    metrics: list[str] | None = None,
+    group_by: list[str] | None = None,
+    *,
+    store: str | os.PathLike[str] | None = None,
+) -> Comparison:
+    """Compare runs: params that differ, final metrics, metric curves; with ``group_by``,
+    per-group mean ± sd and Welch's t-test. ``runs_or_filter``: run ids/prefixes/names, one
+    run, or a filter such as ``"tag:sweep and status = finished"``. Raises RunNotFoundError,
+    FilterError or TrackrunError (unknown metric or group key)."""
+    from trackrun.comparison import compare as build
+
+    return build(runs_or_filter, metrics, group_by, store=store)
+
+
+def diff(a: str, b: str, *, store: str | os.PathLike[str] | None = None) -> CodeDiff:
+    """Unified diff of two runs' cell code and notebook text, and their package changes."""
+    from trackrun.codediff import diff as build
+
+    return build(a, b, store=store)

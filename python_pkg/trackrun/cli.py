@@ -93,6 +93,17 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", action="store_true", help="export long-format metric histories")
     p.set_defaults(handler=_cmd_export)
 
+    p = sub.add_parser("compare", help="compare runs: params that differ, final metrics, t-test")
+    p.add_argument("runs", nargs="+", help="run ids, prefixes or names; or one quoted filter")
+    p.add_argument("--metric", "-k", action="append", help="metric key (repeatable; default: all)")
+    p.add_argument("--group-by", "-g", action="append", help="param to group runs by (repeatable)")
+    p.set_defaults(handler=_cmd_compare)
+
+    p = sub.add_parser("diff", help="diff two runs' cell code, notebook and package versions")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.set_defaults(handler=_cmd_diff)
+
     p = sub.add_parser("kill", help="stop queued or running runs (detached: the whole job)")
     p.add_argument("runs", nargs="+")
     p.set_defaults(handler=_cmd_kill)
@@ -320,6 +331,23 @@ def _flatten_cell(values: list[Any]) -> list[Any]:
     if any(isinstance(v, (list, dict)) for v in values):
         return [json.dumps(v) if isinstance(v, (list, dict)) else v for v in values]
     return values
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from trackrun.comparison import compare
+
+    target = args.runs[0] if len(args.runs) == 1 else args.runs
+    print(
+        compare(target, metrics=args.metric, group_by=args.group_by, store=_store(args)).to_text()
+    )
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from trackrun.codediff import diff
+
+    print(diff(args.a, args.b, store=_store(args)).to_text())
+    return 0
 
 
 def _cmd_kill(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ job writes metrics to ``events.jsonl`` and its stdout/stderr to ``output.log``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -126,10 +127,8 @@ class Supervisor:
 
 
 def _killpg(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _exit_words(code: int) -> str:

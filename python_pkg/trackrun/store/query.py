@@ -187,39 +187,46 @@ def metric_history(
     """Long-format history ``(run_id, key, step, value, wall_time)`` ordered by run, key, step.
 
     With ``max_points``, each (run, key) series longer than that is reduced to at most
-    about ``max_points`` points: the series is cut into buckets by step and each bucket
-    keeps its first, minimum and maximum point, so spikes survive downsampling.
+    about ``max_points`` points: the series is cut into buckets by position and each
+    bucket keeps its first, minimum and maximum point (NaN never displaces a real extreme),
+    and the series keeps its last point, so spikes and the final value survive.
     """
-    args: list[Any] = [run_ids]
-    key_clause = ""
-    if keys:
-        key_clause = " AND key IN (SELECT unnest(?::VARCHAR[]))"
-        args.append(list(keys))
-    base = (
-        "SELECT run_id, key, step, value, wall_time FROM metrics "
-        f"WHERE run_id IN (SELECT unnest(?::VARCHAR[])){key_clause}"
-    )
-    if max_points is None:
-        sql = base + " ORDER BY run_id, key, step"
-    else:
-        buckets = max(1, int(max_points) // 3)
-        sql = f"""
-        WITH m AS ({base}),
-        n AS (SELECT *, count(*) OVER w AS total, row_number() OVER (w ORDER BY step) - 1 AS i
-              FROM m WINDOW w AS (PARTITION BY run_id, key)),
-        b AS (SELECT *, CASE WHEN total <= ? THEN i ELSE (i * ? // total) END AS bucket FROM n),
-        r AS (SELECT *,
-                row_number() OVER (PARTITION BY run_id, key, bucket ORDER BY step) AS first_rank,
-                row_number() OVER (PARTITION BY run_id, key, bucket ORDER BY value, step) AS min_rank,
-                row_number() OVER (PARTITION BY run_id, key, bucket ORDER BY value DESC, step)
-                    AS max_rank
-              FROM b)
-        SELECT run_id, key, step, value, wall_time FROM r
-        WHERE total <= ? OR first_rank = 1 OR min_rank = 1 OR max_rank = 1
-        ORDER BY run_id, key, step
-        """
-        args += [int(max_points), buckets, int(max_points)]
-    result = con.execute(sql, args).fetchnumpy()
-    return Table(
-        {name: result[name].tolist() for name in ("run_id", "key", "step", "value", "wall_time")}
-    )
+    columns: dict[str, list[Any]] = {n: [] for n in ("run_id", "key", "step", "value", "wall_time")}
+    for run_id in dict.fromkeys(run_ids):
+        args: list[Any] = [run_id]
+        key_clause = ""
+        if keys:
+            key_clause = " AND key IN (SELECT unnest(?::VARCHAR[]))"
+            args.append(list(keys))
+        # One query per run: `run_id = ?` lets DuckDB skip row groups of other runs.
+        base = f"SELECT key, step, value, wall_time FROM metrics WHERE run_id = ?{key_clause}"
+        if max_points is None:
+            sql = base + " ORDER BY key, step"
+        else:
+            sql = _DOWNSAMPLE_SQL.format(base=base)
+            args += [int(max_points), max(1, int(max_points) // 3), int(max_points)]
+        result = con.execute(sql, args).fetchnumpy()
+        count = len(result["step"])
+        columns["run_id"] += [run_id] * count
+        columns["key"] += result["key"].tolist()
+        columns["step"] += result["step"].tolist()
+        columns["value"] += result["value"].tolist()
+        columns["wall_time"] += result["wall_time"].tolist()
+    return Table(columns)
+
+
+_DOWNSAMPLE_SQL = """
+WITH m AS ({base}),
+n AS (SELECT *, count(*) OVER (PARTITION BY key) AS total,
+             row_number() OVER (PARTITION BY key ORDER BY step) - 1 AS i FROM m),
+b AS (SELECT *, CASE WHEN total <= ? THEN i ELSE (i * ? // total) END AS bucket FROM n),
+r AS (SELECT *,
+        row_number() OVER (PARTITION BY key, bucket ORDER BY step) AS first_rank,
+        row_number() OVER (PARTITION BY key, bucket ORDER BY isnan(value), value, step) AS min_rank,
+        row_number() OVER (PARTITION BY key, bucket ORDER BY isnan(value), value DESC, step)
+            AS max_rank
+      FROM b)
+SELECT key, step, value, wall_time FROM r
+WHERE total <= ? OR first_rank = 1 OR min_rank = 1 OR max_rank = 1 OR i = total - 1
+ORDER BY key, step
+"""

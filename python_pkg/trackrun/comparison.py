@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import html
 import importlib
 import json
@@ -12,7 +11,6 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trackrun.errors import FilterError, RunNotFoundError, TrackrunError
@@ -182,7 +180,7 @@ def compare(
     does not resolve or a filter that matches nothing, FilterError for a malformed filter,
     TrackrunError for an unknown metric or group_by key.
     """
-    st = _open_store(store)
+    st = open_store(store)
     return Comparison(st, _select_runs(st, runs_or_filter), metrics, group_by)
 
 
@@ -224,7 +222,7 @@ def welch_test(
 
 
 # -- selecting and tabulating runs ----------------------------------------------------------
-def _open_store(store: str | os.PathLike[str] | Store | None) -> Store:
+def open_store(store: str | os.PathLike[str] | Store | None) -> Store:
     from trackrun.store import Store
 
     if isinstance(store, Store):
@@ -354,107 +352,3 @@ def _decimals(half_width: float) -> int:
     if not math.isfinite(half_width) or half_width <= 0:
         return 4
     return min(12, max(0, 1 - math.floor(math.log10(half_width))))
-
-
-# -- code diffs -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CodeDiff:
-    """What changed in code and packages from run ``a`` to run ``b``; build it with ``diff()``.
-
-    ``cell`` and ``notebook`` are unified diffs ("" when identical or not recorded; ``notes``
-    says which), ``packages`` lists ``(name, version in a, version in b)`` for every package
-    that differs (None where absent).
-    """
-
-    a: str
-    b: str
-    a_name: str
-    b_name: str
-    cell: str
-    notebook: str
-    packages: list[tuple[str, str | None, str | None]]
-    notes: list[str]
-
-    def _package_lines(self) -> list[str]:
-        lines = []
-        for name, old, new in self.packages:
-            change = "added" if old is None else "removed" if new is None else "changed"
-            versions = f"{old} -> {new}" if old and new else (old or new)
-            lines.append(f"{change:8} {name} {versions}")
-        return lines
-
-    def to_text(self) -> str:
-        """Plain-text rendering: header, notes, the unified diffs, then package changes."""
-        parts = [f"diff {self.a} ({self.a_name}) -> {self.b} ({self.b_name})", *self.notes]
-        parts += [text.rstrip("\n") for text in (self.cell, self.notebook) if text]
-        if self.packages:
-            parts += [f"packages ({len(self.packages)} differ):", *self._package_lines()]
-        return "\n".join(parts)
-
-    def _repr_html_(self) -> str:
-        colors = {"+": "success", "-": "error", "@": "info"}
-        lines = []
-        for line in self.to_text().splitlines():
-            color = None if line.startswith(("+++", "---")) else colors.get(line[:1])
-            style = f' style="color: var(--jp-{color}-color1)"' if color else ""
-            lines.append(f"<span{style}>{html.escape(line)}</span>")
-        return f'<pre class="trackrun-diff">{chr(10).join(lines)}</pre>'
-
-
-def diff(a: str, b: str, store: str | os.PathLike[str] | Store | None = None) -> CodeDiff:
-    """Diff the recorded cell code, notebook text and package versions of runs ``a`` and ``b``.
-
-    ``a`` and ``b`` are run ids, unique prefixes or names. Files missing from a run
-    (``code/cell.py``, ``code/notebook.py``, packages in ``run.json``) are diffed as empty
-    and named in ``notes``. Raises RunNotFoundError / AmbiguousRunIdError for a run that
-    does not resolve.
-    """
-    st = _open_store(store)
-    ids = (st.resolve(a), st.resolve(b))
-    records = [_read_json(st.paths.run(run_id).run_json) for run_id in ids]
-    names = [str(r.get("name") or run_id) for r, run_id in zip(records, ids, strict=True)]
-    notes: list[str] = []
-    texts: list[str] = []
-    for what, file in (("cell code", "cell.py"), ("notebook", "notebook.py")):
-        pair = [_read_text(st.paths.run(run_id).code / file) for run_id in ids]
-        labels = [
-            f"{run_id} ({name}) {file}" if text is not None else f"{run_id}: no {what} recorded"
-            for run_id, name, text in zip(ids, names, pair, strict=True)
-        ]
-        old, new = ((text or "").splitlines(keepends=True) for text in pair)
-        lines = difflib.unified_diff(old, new, labels[0], labels[1])
-        texts.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
-        if pair == [None, None]:
-            notes.append(f"{what}: not recorded for either run")
-        elif not texts[-1]:
-            notes.append(f"{what}: identical")
-    if len([n for n in notes if n.endswith("either run")]) == 2:
-        notes = ["no code recorded for either run"]
-    versions = [(r.get("provenance") or {}).get("packages") for r in records]
-    notes += [
-        f"packages: not recorded for {run_id}"
-        for run_id, found in zip(ids, versions, strict=True)
-        if not isinstance(found, dict)
-    ]
-    old_pkgs, new_pkgs = (v if isinstance(v, dict) else {} for v in versions)
-    packages = [
-        (name, old_pkgs.get(name), new_pkgs.get(name))
-        for name in sorted(old_pkgs.keys() | new_pkgs.keys(), key=str.lower)
-        if old_pkgs.get(name) != new_pkgs.get(name)
-    ]
-    return CodeDiff(ids[0], ids[1], names[0], names[1], texts[0], texts[1], packages, notes)
-
-
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return None
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}

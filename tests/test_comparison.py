@@ -12,7 +12,8 @@ import pytest
 from scipy import stats
 
 import trackrun
-from trackrun.compare import compare, diff
+from trackrun.codediff import diff
+from trackrun.comparison import compare
 from trackrun.errors import FilterError, RunNotFoundError, TrackrunError
 
 
@@ -180,16 +181,14 @@ def test_chart_of_a_long_history_is_valid_json_and_keeps_the_spike() -> None:
     assert [r["value"] for r in rows if r["run"] == "short"] == [2.0, 1.0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/query.py metric_history: DuckDB sorts NaN above every number, so a bucket "
-    "holding a NaN keeps the NaN as its maximum and drops the spike",
-)
-def test_chart_keeps_a_spike_next_to_a_nan() -> None:
+def test_chart_keeps_a_spike_next_to_a_nan_and_the_last_point() -> None:
     values = [0.0] * 30_000
     values[15_010], values[15_011] = 100.0, math.nan
+    values[-1] = 7.0
     spec = compare([make_run(loss=values)]).chart.to_dict()
-    assert 100.0 in [r["value"] for r in chart_rows(spec)]
+    plotted = [(r["step"], r["value"]) for r in chart_rows(spec)]
+    assert (15_010, 100.0) in plotted
+    assert plotted[-1] == (29_999, 7.0)
 
 
 def test_notebook_display_shows_the_chart_then_escaped_tables() -> None:
