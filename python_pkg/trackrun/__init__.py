@@ -28,6 +28,16 @@ from trackrun.table import Table
 __version__ = "0.1.0"
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the built panel (used by `jupyter labextension develop`)."""
+    return [{"src": "../../labextension", "dest": "trackrun"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension: the REST API and the launcher of detached runs."""
+    return [{"module": "trackrun.server"}]
+
+
 def load_ipython_extension(shell: object) -> None:
     """``%load_ext trackrun``: register the %track_run magics (imports IPython lazily)."""
     from trackrun.magic import load_ipython_extension as load
