@@ -133,6 +133,7 @@ def run_job(run_dir: Path) -> int:
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
     with open(paths.job / "inputs.pkl", "rb") as f:
         namespace.update(cloudpickle.load(f))
+    namespace.update(spec.get("overrides") or {})  # params changed for a rerun
     source = (paths.job / "source.py").read_text(encoding="utf-8")
     run = Run.attach(run_dir)
     _exit_with_supervisor()

@@ -87,3 +87,79 @@ def _group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# -- handing runs over to a launcher (the trackrun server extension) ---------------------------
+#: Seconds after which a launcher that stopped writing its heartbeat counts as gone.
+LAUNCHER_STALE_AFTER = 10.0
+#: Seconds the magic waits for a live launcher to take a queued run before starting it itself.
+HANDOVER_WAIT = 3.0
+
+
+def launcher_file(store_root: Path) -> Path:
+    """Where a launcher (the server extension) registers itself in a store."""
+    return store_root / "launcher.json"
+
+
+def queue_dir(store_root: Path) -> Path:
+    """Folder of queued run ids waiting for a launcher (one empty file each)."""
+    return store_root / "queue"
+
+
+def live_launcher(store_root: Path) -> dict[str, object] | None:
+    """The registration of a live launcher for this store, or None.
+
+    Alive means: the registered process runs on this host with the same start token and
+    its heartbeat is fresh.
+    """
+    import json
+
+    try:
+        info = json.loads(launcher_file(store_root).read_text())
+    except (OSError, ValueError):
+        return None
+    if info.get("host") != liveness.hostname():
+        return None
+    if time.time() - float(info.get("heartbeat_at") or 0) > LAUNCHER_STALE_AFTER:
+        return None
+    if not liveness.is_alive(int(info.get("pid") or 0), info.get("proc_start")):
+        return None
+    return dict(info)
+
+
+def claim(run_dir: Path) -> bool:
+    """Atomically claim the right to launch a queued run; False if someone else has it."""
+    try:
+        fd = os.open(run_dir / "job" / "claim", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    return True
+
+
+def start_queued_run(store_root: Path, run_dir: Path) -> str:
+    """Start a freshly queued run: hand it to a live launcher, or launch it here.
+
+    Returns "launcher" when the store's launcher accepted it (it may wait in the
+    launcher's queue for a free slot), "here" when this process started its supervisor.
+    The launcher accepts an entry by renaming ``queue/<id>`` to ``queue/<id>.accepted``;
+    withdrawing is unlinking ``queue/<id>``: exactly one of the two can succeed.
+    """
+    if live_launcher(store_root) is not None:
+        folder = queue_dir(store_root)
+        folder.mkdir(exist_ok=True, mode=0o700)
+        entry = folder / run_dir.name
+        entry.touch()
+        deadline = time.monotonic() + HANDOVER_WAIT
+        while time.monotonic() < deadline and entry.exists():
+            time.sleep(0.02)
+        try:
+            entry.unlink()
+        except FileNotFoundError:
+            return "launcher"
+        # The launcher did not answer in time (busy or dying): launch it here instead.
+    if claim(run_dir):
+        launch_supervisor(run_dir)
+        return "here"
+    return "launcher"

@@ -10,7 +10,7 @@ from IPython.core.error import UsageError
 from trackrun.cellcode import analyze_cell, auto_params
 from trackrun.detach import freeze_inputs, write_job
 from trackrun.errors import NotSerializableError
-from trackrun.launcher import launch_supervisor
+from trackrun.launcher import start_queued_run
 from trackrun.magic.live import LiveView
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
 from trackrun.run import Run
@@ -61,7 +61,7 @@ def run_detached(
     write_code_files(run.paths, cell, notebook, shell)
     write_job(run.paths, source, frozen, names.assigned, outputs, args.retries, args.gpu)
     run.release()
-    launch_supervisor(run.dir)
+    start_queued_run(store_root, run.dir)
     show_run_bundle(run)
     print(
         f"trackrun: detached run {run.name} ({run.run_id}); it goes on if you close the "

@@ -1,0 +1,81 @@
+"""The trackrun Jupyter server extension: the REST API and the launcher of detached runs."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+from tornado.ioloop import PeriodicCallback
+from traitlets import Int, Unicode
+from traitlets.config import Configurable
+
+from trackrun.layout import StorePaths, default_store_root
+from trackrun.server.handlers import ROUTES
+from trackrun.server.launch_service import LaunchService, default_max_parallel
+from trackrun.server.manager import RunsManager
+from trackrun.store import Store
+
+
+class TrackrunServer(Configurable):
+    """Configuration of the trackrun server extension (``c.TrackrunServer.<name>``)."""
+
+    store = Unicode(
+        "",
+        help="Run store folder (default: $TRACKRUN_HOME, else .trackrun/ at the git root of "
+        "the server's root_dir, else in root_dir).",
+    ).tag(config=True)
+    max_parallel = Int(
+        0,
+        help="Detached runs started at once; more wait as queued (0: one per visible GPU, "
+        "else half the CPU cores).",
+    ).tag(config=True)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "trackrun.server"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Register the REST handlers and start the launcher for the server's store."""
+    config = TrackrunServer(config=serverapp.config)
+    from pathlib import Path
+
+    root = Path(config.store).expanduser().resolve() if config.store else None
+    if root is None:
+        root = default_store_root(Path(os.path.expanduser(serverapp.root_dir)))
+    env_limit = os.environ.get("TRACKRUN_MAX_PARALLEL")
+    max_parallel = config.max_parallel or (int(env_limit) if env_limit else default_max_parallel())
+    store = Store(root)
+    launcher = LaunchService(StorePaths(root), max_parallel)
+    launcher.start()
+    web_app = serverapp.web_app
+    web_app.settings.update(
+        trackrun_manager=RunsManager(store),
+        trackrun_launcher=launcher,
+        trackrun_pool=ThreadPoolExecutor(1, thread_name_prefix="trackrun-store"),
+        trackrun_slow_pool=ThreadPoolExecutor(2, thread_name_prefix="trackrun-slow"),
+    )
+    base = url_path_join(web_app.settings["base_url"], "trackrun", "api")
+    web_app.add_handlers(".*$", [(url_path_join(base, path), handler) for path, handler in ROUTES])
+    ticker = PeriodicCallback(launcher.tick, 200)
+    ticker.start()
+    web_app.settings["trackrun_ticker"] = ticker
+    serverapp.log.info(
+        "trackrun: serving /trackrun/api for the store %s (at most %d detached runs at once)",
+        root,
+        max_parallel,
+    )
+
+
+def _unload_jupyter_server_extension(serverapp: Any) -> None:
+    """Stop launching; supervisors keep running and the next server adopts them."""
+    settings = serverapp.web_app.settings
+    if "trackrun_ticker" in settings:
+        settings["trackrun_ticker"].stop()
+        settings["trackrun_launcher"].stop()
+
+
+# Older jupyter_server versions look for this name.
+load_jupyter_server_extension = _load_jupyter_server_extension
