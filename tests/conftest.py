@@ -12,6 +12,9 @@ import pytest
 
 import trackrun.api
 
+# Real Jupyter servers in-process for the REST and pairing tests (jp_fetch, jp_serverapp...).
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
 
 @pytest.fixture(autouse=True)
 def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

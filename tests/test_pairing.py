@@ -14,8 +14,6 @@ from traitlets.config import Config
 
 from trackrun.project import check_pairing, check_pairs, init_project, sync_pairs
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
-
 pytestmark = [
     pytest.mark.slow,
     # Third-party noise: jupytext still exports the legacy extension loader name, and the

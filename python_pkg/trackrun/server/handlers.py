@@ -85,7 +85,10 @@ class TrackrunHandler(APIHandler):
             body = {"message": exc.log_message or self._reason, "code": f"http_{status}"}
         else:
             status = status_code
-            body = {"message": "internal error in the trackrun server extension (see the server log)", "code": "internal_error"}
+            body = {
+                "message": "internal error in the trackrun server extension (see the server log)",
+                "code": "internal_error",
+            }
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
@@ -200,7 +203,9 @@ class MetricsHandler(TrackrunHandler):
     async def get(self, run_id: str) -> None:
         max_points = self.int_argument("max_points", 2000) or 2000
         self.reply(
-            await self.call(self.manager.metric_series, run_id, self.list_argument("keys"), max_points)
+            await self.call(
+                self.manager.metric_series, run_id, self.list_argument("keys"), max_points
+            )
         )
 
 
@@ -210,7 +215,9 @@ class ChartHandler(TrackrunHandler):
     async def get(self, run_id: str) -> None:
         max_points = self.int_argument("max_points", 2000) or 2000
         self.reply(
-            await self.call(self.manager.chart, [run_id], self.list_argument("keys"), max_points, slow=True)
+            await self.call(
+                self.manager.chart, [run_id], self.list_argument("keys"), max_points, slow=True
+            )
         )
 
 

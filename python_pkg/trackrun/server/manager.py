@@ -135,7 +135,9 @@ class RunsManager:
 
         ids = [check_run_id(r) for r in run_ids]
         history = self.store.metrics(ids, keys, max_points=max_points)
-        names = {row["run_id"]: row["name"] for row in self.store.runs(_ids_filter(ids), limit=len(ids))}
+        names = {
+            row["run_id"]: row["name"] for row in self.store.runs(_ids_filter(ids), limit=len(ids))
+        }
         spec: dict[str, Any] = metric_curves(history, names, keys, max_points).to_dict()
         return spec
 
@@ -223,7 +225,10 @@ class RunsManager:
         self.store.summary(run_id)  # 404 for an unknown run
         with self.store.connection(refresh=False):  # the store lock orders our appends
             append_event(
-                paths.events_of("api"), "tags", add=normalize_tags(add), remove=normalize_tags(remove)
+                paths.events_of("api"),
+                "tags",
+                add=normalize_tags(add),
+                remove=normalize_tags(remove),
             )
         self.store.ingest([run_id])
         return {"run_id": run_id, "tags": self.store.summary(run_id)["tags"]}
@@ -250,7 +255,11 @@ class RunsManager:
         new_id = new_run_id()
         target = self.store.paths.ensure().run(new_id)
         target.root.mkdir(mode=0o700)
-        shutil.copytree(source.job, target.job, ignore=shutil.ignore_patterns("claim", "outputs*", "error.txt", ".*"))
+        shutil.copytree(
+            source.job,
+            target.job,
+            ignore=shutil.ignore_patterns("claim", "outputs*", "error.txt", ".*"),
+        )
         if (source.code).is_dir():
             shutil.copytree(source.code, target.code)
         spec["overrides"] = {**(spec.get("overrides") or {}), **clean}
@@ -274,12 +283,14 @@ def run_row(row: dict[str, Any]) -> dict[str, Any]:
     """The wire form of a run row (RunRow in docs/rest-api.md) from a flat runs() row."""
     params = {k[7:]: v for k, v in row.items() if k.startswith("params.")}
     keys = [
-        c[8:]
-        for c in row
-        if c.startswith("metrics.") and f"{c}.min" in row and f"{c}.max" in row
+        c[8:] for c in row if c.startswith("metrics.") and f"{c}.min" in row and f"{c}.max" in row
     ]
     metrics = {
-        k: {"last": row[f"metrics.{k}"], "min": row[f"metrics.{k}.min"], "max": row[f"metrics.{k}.max"]}
+        k: {
+            "last": row[f"metrics.{k}"],
+            "min": row[f"metrics.{k}.min"],
+            "max": row[f"metrics.{k}.max"],
+        }
         for k in keys
     }
     out = {key: row.get(key) for key in _ROW_FIELDS}

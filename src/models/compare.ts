@@ -1,0 +1,73 @@
+// A comparison of 2+ runs (`GET compare`), refreshed while any of them still runs.
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { ACTIVE_STATUSES, IComparison, TrackrunClient } from '../api';
+import { Ticker } from './ticker';
+
+/** Loads the comparison of `runIds`; polls every few seconds while a run is active. */
+export class CompareModel implements IDisposable {
+  constructor(client: TrackrunClient, runIds: string[]) {
+    this._client = client;
+    this.runIds = [...runIds];
+    this._ticker = new Ticker({
+      step: () => this._step(),
+      onError: error => {
+        this._error = error instanceof Error ? error.message : String(error);
+        this._changed.emit();
+      }
+    });
+  }
+
+  readonly runIds: readonly string[];
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get comparison(): IComparison | null {
+    return this._comparison;
+  }
+
+  get error(): string | null {
+    return this._error;
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  start(): void {
+    this._ticker.start();
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this._ticker.dispose();
+    Signal.clearData(this);
+  }
+
+  private async _step(): Promise<number | null> {
+    const comparison = await this._client.compare([...this.runIds]);
+    const text = JSON.stringify(comparison);
+    if (text !== this._text || this._error) {
+      this._text = text;
+      this._comparison = comparison;
+      this._error = null;
+      this._changed.emit();
+    }
+    const active = comparison.runs.some(r => ACTIVE_STATUSES.has(r.status));
+    return active ? 5000 : null;
+  }
+
+  private _client: TrackrunClient;
+  private _ticker: Ticker;
+  private _comparison: IComparison | null = null;
+  private _text = '';
+  private _error: string | null = null;
+  private _disposed = false;
+  private _changed = new Signal<this, void>(this);
+}

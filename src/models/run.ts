@@ -1,0 +1,257 @@
+// One run followed live: its detail, log window, chart spec and code, polled while it runs.
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  ACTIVE_STATUSES,
+  IRunDetail,
+  TrackrunApiError,
+  TrackrunClient,
+  VegaLiteSpec
+} from '../api';
+import { LogBuffer } from './log';
+import { Ticker } from './ticker';
+
+/** What changed in a RunModel. */
+export type RunChange = 'detail' | 'chart' | 'log' | 'log-reset' | 'code' | 'error';
+
+export interface IRunModelOptions {
+  /** Follow output.log. */
+  log: boolean;
+  /** Bytes of the log's tail read first (later text is followed from there). */
+  logTailBytes?: number;
+  /** Fetch the metric chart (and refresh it while the run logs metrics). */
+  chart: boolean;
+  /** Most points per series in the chart. */
+  chartPoints?: number;
+}
+
+/** A problem reaching the run, for views to show. */
+export interface IRunProblem {
+  message: string;
+  /** `run_not_found`, `network_error`, `http_404`... */
+  code: string;
+}
+
+const POLL_ACTIVE = 1000;
+const CHART_EVERY = 3000;
+
+/**
+ * Follows one run through the REST API until it ends (then stops polling). Errors are
+ * retried with backoff, so after a disconnect the model picks up where it was.
+ */
+export class RunModel implements IDisposable {
+  constructor(client: TrackrunClient, runId: string, options: IRunModelOptions) {
+    this._client = client;
+    this.runId = runId;
+    this._options = options;
+    this._ticker = new Ticker({
+      step: () => this._step(),
+      onError: error => this._setProblem(error),
+      maxBackoff: 10000
+    });
+  }
+
+  readonly runId: string;
+
+  get changed(): ISignal<this, RunChange> {
+    return this._changed;
+  }
+
+  get detail(): IRunDetail | null {
+    return this._detail;
+  }
+
+  get chart(): VegaLiteSpec | null {
+    return this._chart;
+  }
+
+  get log(): LogBuffer {
+    return this._log;
+  }
+
+  get problem(): IRunProblem | null {
+    return this._problem;
+  }
+
+  /** Whether the run may still change (queued or running, or not loaded yet). */
+  get isActive(): boolean {
+    return this._detail === null || ACTIVE_STATUSES.has(this._detail.status);
+  }
+
+  /** Whether the model is polling now. */
+  get isFollowing(): boolean {
+    return this._ticker.isActive;
+  }
+
+  /** Text of code/<file>, once loaded with loadCode. */
+  code(file: string): string | undefined {
+    return this._code.get(file);
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /** Start following (again): after an action such as kill, or a reconnect. */
+  start(): void {
+    this._ticker.start();
+  }
+
+  /** Poll now (e.g. right after a kill). */
+  refresh(): void {
+    this._ticker.start();
+    this._ticker.tickNow();
+  }
+
+  /** Follow the chart too from now on (a compact view that was expanded). */
+  enableChart(): void {
+    if (!this._options.chart) {
+      this._options = { ...this._options, chart: true };
+      this._chartSignature = '';
+      this.refresh();
+    }
+  }
+
+  /** Read up to `bytes` of the log before what is held. */
+  async loadEarlierLog(bytes = 262144): Promise<void> {
+    const start = this._log.start;
+    if (start <= 0) {
+      return;
+    }
+    const from = Math.max(0, start - bytes);
+    const chunk = await this._client.log(this.runId, from, start - from);
+    this._log.prepend(chunk);
+    this._changed.emit('log-reset');
+  }
+
+  /** Load code/<file> (once). */
+  async loadCode(file: string): Promise<void> {
+    if (this._code.has(file)) {
+      return;
+    }
+    try {
+      this._code.set(file, await this._client.code(this.runId, file));
+    } catch (error) {
+      this._code.set(
+        file,
+        `(could not load ${file}: ${error instanceof Error ? error.message : String(error)})`
+      );
+    }
+    this._changed.emit('code');
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this._ticker.dispose();
+    Signal.clearData(this);
+  }
+
+  private async _step(): Promise<number | null> {
+    let detail: IRunDetail;
+    try {
+      detail = await this._client.run(this.runId);
+    } catch (error) {
+      if (error instanceof TrackrunApiError && error.code === 'run_not_found') {
+        this._setProblem(error);
+        return null; // deleted, or in another store: nothing to follow
+      }
+      throw error;
+    }
+    const wasActive = this.isActive;
+    const before = this._detail ? JSON.stringify(this._detail) : '';
+    this._detail = detail;
+    if (this._problem) {
+      this._problem = null;
+      this._changed.emit('error');
+    }
+    if (JSON.stringify(detail) !== before) {
+      this._changed.emit('detail');
+    }
+    let more = false;
+    if (this._options.log) {
+      more = await this._readLog();
+    }
+    if (this._options.chart) {
+      await this._readChart(detail, wasActive && !this.isActive);
+    }
+    if (more) {
+      return 0; // far behind a fast-printing run: read on at once
+    }
+    return this.isActive ? POLL_ACTIVE : null;
+  }
+
+  private async _readLog(): Promise<boolean> {
+    const max = 262144;
+    if (!this._log.loaded) {
+      const tail = this._options.logTailBytes ?? 65536;
+      const chunk = await this._client.log(this.runId, -tail, tail);
+      this._log.reset(chunk);
+      this._changed.emit('log-reset');
+      return false;
+    }
+    const chunk = await this._client.log(this.runId, this._log.end, max);
+    if (chunk.offset !== this._log.end) {
+      this._log.reset(chunk); // the log was cut or replaced
+      this._changed.emit('log-reset');
+      return false;
+    }
+    if (this._log.append(chunk)) {
+      this._changed.emit('log');
+    }
+    return chunk.next_offset < chunk.size;
+  }
+
+  private async _readChart(detail: IRunDetail, justEnded: boolean): Promise<void> {
+    const keys = Object.keys(detail.metrics);
+    if (!keys.length) {
+      return;
+    }
+    const signature = JSON.stringify(
+      keys.map(k => [k, detail.metrics[k].count, detail.metrics[k].last_step])
+    );
+    const now = Date.now();
+    const due = justEnded || !this.isActive || now - this._chartAt >= CHART_EVERY;
+    if (signature === this._chartSignature || !due) {
+      return;
+    }
+    this._chartAt = now;
+    this._chart = await this._client.chart(
+      this.runId,
+      this._options.chartPoints ?? 1000
+    );
+    this._chartSignature = signature;
+    this._changed.emit('chart');
+  }
+
+  private _setProblem(error: unknown): void {
+    const problem: IRunProblem =
+      error instanceof TrackrunApiError
+        ? { message: error.message, code: error.code }
+        : { message: String(error), code: 'error' };
+    if (
+      !this._problem ||
+      this._problem.message !== problem.message ||
+      this._problem.code !== problem.code
+    ) {
+      this._problem = problem;
+      this._changed.emit('error');
+    }
+  }
+
+  private _client: TrackrunClient;
+  private _options: IRunModelOptions;
+  private _ticker: Ticker;
+  private _detail: IRunDetail | null = null;
+  private _chart: VegaLiteSpec | null = null;
+  private _chartSignature = '';
+  private _chartAt = 0;
+  private _log = new LogBuffer();
+  private _code = new Map<string, string>();
+  private _problem: IRunProblem | null = null;
+  private _disposed = false;
+  private _changed = new Signal<this, RunChange>(this);
+}

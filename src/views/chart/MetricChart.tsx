@@ -1,0 +1,173 @@
+// The metric chart: a Vega-Lite spec from the API drawn with vega-embed (its only user).
+import React, { useEffect, useRef, useState } from 'react';
+
+import { VegaLiteSpec } from '../../api';
+
+export interface IMetricChartProps {
+  /** The Vega-Lite spec (`GET runs/{id}/chart`, or `chart` of `GET compare`). */
+  spec: VegaLiteSpec | null;
+  /** Width of one metric's panel (px); fewer panels per row when the view is narrow. */
+  panelWidth?: number;
+  panelHeight?: number;
+  /** Show vega-embed's export menu (PNG/SVG). */
+  actions?: boolean;
+}
+
+/**
+ * Draws `spec` with vega-embed (loaded on first use, so the sidebar does not wait for
+ * Vega), themed from JupyterLab's CSS variables, redrawn when the theme or width changes.
+ */
+export function MetricChart(props: IMetricChartProps): JSX.Element {
+  const { spec, panelWidth = 260, panelHeight = 150, actions = false } = props;
+  const ref = useRef<HTMLDivElement>(null);
+  const [theme, setTheme] = useState(themeKey());
+  const [width, setWidth] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const text = spec ? JSON.stringify(spec) : '';
+
+  useEffect(() => {
+    const observer = new MutationObserver(() => setTheme(themeKey()));
+    observer.observe(document.body, {
+      attributes: true,
+      attributeFilter: ['data-jp-theme-light', 'data-jp-theme-name']
+    });
+    return () => observer.disconnect();
+  }, []);
+
+  useEffect(() => {
+    const node = ref.current;
+    if (!node) {
+      return;
+    }
+    const observer = new ResizeObserver(entries => {
+      // Quantized so that dragging a panel edge does not redraw on every pixel.
+      const w = Math.floor(entries[0].contentRect.width / 40) * 40;
+      setWidth(w);
+    });
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, []);
+
+  useEffect(() => {
+    const node = ref.current;
+    if (!node || !text || width <= 0) {
+      return;
+    }
+    let cancelled = false;
+    let finalize: (() => void) | null = null;
+    // Keep the old drawing's height while the new one is made: no jump on live updates.
+    node.style.minHeight = `${node.offsetHeight}px`;
+    void import('vega-embed')
+      .then(async ({ default: embed }) => {
+        if (cancelled) {
+          return;
+        }
+        const adapted = fitSpec(
+          JSON.parse(text) as VegaLiteSpec,
+          width,
+          panelWidth,
+          panelHeight
+        );
+        const result = await embed(node, adapted as never, {
+          actions: actions
+            ? { export: true, source: false, compiled: false, editor: false }
+            : false,
+          renderer: 'svg',
+          config: themeConfig() as never,
+          tooltip: { theme: theme.startsWith('dark') ? 'dark' : 'light' }
+        });
+        if (cancelled) {
+          result.finalize();
+        } else {
+          finalize = () => result.finalize();
+          setError(null);
+        }
+        node.style.minHeight = '';
+      })
+      .catch((reason: unknown) => {
+        if (!cancelled) {
+          setError(String(reason));
+          node.style.minHeight = '';
+        }
+      });
+    return () => {
+      cancelled = true;
+      finalize?.();
+    };
+  }, [text, theme, width, panelWidth, panelHeight, actions]);
+
+  return (
+    <div className="trackrun-MetricChart">
+      <div className="trackrun-MetricChart-canvas" ref={ref} />
+      {error && (
+        <div className="trackrun-error-text">chart not drawn: {error}</div>
+      )}
+    </div>
+  );
+}
+
+/** Changes when the theme does: light/dark plus the theme's name. */
+function themeKey(): string {
+  const light = document.body.dataset.jpThemeLight !== 'false';
+  return `${light ? 'light' : 'dark'}:${document.body.dataset.jpThemeName ?? ''}`;
+}
+
+/** Vega config from the theme's CSS variables, so charts match light and dark themes. */
+function themeConfig(): Record<string, unknown> {
+  const css = getComputedStyle(document.body);
+  const v = (name: string, fallback: string): string =>
+    css.getPropertyValue(name).trim() || fallback;
+  const fg = v('--jp-ui-font-color1', '#333');
+  const fg2 = v('--jp-ui-font-color2', '#666');
+  const grid = v('--jp-border-color2', '#ddd');
+  const line = v('--jp-border-color1', '#aaa');
+  const font = v('--jp-ui-font-family', 'sans-serif');
+  return {
+    background: 'transparent',
+    font,
+    axis: {
+      labelColor: fg2,
+      titleColor: fg,
+      gridColor: grid,
+      domainColor: line,
+      tickColor: line
+    },
+    legend: { labelColor: fg2, titleColor: fg, labelLimit: 220 },
+    header: { labelColor: fg, titleColor: fg, labelFontSize: 12 },
+    title: { color: fg, subtitleColor: fg2 },
+    view: { stroke: grid },
+    text: { color: fg2 }
+  };
+}
+
+/**
+ * The server's spec with panels sized to the view: a faceted chart gets as many columns
+ * as fit in `width` (at most its own), each panel at most `panelWidth` wide.
+ */
+function fitSpec(
+  spec: VegaLiteSpec,
+  width: number,
+  panelWidth: number,
+  panelHeight: number
+): VegaLiteSpec {
+  const out: Record<string, unknown> = { ...spec };
+  const inner = out.spec as Record<string, unknown> | undefined;
+  const gutter = 70; // axis labels and padding around one panel
+  if (inner && typeof inner === 'object' && 'facet' in out) {
+    const wanted = typeof out.columns === 'number' ? out.columns : 2;
+    const columns = Math.max(
+      1,
+      Math.min(wanted, Math.floor(width / (Math.min(panelWidth, 200) + gutter)))
+    );
+    const w = Math.max(
+      140,
+      Math.min(panelWidth, Math.floor(width / columns) - gutter)
+    );
+    out.columns = columns;
+    out.spec = { ...inner, width: w, height: panelHeight };
+  } else if (!('facet' in out)) {
+    out.width = Math.max(140, Math.min(panelWidth * 2, width - gutter));
+    out.height = panelHeight;
+  }
+  return out;
+}
