@@ -75,7 +75,7 @@ class TrackrunHandler(APIHandler):
         """One error shape, ``{message, code}``, never a traceback or a server path."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         body: dict[str, Any]
-        if isinstance(exc, TrackrunError) or isinstance(exc, (TypeError, ValueError)):
+        if isinstance(exc, (TrackrunError, TypeError, ValueError)):
             status = next(code for kind, code in _STATUS_OF if isinstance(exc, kind))
             body = {"message": str(exc), "code": getattr(exc, "code", "invalid_request")}
             if isinstance(exc, FilterError):
