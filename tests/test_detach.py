@@ -297,3 +297,37 @@ def test_four_detached_runs_at_once(project: Path, kernel: Kernel) -> None:
         assert log == [f"run {k} line {i}" for i in range(60)]
         history = store.metrics(run_id, ["v"])
         assert history["value"] == [float(k * 1000 + i) for i in range(60)]
+
+
+def test_secrets_never_reach_the_job_and_files_are_private(tmp_path: Path) -> None:
+    project = make_git_project(tmp_path / "p")
+    secrets = {
+        "JUPYTER_TOKEN": "tok-123456789",
+        "MY_API_KEY": "key-987654321",
+        "PLAIN_SETTING": "visible",
+    }
+    kernel = Kernel.start(project, env=secrets)
+    try:
+        kernel.run("%load_ext trackrun")
+        cell = "%%track_run --detach\nimport os\nprint(sorted(k for k in os.environ if k in ('JUPYTER_TOKEN', 'MY_API_KEY', 'PLAIN_SETTING')))"
+        run_id = _run_id(stdout_of(kernel.run(cell)))
+    finally:
+        kernel.shutdown()
+    store = Store(project / ".trackrun", lease=0)
+    assert _wait_status(store, run_id, {"finished", "failed", "lost"}) == "finished"
+    run_dir = project / ".trackrun" / "runs" / run_id
+    assert (run_dir / "output.log").read_text().strip() == "['PLAIN_SETTING']"
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"tok-123456789" not in data and b"key-987654321" not in data, path
+    assert run_dir.stat().st_mode & 0o077 == 0
+    for name in (
+        "run.json",
+        "events.jsonl",
+        "output.log",
+        "job/spec.json",
+        "job/inputs.pkl",
+        "job/source.py",
+    ):
+        assert (run_dir / name).stat().st_mode & 0o077 == 0, name
