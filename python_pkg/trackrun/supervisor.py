@@ -74,8 +74,9 @@ class Supervisor:
             TRACKRUN_RUN_DIR=str(self.paths.root),
             TRACKRUN_ATTEMPT=str(attempt),
         )
-        if self.spec.get("gpu"):
-            env["CUDA_VISIBLE_DEVICES"] = str(self.spec["gpu"])
+        gpu = os.environ.get("TRACKRUN_ASSIGNED_GPUS") or self.spec.get("gpu")
+        if gpu and gpu != "auto":
+            env["CUDA_VISIBLE_DEVICES"] = str(gpu)
         with open_private(self.paths.output_log) as log:
             self.child = subprocess.Popen(
                 [self.spec["python"], "-c", _JOB_ENTRY, str(self.paths.root)],

@@ -113,3 +113,35 @@ def test_restarted_server_adopts_a_running_run(project: Path) -> None:
         assert _wait(store, waiting, {"finished"}, timeout=60)["status"] == "finished"
     finally:
         restarted.stop()
+
+
+def test_gpu_auto_runs_get_distinct_free_gpus_and_wait_for_one(project: Path) -> None:
+    server = JupyterServer.start(project, env={"CUDA_VISIBLE_DEVICES": "3,5"}, extra_args=ENABLE)
+    try:
+        status = server.request("GET", "/trackrun/api/status")
+        assert status["launcher"]["max_parallel"] == 2  # one per visible GPU
+        kernel_id = server.start_kernel("nb.ipynb")
+        server.run(kernel_id, "%load_ext trackrun")
+        ids = []
+        for k in range(3):
+            cell = (
+                f"%%track_run --detach --gpu auto --name gpu-{k}\nimport os, time\n"
+                "print('gpu', os.environ.get('CUDA_VISIBLE_DEVICES'))\ntime.sleep(2)"
+            )
+            match = re.search(
+                r"\((\d{8}-\d{6}-[0-9a-f]{6})\)", stdout_of(server.run(kernel_id, cell))
+            )
+            assert match
+            ids.append(match.group(1))
+        store = Store(project / ".trackrun", lease=0)
+        _wait(store, ids[0], {"running", "finished"})
+        _wait(store, ids[1], {"running", "finished"})
+        assert store.summary(ids[2])["status"] == "queued"
+        for run_id in ids:
+            _wait(store, run_id, {"finished"})
+        gpus = [
+            (project / ".trackrun" / "runs" / r / "output.log").read_text().split()[1] for r in ids
+        ]
+        assert sorted(gpus[:2]) == ["3", "5"] and gpus[2] in ("3", "5")
+    finally:
+        server.stop()

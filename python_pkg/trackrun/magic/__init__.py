@@ -69,7 +69,11 @@ class TrackRunMagics(Magics):
     )
     @argument("--detach", action="store_true", help="run the cell in a background process")
     @argument("--retries", type=int, default=0, help="with --detach: restarts after a failure")
-    @argument("--gpu", help="with --detach: CUDA_VISIBLE_DEVICES for the job, e.g. 0 or 0,1")
+    @argument(
+        "--gpu",
+        help="with --detach: CUDA_VISIBLE_DEVICES for the job, e.g. 0 or 0,1; 'auto': the "
+        "Jupyter server assigns a free GPU (runs wait for one)",
+    )
     @argument("--outputs", help="with --detach: names to bring back (default: all it assigns)")
     @argument(
         "--attach",

@@ -13,7 +13,7 @@ from traitlets.config import Configurable
 
 from trackrun.layout import StorePaths, default_store_root
 from trackrun.server.handlers import ROUTES
-from trackrun.server.launch_service import LaunchService, default_max_parallel
+from trackrun.server.launch_service import LaunchService, default_max_parallel, visible_gpus
 from trackrun.server.manager import RunsManager
 from trackrun.store import Store
 
@@ -46,9 +46,12 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     if root is None:
         root = default_store_root(Path(os.path.expanduser(serverapp.root_dir)))
     env_limit = os.environ.get("TRACKRUN_MAX_PARALLEL")
-    max_parallel = config.max_parallel or (int(env_limit) if env_limit else default_max_parallel())
+    gpus = visible_gpus()
+    max_parallel = config.max_parallel or (
+        int(env_limit) if env_limit else default_max_parallel(gpus)
+    )
     store = Store(root)
-    launcher = LaunchService(StorePaths(root), max_parallel)
+    launcher = LaunchService(StorePaths(root), max_parallel, gpus)
     launcher.start()
     web_app = serverapp.web_app
     web_app.settings.update(

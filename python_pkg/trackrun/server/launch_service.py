@@ -22,14 +22,22 @@ from trackrun.run import process_identity, write_json_atomic
 log = logging.getLogger("trackrun.server")
 
 
-def default_max_parallel() -> int:
-    """One run per visible GPU, else half the CPU cores (at least one)."""
+def visible_gpus() -> list[str]:
+    """GPU ids this server may hand out: ``CUDA_VISIBLE_DEVICES`` if set, else those
+    ``nvidia-smi -L`` lists (none without an NVIDIA driver)."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible:
-        gpus = [g for g in visible.split(",") if g.strip() and g.strip() != "-1"]
-        if gpus:
-            return len(gpus)
-    return max(1, (os.cpu_count() or 2) // 2)
+    if visible is not None:
+        return [g.strip() for g in visible.split(",") if g.strip() and g.strip() != "-1"]
+    try:
+        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [str(i) for i, line in enumerate(listing.stdout.splitlines()) if line.startswith("GPU ")]
+
+
+def default_max_parallel(gpus: list[str]) -> int:
+    """One run per visible GPU, else half the CPU cores (at least one)."""
+    return len(gpus) if gpus else max(1, (os.cpu_count() or 2) // 2)
 
 
 class LaunchService:
@@ -41,9 +49,11 @@ class LaunchService:
     previous server or a kernel) are adopted: they count against the limit until they end.
     """
 
-    def __init__(self, store: StorePaths, max_parallel: int) -> None:
+    def __init__(self, store: StorePaths, max_parallel: int, gpus: list[str] | None = None) -> None:
         self.store = store
         self.max_parallel = max(1, max_parallel)
+        self.gpus = list(gpus or [])
+        self._gpu_of: dict[str, list[str]] = {}
         self.started_at = time.time()
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._adopted: dict[str, tuple[int, str | None]] = {}
@@ -87,8 +97,17 @@ class LaunchService:
                 break
             run_id = name.removesuffix(".accepted")
             run_dir = self.store.runs / run_id
-            if is_run_id(run_id) and (run_dir / "job" / "spec.json").is_file() and claim(run_dir):
-                self._launch(run_id, run_dir)
+            spec = _read_json(run_dir / "job" / "spec.json")
+            gpus: list[str] = []
+            if spec.get("gpu") == "auto":
+                free = [
+                    g for g in self.gpus if not any(g in held for held in self._gpu_of.values())
+                ]
+                if self.gpus and not free:
+                    break  # in order: wait for a GPU rather than let later runs overtake
+                gpus = free[:1]
+            if is_run_id(run_id) and spec and claim(run_dir):
+                self._launch(run_id, run_dir, gpus)
             (folder / name).unlink(missing_ok=True)
 
     def enqueue(self, run_id: str) -> None:
@@ -106,7 +125,11 @@ class LaunchService:
         write_json_atomic(launcher_file(self.store.root), record)
         self._last_heartbeat = time.time()
 
-    def _launch(self, run_id: str, run_dir: Path) -> None:
+    def _launch(self, run_id: str, run_dir: Path, gpus: list[str]) -> None:
+        env = scrub_environ_for_child(os.environ)
+        if gpus:
+            env["TRACKRUN_ASSIGNED_GPUS"] = ",".join(gpus)
+            self._gpu_of[run_id] = gpus
         with open_private(run_dir / "supervisor.log") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "trackrun.supervisor", str(run_dir)],
@@ -115,7 +138,7 @@ class LaunchService:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
-                env=scrub_environ_for_child(os.environ),
+                env=env,
                 cwd=str(run_dir),
             )
         self._children[run_id] = process
@@ -125,9 +148,11 @@ class LaunchService:
         for run_id, process in list(self._children.items()):
             if process.poll() is not None:
                 del self._children[run_id]
+                self._gpu_of.pop(run_id, None)
         for run_id, (pid, token) in list(self._adopted.items()):
             if not liveness.is_alive(pid, token):
                 del self._adopted[run_id]
+                self._gpu_of.pop(run_id, None)
 
     def _adopt_running(self) -> None:
         try:
@@ -148,8 +173,23 @@ class LaunchService:
                         pid, token = int(event["pid"]), event.get("proc_start")
             if status == "running" and pid and liveness.is_alive(pid, token):
                 self._adopted[run_id] = (pid, token)
+                assigned = _assigned_gpus(pid)
+                if assigned:
+                    self._gpu_of[run_id] = assigned
         if self._adopted:
             log.info("trackrun: adopted running runs %s", ", ".join(sorted(self._adopted)))
+
+
+def _assigned_gpus(pid: int) -> list[str]:
+    """GPUs a running supervisor was given (from its environment), for adopted runs."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            for item in f.read().split(b"\0"):
+                if item.startswith(b"TRACKRUN_ASSIGNED_GPUS="):
+                    return item.split(b"=", 1)[1].decode().split(",")
+    except OSError:
+        pass
+    return []
 
 
 def _read_json(path: Path) -> dict[str, Any]:
