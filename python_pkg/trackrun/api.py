@@ -104,10 +104,13 @@ def tag(*tags: str) -> None:
 
 
 # -- queries ----------------------------------------------------------------------------------
-def get_store(store: str | os.PathLike[str] | None = None) -> Store:
-    """The Store at ``store`` (default store when None), shared within this process."""
+def get_store(store: str | os.PathLike[str] | Store | None = None) -> Store:
+    """The Store at ``store`` (default store when None), shared within this process; a Store
+    passed in is returned as is."""
     from trackrun.store import Store
 
+    if isinstance(store, Store):
+        return store
     root = Path(store).expanduser().resolve() if store else default_store_root()
     if root not in _stores:
         _stores[root] = Store(root)
@@ -148,7 +151,7 @@ def sql(query: str, *, store: str | os.PathLike[str] | None = None) -> Table:
 
 
 def kill(
-    run: str, *, store: str | os.PathLike[str] | None = None, timeout: float | None = None
+    run: str, *, store: str | os.PathLike[str] | Store | None = None, timeout: float | None = None
 ) -> str:
     """Stop a queued or running run and wait until it is recorded as killed; returns its id.
 

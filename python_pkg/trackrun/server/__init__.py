@@ -50,7 +50,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     max_parallel = config.max_parallel or (
         int(env_limit) if env_limit else default_max_parallel(gpus)
     )
-    store = Store(root)
+    # A short lease: kernels and the CLI share the index with this long-lived process.
+    store = Store(root, lease=0.2)
     launcher = LaunchService(StorePaths(root), max_parallel, gpus)
     launcher.start()
     web_app = serverapp.web_app

@@ -211,7 +211,7 @@ class RunsManager:
     def kill(self, run_id: str) -> dict[str, Any]:
         from trackrun.api import kill
 
-        kill(check_run_id(run_id), store=self.store.root)
+        kill(check_run_id(run_id), store=self.store)
         return {"run_id": run_id, "status": self.store.summary(run_id)["status"]}
 
     def delete(self, run_id: str, force: bool) -> dict[str, Any]:
