@@ -7,12 +7,7 @@ export const API_PATH = 'trackrun/api';
 
 /** Status of a run, as the store records it. */
 export type RunStatus =
-  | 'queued'
-  | 'running'
-  | 'finished'
-  | 'failed'
-  | 'killed'
-  | 'lost';
+  'queued' | 'running' | 'finished' | 'failed' | 'killed' | 'lost';
 
 /** Statuses of a run that may still change. */
 export const ACTIVE_STATUSES: ReadonlySet<string> = new Set([
@@ -204,7 +199,7 @@ export class TrackrunClient {
     }
     // `default` cache mode: no cache-busting query parameter (the ETag covers the query),
     // and with If-None-Match the browser hands the 304 back as it is.
-    const response = await this._fetch('GET', 'runs', query, undefined, {
+    const response = await this._fetch('GET', 'runs', { ...query }, undefined, {
       headers,
       cache: 'default'
     });
@@ -217,11 +212,10 @@ export class TrackrunClient {
 
   /** `GET changes`: resolves with the store's change token once it differs from `token`. */
   async changes(token: string, timeout: number): Promise<string> {
-    const body = await this._json<{ change_token: string }>(
-      'GET',
-      'changes',
-      { token, timeout }
-    );
+    const body = await this._json<{ change_token: string }>('GET', 'changes', {
+      token,
+      timeout
+    });
     return body.change_token;
   }
 

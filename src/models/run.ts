@@ -13,7 +13,8 @@ import { LogBuffer } from './log';
 import { Ticker } from './ticker';
 
 /** What changed in a RunModel. */
-export type RunChange = 'detail' | 'chart' | 'log' | 'log-reset' | 'code' | 'error';
+export type RunChange =
+  'detail' | 'chart' | 'log' | 'log-reset' | 'code' | 'error';
 
 export interface IRunModelOptions {
   /** Follow output.log. */
@@ -41,7 +42,11 @@ const CHART_EVERY = 3000;
  * retried with backoff, so after a disconnect the model picks up where it was.
  */
 export class RunModel implements IDisposable {
-  constructor(client: TrackrunClient, runId: string, options: IRunModelOptions) {
+  constructor(
+    client: TrackrunClient,
+    runId: string,
+    options: IRunModelOptions
+  ) {
     this._client = client;
     this.runId = runId;
     this._options = options;
@@ -205,7 +210,10 @@ export class RunModel implements IDisposable {
     return chunk.next_offset < chunk.size;
   }
 
-  private async _readChart(detail: IRunDetail, justEnded: boolean): Promise<void> {
+  private async _readChart(
+    detail: IRunDetail,
+    justEnded: boolean
+  ): Promise<void> {
     const keys = Object.keys(detail.metrics);
     if (!keys.length) {
       return;
@@ -214,7 +222,8 @@ export class RunModel implements IDisposable {
       keys.map(k => [k, detail.metrics[k].count, detail.metrics[k].last_step])
     );
     const now = Date.now();
-    const due = justEnded || !this.isActive || now - this._chartAt >= CHART_EVERY;
+    const due =
+      justEnded || !this.isActive || now - this._chartAt >= CHART_EVERY;
     if (signature === this._chartSignature || !due) {
       return;
     }

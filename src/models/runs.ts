@@ -2,12 +2,8 @@
 import { ISignal, Signal } from '@lumino/signaling';
 import { IDisposable } from '@lumino/disposable';
 
-import {
-  IRunRow,
-  IStatusInfo,
-  TrackrunApiError,
-  TrackrunClient
-} from '../api';
+import { IRunRow, IStatusInfo, TrackrunApiError, TrackrunClient } from '../api';
+import { compareValues, sortField, sortValue } from './order';
 import { Ticker } from './ticker';
 
 /** How the panel is connected to the server extension. */
@@ -133,6 +129,11 @@ export class RunsModel implements IDisposable {
     return this._selection;
   }
 
+  /** The run last clicked or moved to with the keyboard (where keyboard moves start). */
+  get cursor(): string | null {
+    return this._cursor;
+  }
+
   /** Selected rows in display order. */
   get selectedRows(): IRunRow[] {
     return this._rows.filter(r => this._selection.has(r.run_id));
@@ -171,6 +172,13 @@ export class RunsModel implements IDisposable {
       this._sort = { key, desc: key !== 'name' && key !== 'notebook' };
     }
     this._etag = null;
+    // Sorted here at once (the server's order replaces it when its answer comes): with
+    // thousands of runs a click answers in a frame, not after a full reload.
+    const rows = [...this._rows];
+    const value = sortValue(this._sort.key);
+    const sign = this._sort.desc ? -1 : 1;
+    rows.sort((a, b) => compareValues(value(a), value(b), sign));
+    this._setRows(rows, this._total);
     this._stateChanged.emit();
     this._ticker.tickNow();
   }
@@ -193,6 +201,7 @@ export class RunsModel implements IDisposable {
 
   /** Change the selection as a click on `runId` would (`range` extends from the anchor). */
   select(runId: string, mode: SelectMode): void {
+    this._cursor = runId;
     if (mode === 'single') {
       this._selection = new Set([runId]);
       this._anchor = runId;
@@ -258,13 +267,14 @@ export class RunsModel implements IDisposable {
       this._setConnection({ kind: 'ok' });
     }
     const filter = this._filter;
+    const orderBy = this._orderBy();
     const started = performance.now();
     let answer;
     try {
       answer = await this._client.runs(
         {
           filter: filter.trim(),
-          order_by: this._orderBy(),
+          order_by: orderBy,
           limit: MAX_ROWS
         },
         this._etag
@@ -282,8 +292,8 @@ export class RunsModel implements IDisposable {
       }
       throw error;
     }
-    if (filter !== this._filter) {
-      return 0; // the filter changed while this request was out: ask again
+    if (filter !== this._filter || orderBy !== this._orderBy()) {
+      return 0; // the filter or order changed while this request was out: ask again
     }
     if (this._filterError) {
       this._filterError = null;
@@ -401,25 +411,9 @@ export class RunsModel implements IDisposable {
   private _available: ColumnKey[] = [];
   private _selection: Set<string> = new Set();
   private _anchor: string | null = null;
+  private _cursor: string | null = null;
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
   private _selectionChanged = new Signal<this, void>(this);
   private _stateChanged = new Signal<this, void>(this);
-}
-
-/** The filter-language field that sorts by `column`. */
-export function sortField(column: ColumnKey): string {
-  const dot = column.indexOf('.');
-  if (dot > 0 && (column.startsWith('params.') || column.startsWith('metrics.'))) {
-    return column.slice(0, dot + 1) + quoteKey(column.slice(dot + 1));
-  }
-  return column;
-}
-
-/** A params/metrics key as the filter language reads it: bare when simple, else quoted. */
-export function quoteKey(key: string): string {
-  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-    return key;
-  }
-  return '"' + key.replace(/[\\"]/g, c => '\\' + c) + '"';
 }

@@ -67,7 +67,8 @@ export function stripAnsi(line: string): string {
 }
 
 function applySgr(style: IStyle, params: string): IStyle {
-  const codes = params === '' ? [0] : params.split(';').map(p => parseInt(p, 10) || 0);
+  const codes =
+    params === '' ? [0] : params.split(';').map(p => parseInt(p, 10) || 0);
   const next = { ...style };
   for (let i = 0; i < codes.length; i++) {
     const code = codes[i];

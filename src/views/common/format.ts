@@ -26,6 +26,12 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+// Intl formatters are costly to create: one of each, made on first use.
+let clockFormat: Intl.DateTimeFormat | null = null;
+let dayFormat: Intl.DateTimeFormat | null = null;
+let yearFormat: Intl.DateTimeFormat | null = null;
+let fullFormat: Intl.DateTimeFormat | null = null;
+
 /** An epoch time as a short local time: today `14:03:12`, else `Nov 26 14:03`. */
 export function formatTime(epoch: number | null | undefined): string {
   if (!epoch) {
@@ -33,23 +39,47 @@ export function formatTime(epoch: number | null | undefined): string {
   }
   const date = new Date(epoch * 1000);
   const now = new Date();
-  if (date.toDateString() === now.toDateString()) {
-    return date.toLocaleTimeString(undefined, { hour12: false });
+  if (
+    date.getDate() === now.getDate() &&
+    date.getMonth() === now.getMonth() &&
+    date.getFullYear() === now.getFullYear()
+  ) {
+    clockFormat ??= new Intl.DateTimeFormat(undefined, {
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hour12: false
+    });
+    return clockFormat.format(date);
   }
-  const sameYear = date.getFullYear() === now.getFullYear();
-  return date.toLocaleString(undefined, {
+  if (date.getFullYear() === now.getFullYear()) {
+    dayFormat ??= new Intl.DateTimeFormat(undefined, {
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hour12: false
+    });
+    return dayFormat.format(date);
+  }
+  yearFormat ??= new Intl.DateTimeFormat(undefined, {
+    year: 'numeric',
     month: 'short',
-    day: 'numeric',
-    year: sameYear ? undefined : 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false
+    day: 'numeric'
   });
+  return yearFormat.format(date);
 }
 
 /** An epoch time in full, for tooltips and detail views. */
 export function formatFullTime(epoch: number | null | undefined): string {
-  return epoch ? new Date(epoch * 1000).toLocaleString() : '';
+  if (!epoch) {
+    return '';
+  }
+  fullFormat ??= new Intl.DateTimeFormat(undefined, {
+    dateStyle: 'medium',
+    timeStyle: 'medium'
+  });
+  return fullFormat.format(new Date(epoch * 1000));
 }
 
 /** A metric value in about 4 significant digits; non-finite values as sent. */
@@ -93,7 +123,9 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${value} ${units[0]}` : `${value.toFixed(1)} ${units[unit]}`;
+  return unit === 0
+    ? `${value} ${units[0]}`
+    : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** The last path component of a notebook path. */

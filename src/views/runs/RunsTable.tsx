@@ -1,5 +1,11 @@
 // The runs table: sortable header and virtualized rows (only the visible ones are in the DOM).
-import React, { useCallback, useEffect, useRef, useState } from 'react';
+import React, {
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState
+} from 'react';
 
 import { IRunRow } from '../../api';
 import { ColumnKey, ISort, SelectMode } from '../../models/runs';
@@ -18,12 +24,16 @@ import {
 export const ROW_HEIGHT = 24;
 /** Rows rendered above and below the visible ones, so fast scrolling shows no gaps. */
 const OVERSCAN = 12;
+/** Below this width (px) the table leaves out the notebook and start time columns. */
+const NARROW = 420;
 
 export interface IRunsTableProps {
   rows: readonly IRunRow[];
   columns: readonly ColumnKey[];
   sort: ISort | null;
   selection: ReadonlySet<string>;
+  /** The run keyboard moves start from. */
+  cursor: string | null;
   onSort: (column: ColumnKey) => void;
   onSelect: (runId: string, mode: SelectMode) => void;
   onOpen: (runId: string) => void;
@@ -53,7 +63,7 @@ function columnWidth(column: ColumnKey): number {
     case 'status':
       return 26;
     case 'name':
-      return 150;
+      return 140;
     case 'notebook':
       return 110;
     case 'started':
@@ -90,7 +100,15 @@ function cellText(row: IRunRow, column: ColumnKey): string {
 function cellTitle(row: IRunRow, column: ColumnKey): string {
   switch (column) {
     case 'name':
-      return `${row.name}\n${row.run_id}${row.tags.length ? '\ntags: ' + row.tags.join(', ') : ''}`;
+      return [
+        row.name,
+        row.run_id,
+        row.notebook ? `notebook: ${row.notebook}` : '',
+        row.started_at ? `started: ${formatFullTime(row.started_at)}` : '',
+        row.tags.length ? `tags: ${row.tags.join(', ')}` : ''
+      ]
+        .filter(Boolean)
+        .join('\n');
     case 'notebook':
       return row.notebook ?? '';
     case 'started':
@@ -111,9 +129,9 @@ function cellTitle(row: IRunRow, column: ColumnKey): string {
 
 /** A virtualized, sortable table of runs. */
 export function RunsTable(props: IRunsTableProps): JSX.Element {
-  const { rows, columns, sort, selection } = props;
+  const { rows, sort, selection } = props;
   const scroller = useRef<HTMLDivElement>(null);
-  const [view, setView] = useState({ top: 0, height: 600 });
+  const [view, setView] = useState({ top: 0, height: 600, width: 300 });
   const frame = useRef(0);
 
   useEffect(() => {
@@ -122,7 +140,11 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       return;
     }
     const observer = new ResizeObserver(() =>
-      setView({ top: node.scrollTop, height: node.clientHeight })
+      setView({
+        top: node.scrollTop,
+        height: node.clientHeight,
+        width: node.clientWidth
+      })
     );
     observer.observe(node);
     return () => observer.disconnect();
@@ -137,7 +159,11 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       frame.current = 0;
       const node = scroller.current;
       if (node) {
-        setView({ top: node.scrollTop, height: node.clientHeight });
+        setView({
+          top: node.scrollTop,
+          height: node.clientHeight,
+          width: node.clientWidth
+        });
       }
     });
   }, []);
@@ -152,7 +178,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   );
   const visible = rows.slice(first, last);
   const ticking = visible.some(r => r.status === 'running');
-  const [, setTick] = useState(0);
+  const [tick, setTick] = useState(0);
   useEffect(() => {
     if (!ticking) {
       return;
@@ -161,19 +187,72 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     return () => window.clearInterval(timer);
   }, [ticking]);
 
-  const template = columns.map(c => `${columnWidth(c)}px`).join(' ');
-  const totalWidth = columns.reduce((w, c) => w + columnWidth(c), 0);
+  // A narrow sidebar drops the notebook and start time (they are in the row's tooltip)
+  // so that names stay readable without scrolling sideways; the name takes what is left.
+  const columns = useMemo(
+    () =>
+      view.width < NARROW
+        ? props.columns.filter(c => c !== 'notebook' && c !== 'started')
+        : props.columns,
+    [props.columns, view.width < NARROW]
+  );
+  const others = columns.reduce(
+    (w, c) => w + (c === 'name' ? 0 : columnWidth(c)),
+    0
+  );
+  const nameWidth = Math.max(columnWidth('name'), view.width - others);
+  const widthOf = (c: ColumnKey): number =>
+    c === 'name' ? nameWidth : columnWidth(c);
+  const template = columns.map(c => `${widthOf(c)}px`).join(' ');
+  const totalWidth = columns.reduce((w, c) => w + widthOf(c), 0);
 
-  const click = (event: React.MouseEvent, runId: string): void => {
-    const mode: SelectMode = event.shiftKey
-      ? 'range'
-      : event.ctrlKey || event.metaKey
-        ? 'toggle'
-        : 'single';
-    if (event.shiftKey) {
-      event.preventDefault(); // no text selection on shift-click
+  const { onSelect } = props;
+  const click = useCallback(
+    (event: React.MouseEvent, runId: string): void => {
+      const mode: SelectMode = event.shiftKey
+        ? 'range'
+        : event.ctrlKey || event.metaKey
+          ? 'toggle'
+          : 'single';
+      if (event.shiftKey) {
+        event.preventDefault(); // no text selection on shift-click
+      }
+      onSelect(runId, mode);
+    },
+    [onSelect]
+  );
+
+  const onKeyDown = (event: React.KeyboardEvent): void => {
+    const node = scroller.current;
+    if (!node || !rows.length) {
+      return;
     }
-    props.onSelect(runId, mode);
+    const at = props.cursor
+      ? rows.findIndex(r => r.run_id === props.cursor)
+      : -1;
+    if (event.key === 'Enter' && at >= 0) {
+      props.onOpen(rows[at].run_id);
+      return;
+    }
+    const moves: Record<string, number> = {
+      ArrowDown: 1,
+      ArrowUp: -1,
+      PageDown: Math.floor(node.clientHeight / ROW_HEIGHT) - 1,
+      PageUp: -(Math.floor(node.clientHeight / ROW_HEIGHT) - 1)
+    };
+    if (!(event.key in moves)) {
+      return;
+    }
+    event.preventDefault();
+    const next = Math.max(0, Math.min(rows.length - 1, at + moves[event.key]));
+    props.onSelect(rows[next].run_id, event.shiftKey ? 'range' : 'single');
+    // Keep the row in view (below the sticky header).
+    const top = next * ROW_HEIGHT;
+    if (top < node.scrollTop) {
+      node.scrollTop = top;
+    } else if (top + 2 * ROW_HEIGHT > node.scrollTop + node.clientHeight) {
+      node.scrollTop = top + 2 * ROW_HEIGHT - node.clientHeight;
+    }
   };
 
   return (
@@ -181,8 +260,11 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       className="trackrun-RunsTable"
       ref={scroller}
       onScroll={onScroll}
+      onKeyDown={onKeyDown}
+      tabIndex={0}
       role="grid"
       aria-rowcount={rows.length}
+      aria-multiselectable={true}
     >
       <div
         className="trackrun-RunsTable-header"
@@ -200,7 +282,9 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
               role="columnheader"
               data-column={column}
               title={`Sort by ${column}`}
-              aria-sort={sorted ? (sort.desc ? 'descending' : 'ascending') : 'none'}
+              aria-sort={
+                sorted ? (sort.desc ? 'descending' : 'ascending') : 'none'
+              }
               onClick={() => props.onSort(column)}
             >
               <span className="trackrun-RunsTable-thLabel">
@@ -219,63 +303,105 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         className="trackrun-RunsTable-body"
         style={{ height: rows.length * ROW_HEIGHT, width: totalWidth }}
       >
-        {visible.map((row, i) => {
-          const index = first + i;
-          const selected = selection.has(row.run_id);
-          return (
-            <div
-              key={row.run_id}
-              className={
-                'trackrun-RunsTable-row' +
-                (selected ? ' trackrun-mod-selected' : '') +
-                (index % 2 ? ' trackrun-mod-odd' : '')
-              }
-              role="row"
-              aria-selected={selected}
-              data-run-id={row.run_id}
-              data-status={row.status}
-              style={{
-                transform: `translateY(${index * ROW_HEIGHT}px)`,
-                gridTemplateColumns: template,
-                width: totalWidth
-              }}
-              onMouseDown={event => {
-                if (event.button === 0) {
-                  click(event, row.run_id);
-                }
-              }}
-              onDoubleClick={() => props.onOpen(row.run_id)}
-              onContextMenu={() => props.onContextMenu(row.run_id)}
-            >
-              {columns.map(column =>
-                column === 'status' ? (
-                  <div
-                    key={column}
-                    className="trackrun-RunsTable-td trackrun-mod-status"
-                    title={cellTitle(row, column)}
-                  >
-                    <StatusIcon status={row.status} />
-                  </div>
-                ) : (
-                  <div
-                    key={column}
-                    className={
-                      'trackrun-RunsTable-td' +
-                      (column.startsWith('params.') || column.startsWith('metrics.')
-                        ? ' trackrun-mod-number'
-                        : '') +
-                      ` trackrun-col-${column === 'name' || column === 'notebook' || column === 'started' || column === 'duration' ? column : 'extra'}`
-                    }
-                    title={cellTitle(row, column)}
-                  >
-                    {cellText(row, column)}
-                  </div>
-                )
-              )}
-            </div>
-          );
-        })}
+        {visible.map((row, i) => (
+          <Row
+            key={row.run_id}
+            row={row}
+            index={first + i}
+            columns={columns}
+            template={template}
+            width={totalWidth}
+            selected={selection.has(row.run_id)}
+            tick={row.status === 'running' ? tick : 0}
+            onMouseDown={click}
+            onOpen={props.onOpen}
+            onContextMenu={props.onContextMenu}
+          />
+        ))}
       </div>
     </div>
   );
+}
+
+interface IRowProps {
+  row: IRunRow;
+  index: number;
+  columns: readonly ColumnKey[];
+  template: string;
+  width: number;
+  selected: boolean;
+  /** Changes every second for running runs (their duration ticks). */
+  tick: number;
+  onMouseDown: (event: React.MouseEvent, runId: string) => void;
+  onOpen: (runId: string) => void;
+  onContextMenu: (runId: string) => void;
+}
+
+/** One row; memoized, so scrolling renders only the rows that come into view. */
+const Row = React.memo(function Row(props: IRowProps): JSX.Element {
+  const { row, index, columns, selected } = props;
+  return (
+    <div
+      className={
+        'trackrun-RunsTable-row' +
+        (selected ? ' trackrun-mod-selected' : '') +
+        (index % 2 ? ' trackrun-mod-odd' : '')
+      }
+      role="row"
+      aria-selected={selected}
+      data-run-id={row.run_id}
+      data-status={row.status}
+      style={{
+        transform: `translateY(${index * ROW_HEIGHT}px)`,
+        gridTemplateColumns: props.template,
+        width: props.width
+      }}
+      onMouseDown={event => {
+        if (event.button === 0) {
+          props.onMouseDown(event, row.run_id);
+        }
+      }}
+      onDoubleClick={() => props.onOpen(row.run_id)}
+      onContextMenu={() => props.onContextMenu(row.run_id)}
+      onMouseEnter={event => fillTitles(event.currentTarget, row, columns)}
+    >
+      {columns.map(column =>
+        column === 'status' ? (
+          <div
+            key={column}
+            className="trackrun-RunsTable-td trackrun-mod-status"
+          >
+            <StatusIcon status={row.status} />
+          </div>
+        ) : (
+          <div
+            key={column}
+            className={
+              'trackrun-RunsTable-td' +
+              (column.startsWith('params.') || column.startsWith('metrics.')
+                ? ' trackrun-mod-number'
+                : '') +
+              ` trackrun-col-${BASE_CLASS.has(column) ? column : 'extra'}`
+            }
+          >
+            {cellText(row, column)}
+          </div>
+        )
+      )}
+    </div>
+  );
+});
+
+const BASE_CLASS = new Set(['name', 'notebook', 'started', 'duration']);
+
+/** Tooltips are made when the pointer reaches a row, not for every row drawn. */
+function fillTitles(
+  node: HTMLElement,
+  row: IRunRow,
+  columns: readonly ColumnKey[]
+): void {
+  const cells = node.children;
+  for (let i = 0; i < cells.length && i < columns.length; i++) {
+    (cells[i] as HTMLElement).title = cellTitle(row, columns[i]);
+  }
 }

@@ -1,0 +1,71 @@
+// The order of runs: sort fields in the filter language, and the same order applied locally.
+import { IRunRow } from '../api';
+
+/** A column of the runs table: a built-in one, `params.KEY` or `metrics.KEY`. */
+type ColumnKey = string;
+
+/** The filter-language field that sorts by `column`. */
+export function sortField(column: ColumnKey): string {
+  const dot = column.indexOf('.');
+  if (
+    dot > 0 &&
+    (column.startsWith('params.') || column.startsWith('metrics.'))
+  ) {
+    return column.slice(0, dot + 1) + quoteKey(column.slice(dot + 1));
+  }
+  return column;
+}
+
+/** A params/metrics key as the filter language reads it: bare when simple, else quoted. */
+export function quoteKey(key: string): string {
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    return key;
+  }
+  return '"' + key.replace(/[\\"]/g, c => '\\' + c) + '"';
+}
+
+/** The value a row is sorted by for `column` (as the server's ORDER BY reads it). */
+export function sortValue(column: ColumnKey): (row: IRunRow) => unknown {
+  switch (column) {
+    case 'started':
+      return row => row.started_at;
+    case 'duration':
+      return row =>
+        row.status === 'running' && row.started_at
+          ? Date.now() / 1000 - row.started_at
+          : row.duration;
+    case 'name':
+    case 'status':
+    case 'notebook':
+      return row => row[column];
+    default:
+      if (column.startsWith('params.')) {
+        const key = column.slice(7);
+        return row => row.params[key];
+      }
+      if (column.startsWith('metrics.')) {
+        const key = column.slice(8);
+        return row => row.metrics[key]?.last;
+      }
+      return () => null;
+  }
+}
+
+/** Missing values last whatever the direction; numbers before text; text by locale. */
+export function compareValues(a: unknown, b: unknown, sign: number): number {
+  const missingA = a === null || a === undefined;
+  const missingB = b === null || b === undefined;
+  if (missingA || missingB) {
+    return missingA === missingB ? 0 : missingA ? 1 : -1;
+  }
+  if (typeof a === 'number' && typeof b === 'number') {
+    return sign * (a - b);
+  }
+  if (typeof a === 'number') {
+    return -1;
+  }
+  if (typeof b === 'number') {
+    return 1;
+  }
+  return sign * String(a).localeCompare(String(b));
+}

@@ -1,0 +1,346 @@
+// The runs sidebar: filter box, column chooser, the runs table, empty and error states.
+import {
+  ReactWidget,
+  UseSignal,
+  refreshIcon,
+  tableRowsIcon
+} from '@jupyterlab/ui-components';
+import React, { useEffect, useRef, useState } from 'react';
+
+import {
+  BASE_COLUMNS,
+  ColumnKey,
+  ConnectionState,
+  IFilterError,
+  MAX_ROWS,
+  RunsModel
+} from '../../models/runs';
+import { RunsTable, columnTitle } from './RunsTable';
+
+/** What the panel asks of the application (commands, in plugin.ts). */
+export interface IRunsPanelActions {
+  open: (runId: string) => void;
+  compare: () => void;
+  refresh: () => void;
+}
+
+/** The left-area widget listing runs. */
+export class RunsPanel extends ReactWidget {
+  constructor(model: RunsModel, actions: IRunsPanelActions) {
+    super();
+    this.model = model;
+    this._actions = actions;
+    this.addClass('trackrun-RunsPanel');
+  }
+
+  readonly model: RunsModel;
+
+  /** Put the keyboard focus in the filter box. */
+  focusFilter(): void {
+    this.node
+      .querySelector<HTMLInputElement>('.trackrun-FilterBox-input')
+      ?.focus();
+  }
+
+  protected render(): JSX.Element {
+    const model = this.model;
+    return (
+      <UseSignal signal={model.stateChanged}>
+        {() => (
+          <div className="trackrun-RunsPanel-content">
+            <PanelHeader model={model} actions={this._actions} />
+            <FilterBox
+              value={model.filter}
+              error={model.filterError}
+              onChange={text => model.setFilter(text)}
+            />
+            <ConnectionBanner state={model.connection} />
+            <UseSignal signal={model.changed}>
+              {() => (
+                <UseSignal signal={model.selectionChanged}>
+                  {() => <Body model={model} actions={this._actions} />}
+                </UseSignal>
+              )}
+            </UseSignal>
+          </div>
+        )}
+      </UseSignal>
+    );
+  }
+
+  private _actions: IRunsPanelActions;
+}
+
+function PanelHeader(props: {
+  model: RunsModel;
+  actions: IRunsPanelActions;
+}): JSX.Element {
+  const { model, actions } = props;
+  const [choosing, setChoosing] = useState(false);
+  return (
+    <div className="trackrun-RunsPanel-header">
+      <span className="trackrun-RunsPanel-title">Runs</span>
+      <UseSignal signal={model.selectionChanged}>
+        {() => (
+          <button
+            className="jp-Button trackrun-Button trackrun-RunsPanel-compare"
+            disabled={model.selection.size < 2}
+            title="Compare the selected runs (select 2 or more with Ctrl/Shift-click)"
+            onClick={() => actions.compare()}
+          >
+            Compare
+            {model.selection.size >= 2 ? ` (${model.selection.size})` : ''}
+          </button>
+        )}
+      </UseSignal>
+      <button
+        className="trackrun-IconButton trackrun-RunsPanel-columns"
+        title="Choose the params and metrics columns"
+        aria-label="Columns"
+        aria-expanded={choosing}
+        onClick={() => setChoosing(!choosing)}
+      >
+        <tableRowsIcon.react tag="span" />
+      </button>
+      <button
+        className="trackrun-IconButton trackrun-RunsPanel-refresh"
+        title="Refresh"
+        aria-label="Refresh"
+        onClick={() => actions.refresh()}
+      >
+        <refreshIcon.react tag="span" />
+      </button>
+      {choosing && (
+        <ColumnChooser
+          available={model.availableColumns}
+          chosen={model.extraColumns}
+          onToggle={column => model.toggleColumn(column)}
+          onClose={() => setChoosing(false)}
+        />
+      )}
+    </div>
+  );
+}
+
+function ColumnChooser(props: {
+  available: readonly ColumnKey[];
+  chosen: readonly ColumnKey[];
+  onToggle: (column: ColumnKey) => void;
+  onClose: () => void;
+}): JSX.Element {
+  const [search, setSearch] = useState('');
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const away = (event: MouseEvent): void => {
+      const node = ref.current;
+      const target = event.target as Node;
+      if (
+        node &&
+        !node.contains(target) &&
+        !(
+          target instanceof HTMLElement &&
+          target.closest('.trackrun-RunsPanel-columns')
+        )
+      ) {
+        props.onClose();
+      }
+    };
+    document.addEventListener('mousedown', away);
+    return () => document.removeEventListener('mousedown', away);
+  }, [props.onClose]);
+  const shown = props.available.filter(c =>
+    c.toLowerCase().includes(search.toLowerCase())
+  );
+  return (
+    <div className="trackrun-ColumnChooser" ref={ref} role="dialog">
+      <input
+        className="jp-mod-styled trackrun-ColumnChooser-search"
+        placeholder="Search params and metrics"
+        value={search}
+        autoFocus
+        onChange={e => setSearch(e.target.value)}
+        onKeyDown={e => {
+          if (e.key === 'Escape') {
+            props.onClose();
+          }
+        }}
+      />
+      <div className="trackrun-ColumnChooser-list">
+        {shown.length === 0 && (
+          <div className="trackrun-muted">
+            {props.available.length
+              ? 'No column matches.'
+              : 'No params or metrics recorded yet.'}
+          </div>
+        )}
+        {shown.map(column => (
+          <label key={column} className="trackrun-ColumnChooser-item">
+            <input
+              type="checkbox"
+              checked={props.chosen.includes(column)}
+              onChange={() => props.onToggle(column)}
+            />
+            <span>{column}</span>
+          </label>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+/** The filter box: applies after a pause in typing or on Enter; shows the parser's error. */
+function FilterBox(props: {
+  value: string;
+  error: IFilterError | null;
+  onChange: (text: string) => void;
+}): JSX.Element {
+  const [text, setText] = useState(props.value);
+  const timer = useRef(0);
+  useEffect(() => () => window.clearTimeout(timer.current), []);
+  const apply = (value: string, delay: number): void => {
+    window.clearTimeout(timer.current);
+    timer.current = window.setTimeout(() => props.onChange(value), delay);
+  };
+  const { error } = props;
+  return (
+    <div className="trackrun-FilterBox">
+      <input
+        className={
+          'jp-mod-styled trackrun-FilterBox-input' +
+          (error ? ' trackrun-mod-invalid' : '')
+        }
+        type="search"
+        spellCheck={false}
+        placeholder="Filter, e.g. params.lr < 0.01"
+        title={
+          'Filter runs, e.g. status = finished, params.lr < 1e-3, metrics.val_acc > 0.9, ' +
+          'tag:baseline, started > -7d, name ~ resnet (and, or, not, parentheses)'
+        }
+        aria-invalid={!!error}
+        value={text}
+        onChange={e => {
+          setText(e.target.value);
+          apply(e.target.value, 400);
+        }}
+        onKeyDown={e => {
+          if (e.key === 'Enter') {
+            apply(text, 0);
+          } else if (e.key === 'Escape') {
+            setText('');
+            apply('', 0);
+          }
+        }}
+      />
+      {error && (
+        <div className="trackrun-FilterBox-error" role="alert">
+          {error.column !== null && (
+            <pre className="trackrun-FilterBox-pointer">
+              {text + '\n' + ' '.repeat(Math.max(0, error.column - 1)) + '^'}
+            </pre>
+          )}
+          <span>{error.message}</span>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function ConnectionBanner(props: {
+  state: ConnectionState;
+}): JSX.Element | null {
+  const { state } = props;
+  if (state.kind === 'ok' || state.kind === 'connecting') {
+    return null;
+  }
+  if (state.kind === 'missing') {
+    return (
+      <div className="trackrun-Banner trackrun-mod-error" role="alert">
+        <b>The trackrun server extension is not enabled.</b> The panel needs it
+        to read the run store. Install trackrun in the environment that runs
+        Jupyter (<code>pip install trackrun</code>), check{' '}
+        <code>jupyter server extension list</code>, then restart Jupyter.
+      </div>
+    );
+  }
+  if (state.kind === 'unreachable') {
+    return (
+      <div className="trackrun-Banner trackrun-mod-warn" role="alert">
+        Cannot reach the Jupyter server; retrying… Runs go on in the background.
+      </div>
+    );
+  }
+  return (
+    <div className="trackrun-Banner trackrun-mod-error" role="alert">
+      {state.message}
+    </div>
+  );
+}
+
+function Body(props: {
+  model: RunsModel;
+  actions: IRunsPanelActions;
+}): JSX.Element {
+  const { model, actions } = props;
+  const columns = [...BASE_COLUMNS, ...model.extraColumns];
+  if (!model.loaded) {
+    return (
+      <div className="trackrun-RunsPanel-empty trackrun-muted">
+        {model.connection.kind === 'missing' ? '' : 'Loading runs…'}
+      </div>
+    );
+  }
+  if (model.rows.length === 0) {
+    return model.filter.trim() ? (
+      <div className="trackrun-RunsPanel-empty">
+        <p>No runs match this filter.</p>
+      </div>
+    ) : (
+      <EmptyState />
+    );
+  }
+  const shown = model.rows.length;
+  return (
+    <>
+      <RunsTable
+        rows={model.rows}
+        columns={columns}
+        sort={model.sort}
+        selection={model.selection}
+        cursor={model.cursor}
+        onSort={column => model.toggleSort(column)}
+        onSelect={(runId, mode) => model.select(runId, mode)}
+        onOpen={runId => actions.open(runId)}
+        onContextMenu={runId => model.ensureSelected(runId)}
+      />
+      <div className="trackrun-RunsPanel-footer">
+        {shown < model.total
+          ? `showing ${shown.toLocaleString()} of ${model.total.toLocaleString()} runs (at most ${MAX_ROWS.toLocaleString()}: refine the filter)`
+          : `${model.total.toLocaleString()} run${model.total === 1 ? '' : 's'}`}
+        {model.selection.size > 0 && ` · ${model.selection.size} selected`}
+        {model.sort &&
+          ` · sorted by ${columnTitle(model.sort.key) || 'status'}`}
+      </div>
+    </>
+  );
+}
+
+function EmptyState(): JSX.Element {
+  return (
+    <div className="trackrun-RunsPanel-empty trackrun-EmptyState">
+      <p>
+        <b>No runs yet.</b>
+      </p>
+      <p>Track a training cell in any notebook:</p>
+      <pre className="trackrun-code">{'%load_ext trackrun'}</pre>
+      <pre className="trackrun-code">
+        {
+          '%%track_run\nfor step in range(100):\n    loss = train_step()\n    trackrun.log(loss=loss)'
+        }
+      </pre>
+      <p>
+        Add <code>--detach</code> to run the cell in the background: it goes on
+        when the browser closes. Runs appear here as they start.
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,251 @@
+// The run view (a main-area tab): header with actions, then overview, log, code,
+// provenance and artifacts tabs; everything follows the run live through its RunModel.
+import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import React, { useEffect, useState } from 'react';
+
+import { ACTIVE_STATUSES, IRunDetail } from '../../api';
+import { RunChange, RunModel } from '../../models/run';
+import { StatusBadge } from '../common/StatusIcon';
+import { LogText } from '../common/LogText';
+import { elapsed, formatDuration, formatFullTime } from '../common/format';
+import {
+  ArtifactsSection,
+  CodeSection,
+  OverviewSection,
+  ProvenanceSection
+} from './sections';
+
+/** What the run view asks of the application (commands, in plugin.ts). */
+export interface IRunViewActions {
+  kill: (runId: string) => void;
+  rerun: (runId: string) => void;
+  reattach: (runId: string) => void;
+  copyId: (runId: string) => void;
+  artifactUrl: (runId: string, name: string) => string;
+}
+
+export type RunViewTab =
+  'overview' | 'log' | 'code' | 'provenance' | 'artifacts';
+const TABS: [RunViewTab, string][] = [
+  ['overview', 'Overview'],
+  ['log', 'Log'],
+  ['code', 'Code'],
+  ['provenance', 'Provenance'],
+  ['artifacts', 'Artifacts']
+];
+
+/** The content of a run's main-area tab. */
+export class RunView extends ReactWidget {
+  constructor(model: RunModel, actions: IRunViewActions) {
+    super();
+    this.model = model;
+    this._actions = actions;
+    this.addClass('trackrun-RunView');
+    this.id = `trackrun-run-${model.runId}`;
+    // One stable subscription function per view, so the log is drawn incrementally.
+    this._subscribeLog = listener => {
+      const slot = (_: RunModel, change: RunChange): void => {
+        if (change === 'log' || change === 'log-reset') {
+          listener(change === 'log-reset');
+        }
+      };
+      model.changed.connect(slot);
+      return () => model.changed.disconnect(slot);
+    };
+  }
+
+  readonly model: RunModel;
+
+  /** Show one tab (used by tests of deep links and by commands). */
+  showTab(tab: RunViewTab): void {
+    this._tab = tab;
+    this.update();
+  }
+
+  protected render(): JSX.Element {
+    const model = this.model;
+    return (
+      <UseSignal signal={model.changed}>
+        {() => (
+          <div className="trackrun-RunView-content">
+            <Header model={model} actions={this._actions} />
+            <nav className="trackrun-Tabs" role="tablist">
+              {TABS.map(([tab, label]) => (
+                <button
+                  key={tab}
+                  role="tab"
+                  aria-selected={this._tab === tab}
+                  data-tab={tab}
+                  className={
+                    'trackrun-Tabs-tab' +
+                    (this._tab === tab ? ' trackrun-mod-active' : '')
+                  }
+                  onClick={() => this.showTab(tab)}
+                >
+                  {label}
+                  {tab === 'artifacts' && model.detail?.artifacts.length
+                    ? ` (${model.detail.artifacts.length})`
+                    : ''}
+                </button>
+              ))}
+            </nav>
+            <div className="trackrun-RunView-body" role="tabpanel">
+              {this._body()}
+            </div>
+          </div>
+        )}
+      </UseSignal>
+    );
+  }
+
+  private _body(): JSX.Element {
+    const model = this.model;
+    const detail = model.detail;
+    if (!detail) {
+      return (
+        <div className="trackrun-muted trackrun-RunView-loading">
+          {model.problem ? model.problem.message : 'Loading run…'}
+        </div>
+      );
+    }
+    switch (this._tab) {
+      case 'log':
+        return (
+          <div className="trackrun-RunView-log">
+            <div className="trackrun-RunView-logBar">
+              {model.log.hasEarlier && (
+                <button
+                  className="jp-Button trackrun-Button trackrun-LoadEarlier"
+                  onClick={() => void model.loadEarlierLog()}
+                >
+                  Load earlier output
+                </button>
+              )}
+              <span className="trackrun-muted">
+                {ACTIVE_STATUSES.has(detail.status)
+                  ? 'following live output'
+                  : `output of a ${detail.status} run`}
+              </span>
+            </div>
+            <LogText buffer={model.log} subscribe={this._subscribeLog} />
+          </div>
+        );
+      case 'code':
+        return <CodeSection model={model} detail={detail} />;
+      case 'provenance':
+        return <ProvenanceSection detail={detail} />;
+      case 'artifacts':
+        return (
+          <ArtifactsSection
+            detail={detail}
+            url={name => this._actions.artifactUrl(detail.run_id, name)}
+          />
+        );
+      default:
+        return <OverviewSection detail={detail} chart={model.chart} />;
+    }
+  }
+
+  private _actions: IRunViewActions;
+  private _tab: RunViewTab = 'overview';
+  private _subscribeLog: (listener: (reset: boolean) => void) => () => void;
+}
+
+function Header(props: {
+  model: RunModel;
+  actions: IRunViewActions;
+}): JSX.Element {
+  const { model, actions } = props;
+  const detail = model.detail;
+  const active = detail ? ACTIVE_STATUSES.has(detail.status) : false;
+  return (
+    <div className="trackrun-RunView-header">
+      <div className="trackrun-RunView-titleRow">
+        {detail && <StatusBadge status={detail.status} />}
+        <h2 className="trackrun-RunView-name">{detail?.name ?? model.runId}</h2>
+        <code
+          className="trackrun-RunView-id"
+          title="Copy the run id"
+          onClick={() => actions.copyId(model.runId)}
+        >
+          {model.runId}
+        </code>
+        <span className="trackrun-spacer" />
+        <button
+          className="jp-Button trackrun-Button trackrun-mod-danger trackrun-RunView-kill"
+          disabled={!active}
+          title="Stop this run (its supervisor records it as killed)"
+          onClick={() => actions.kill(model.runId)}
+        >
+          Kill
+        </button>
+        <button
+          className="jp-Button trackrun-Button trackrun-RunView-rerun"
+          disabled={!detail?.detached}
+          title={
+            detail?.detached
+              ? 'Start a new detached run of the same frozen job'
+              : 'Only detached runs keep a frozen job to rerun'
+          }
+          onClick={() => actions.rerun(model.runId)}
+        >
+          Rerun
+        </button>
+        <button
+          className="jp-Button trackrun-Button trackrun-RunView-reattach"
+          title="Insert %track_run --attach in the run's notebook and run it"
+          onClick={() => actions.reattach(model.runId)}
+        >
+          Reattach in notebook
+        </button>
+      </div>
+      {detail && <Facts detail={detail} />}
+      {model.problem && detail && (
+        <div className="trackrun-Banner trackrun-mod-warn" role="status">
+          {model.problem.code === 'network_error'
+            ? 'Connection lost; reconnecting…'
+            : model.problem.message}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Facts(props: { detail: IRunDetail }): JSX.Element {
+  const { detail } = props;
+  const running = detail.status === 'running';
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    if (!running) {
+      return;
+    }
+    const timer = window.setInterval(() => setTick(t => t + 1), 1000);
+    return () => window.clearInterval(timer);
+  }, [running]);
+  const attempts = detail.attempts?.length ?? 0;
+  return (
+    <div className="trackrun-RunView-facts">
+      <span title={formatFullTime(detail.started_at)}>
+        started {formatFullTime(detail.started_at) || '(not yet)'}
+      </span>
+      <span className="trackrun-RunView-elapsed">
+        {running ? 'running for ' : 'took '}
+        {formatDuration(elapsed(detail)) || '–'}
+      </span>
+      {detail.detached && <span className="trackrun-Chip">detached</span>}
+      {attempts > 1 && (
+        <span className="trackrun-Chip">{attempts} attempts</span>
+      )}
+      {detail.notebook && (
+        <span className="trackrun-RunView-notebook" title={detail.notebook}>
+          {detail.notebook}
+        </span>
+      )}
+      {detail.tags.map(tag => (
+        <span key={tag} className="trackrun-Chip trackrun-mod-tag">
+          {tag}
+        </span>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,237 @@
+"""The page object of the UI tests: every selector and every JupyterLab gesture they use."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+# Selectors: the only place tests name DOM structure.
+SIDEBAR_TAB = '.jp-SideBar [data-id="trackrun-runs"]'
+PANEL = "#trackrun-runs"
+FILTER = ".trackrun-FilterBox-input"
+FILTER_ERROR = ".trackrun-FilterBox-error"
+ROW = ".trackrun-RunsTable-row"
+ROW_NAME = ".trackrun-col-name"
+HEADER_CELL = ".trackrun-RunsTable-th"
+TABLE = ".trackrun-RunsTable"
+COMPARE_BUTTON = ".trackrun-RunsPanel-compare"
+EMPTY_STATE = ".trackrun-EmptyState"
+BANNER = ".trackrun-Banner"
+CONTEXT_MENU = ".lm-Menu"
+MENU_ITEM = ".lm-Menu-item"
+RUN_VIEW = ".trackrun-RunView"
+RUN_VIEW_STATUS = ".trackrun-RunView-header .trackrun-StatusBadge"
+RUN_VIEW_TAB = ".trackrun-RunView .trackrun-Tabs-tab"
+LOG_LINE = ".trackrun-LogText-lines > .trackrun-LogText-line"
+COMPARE_VIEW = ".trackrun-CompareView"
+CHART_SVG = ".trackrun-MetricChart svg.marks"
+OUTPUT = ".trackrun-RunOutput-content"
+STATUS_ITEM = ".trackrun-RunningStatus-content"
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+CELL = ".jp-Cell"
+CELL_INPUT_TEXT = ".jp-InputArea-editor .cm-content"
+CELL_OUTPUT = ".jp-OutputArea"
+SPLIT_HANDLES = "#jp-main-split-panel > .lm-SplitPanel-handle"
+TOAST_NO = ".jp-toast-button:has-text('No')"
+
+
+class LabPage:
+    """JupyterLab in one browser page, with trackrun's panel."""
+
+    def __init__(self, page: Page, url: str, token: str, errors: list[str]) -> None:
+        self.page = page
+        self.url = url
+        self.token = token
+        #: Uncaught page errors and dialogs (an alert would mean injected script ran).
+        self.errors = errors
+
+    # -- JupyterLab ---------------------------------------------------------------------
+    def login(self, path: str = "/lab") -> None:
+        """Open JupyterLab with the token and an empty workspace (no tabs left over from
+        other tests), and wait until the trackrun tab is there."""
+        self.page.goto(f"{self.url}{path}?reset&token={self.token}")
+        self.wait_until_restored()
+        self.dismiss_news()
+
+    def wait_until_restored(self) -> None:
+        """Wait until JupyterLab has loaded and restored its layout (after a (re)load)."""
+        expect(self.page.locator(SIDEBAR_TAB)).to_be_visible(timeout=60_000)
+        self.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started")
+        self.page.evaluate("() => window.jupyterapp.restored.then(() => null)")
+
+    def dismiss_news(self) -> None:
+        """Answer the "Jupyter news?" toast, which appears whatever news_url says."""
+        button = self.page.locator(TOAST_NO)
+        with contextlib.suppress(Exception):  # the toast did not show this time
+            button.first.click(timeout=5000)
+
+    def command(self, command: str, args: dict[str, Any] | None = None) -> None:
+        """Run a JupyterLab command (setup steps a user would do through menus)."""
+        self.page.evaluate(
+            "async ([c, a]) => { await window.jupyterapp.commands.execute(c, a); }",
+            [command, args or {}],
+        )
+
+    def open_notebook(self, path: str) -> Locator:
+        self.command("docmanager:open", {"path": path})
+        notebook = self.page.locator(NOTEBOOK)
+        expect(notebook.locator(CELL).first).to_be_visible()
+        self.wait_for_kernel()
+        return notebook
+
+    def wait_for_kernel(self) -> None:
+        self.page.wait_for_function(
+            """() => {
+              const nb = window.jupyterapp.shell.currentWidget;
+              const kernel = nb && nb.sessionContext && nb.sessionContext.session
+                && nb.sessionContext.session.kernel;
+              return kernel && kernel.status === 'idle';
+            }""",
+            timeout=60_000,
+        )
+
+    def run_all_cells(self) -> None:
+        self.command("notebook:run-all-cells")
+
+    def save(self) -> None:
+        self.command("docmanager:save")
+        self.page.wait_for_function(
+            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty"
+        )
+
+    def cells(self) -> Locator:
+        return self.page.locator(NOTEBOOK).locator(CELL)
+
+    def cell_with_source(self, text: str) -> Locator:
+        """The cells of the current notebook whose input contains ``text``."""
+        return self.cells().filter(has=self.page.locator(CELL_INPUT_TEXT, has_text=text))
+
+    def cell_output(self, cell: Locator) -> Locator:
+        return cell.locator(CELL_OUTPUT)
+
+    def set_theme(self, name: str) -> None:
+        """Switch theme ("JupyterLab Dark" / "JupyterLab Light") and wait until applied."""
+        self.command("apputils:change-theme", {"theme": name})
+        light = "false" if "Dark" in name else "true"
+        self.page.wait_for_function(
+            f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=30_000
+        )
+
+    # -- the runs panel -----------------------------------------------------------------
+    def open_sidebar(self) -> Locator:
+        panel = self.page.locator(PANEL)
+        if not panel.is_visible():
+            self.page.locator(SIDEBAR_TAB).click()
+        expect(panel).to_be_visible()
+        return panel
+
+    def widen_sidebar(self, width: int) -> None:
+        """Drag the left panel's edge (a split handle) so the sidebar is ``width`` px wide."""
+        panel = self.page.locator(PANEL).bounding_box()
+        assert panel is not None
+        edge = panel["x"] + panel["width"]
+        handles = self.page.locator(SPLIT_HANDLES)
+        for i in range(handles.count()):
+            box = handles.nth(i).bounding_box()
+            if box and box["height"] > 100 and abs(box["x"] - edge) < 12:
+                y = box["y"] + box["height"] / 2
+                self.page.mouse.move(box["x"] + box["width"] / 2, y)
+                self.page.mouse.down()
+                self.page.mouse.move(panel["x"] + width, y, steps=5)
+                self.page.mouse.up()
+                return
+        raise AssertionError("no split handle at the sidebar's edge")
+
+    def rows(self) -> Locator:
+        return self.page.locator(PANEL).locator(ROW)
+
+    def row(self, name: str) -> Locator:
+        """The table row of the run called exactly ``name``."""
+        exact = re.compile(f"^{re.escape(name)}$")
+        return self.rows().filter(has=self.page.locator(ROW_NAME, has_text=exact))
+
+    def row_status(self, name: str) -> str | None:
+        return self.row(name).get_attribute("data-status")
+
+    def expect_row_status(self, name: str, status: str, timeout: float = 120_000) -> None:
+        expect(self.row(name)).to_have_attribute("data-status", status, timeout=timeout)
+
+    def filter(self, text: str) -> None:
+        box = self.page.locator(PANEL).locator(FILTER)
+        box.fill(text)
+        box.press("Enter")
+
+    def filter_error(self) -> Locator:
+        return self.page.locator(PANEL).locator(FILTER_ERROR)
+
+    def sort_by(self, column: str) -> None:
+        self.page.locator(PANEL).locator(f'{HEADER_CELL}[data-column="{column}"]').click()
+
+    def select(self, *names: str) -> None:
+        """Click the first run, ctrl-click the others (on their names, as a person would)."""
+        self.row(names[0]).locator(ROW_NAME).click()
+        for name in names[1:]:
+            self.row(name).locator(ROW_NAME).click(modifiers=["Control"])
+
+    def context_menu(self, name: str, item: str) -> None:
+        """Right-click the run's row and choose ``item`` from JupyterLab's context menu."""
+        self.row(name).locator(ROW_NAME).click(button="right")
+        menu = self.page.locator(CONTEXT_MENU)
+        expect(menu).to_be_visible()
+        menu.locator(MENU_ITEM, has_text=item).first.click()
+
+    def open_run(self, name: str) -> Locator:
+        self.row(name).locator(ROW_NAME).dblclick()
+        view = self.page.locator(f"{RUN_VIEW}:visible")
+        expect(view).to_be_visible()
+        return view
+
+    def compare_selected(self) -> Locator:
+        self.page.locator(PANEL).locator(COMPARE_BUTTON).click()
+        view = self.page.locator(f"{COMPARE_VIEW}:visible")
+        expect(view).to_be_visible()
+        return view
+
+    def empty_state(self) -> Locator:
+        return self.page.locator(PANEL).locator(EMPTY_STATE)
+
+    def banner(self) -> Locator:
+        return self.page.locator(PANEL).locator(BANNER)
+
+    def status_item(self) -> Locator:
+        return self.page.locator(STATUS_ITEM)
+
+    # -- the run view -------------------------------------------------------------------
+    def run_view(self) -> Locator:
+        return self.page.locator(f"{RUN_VIEW}:visible")
+
+    def run_view_tab(self, tab: str) -> None:
+        self.run_view().locator(f'.trackrun-Tabs-tab[data-tab="{tab}"]').click()
+
+    def run_view_status(self) -> Locator:
+        return self.run_view().locator(RUN_VIEW_STATUS)
+
+    def log_lines(self) -> Locator:
+        return self.run_view().locator(LOG_LINE)
+
+    # -- outputs ------------------------------------------------------------------------
+    def run_outputs(self) -> Locator:
+        return self.page.locator(NOTEBOOK).locator(OUTPUT)
+
+    def chart_svgs(self, scope: Locator) -> Locator:
+        return scope.locator(CHART_SVG)
+
+    # -- screenshots ----------------------------------------------------------------------
+    def screenshot(self, path: Any, locator: Locator | None = None) -> None:
+        # Wait for fonts and the last frame so the picture is what a person sees.
+        self.page.evaluate(
+            "() => document.fonts.ready.then(() => new Promise(r =>"
+            " requestAnimationFrame(() => requestAnimationFrame(r))))"
+        )
+        if locator is None:
+            self.page.screenshot(path=str(path))
+        else:
+            locator.screenshot(path=str(path))

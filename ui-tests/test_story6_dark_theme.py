@@ -1,0 +1,49 @@
+"""Story 6: the panel in JupyterLab's dark theme (screenshots for the README)."""
+
+from __future__ import annotations
+
+from conftest import Lab
+from fabricate import FakeRun, write_runs
+from pages import LabPage
+from playwright.sync_api import expect
+
+
+def test_dark_theme_screenshots(lab: Lab, ui: LabPage, screenshots) -> None:
+    write_runs(
+        lab.store,
+        [
+            FakeRun(
+                name=f"dark-{lr}",
+                params={"lr": lr, "hidden": 64},
+                metrics={
+                    "val_acc": [0.4 + 0.1 * i + lr for i in range(5)],
+                    "loss": [1.0 - 0.15 * i - lr for i in range(5)],
+                },
+                log="epoch 0: \x1b[32mok\x1b[0m\n\x1b[31mwarning: slow\x1b[0m\n",
+                code=f"lr = {lr}\n",
+            )
+            for lr in (0.01, 0.05)
+        ],
+    )
+    ui.set_theme("JupyterLab Dark")
+    try:
+        ui.open_sidebar()
+        expect(ui.row("dark-0.01")).to_be_visible()
+        ui.select("dark-0.01", "dark-0.05")
+        view = ui.compare_selected()
+        expect(ui.chart_svgs(view.locator(".trackrun-CompareView-chart"))).to_be_visible(
+            timeout=30_000
+        )
+        ui.screenshot(screenshots / "dark-compare.png")
+        run = ui.open_run("dark-0.05")
+        expect(ui.chart_svgs(run).first).to_be_visible(timeout=30_000)
+        ui.screenshot(screenshots / "dark-run-view.png")
+        # Text colours come from the theme: light text on the dark background.
+        color = ui.page.evaluate(
+            "() => getComputedStyle(document.querySelector('.trackrun-RunView-name')).color"
+        )
+        assert color.startswith("rgb"), color
+        red, green, blue = (int(c) for c in color[color.index("(") + 1 : -1].split(",")[:3])
+        assert red + green + blue > 384, f"dark theme text too dark: {color}"
+    finally:
+        ui.set_theme("JupyterLab Light")
