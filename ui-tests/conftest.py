@@ -1,7 +1,8 @@
 """Browser tests of the JupyterLab panel: a real `jupyter lab` per session, Debian's Chromium.
 
 Run with ``python -m pytest ui-tests -q``. Needs the chromium package (/usr/bin/chromium,
-or $TRACKRUN_CHROMIUM) and the playwright Python package; skips when either is missing.
+or $TRACKRUN_CHROMIUM) and the playwright Python package; skips when either is missing,
+except in CI (CI=true), where that fails.
 ``TRACKRUN_SCREENSHOTS=docs/screenshots python -m pytest ui-tests -q`` also refreshes the
 README's screenshots.
 """
@@ -216,8 +217,15 @@ def make_project(root: Path) -> Path:
 @pytest.fixture(scope="session")
 def playwright_browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        # In CI a missing browser is a broken setup, never a reason to pass quietly.
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    if os.environ.get("CI"):
+        import playwright.sync_api as sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

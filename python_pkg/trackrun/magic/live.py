@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from trackrun.events import decode_number, read_events
 from trackrun.layout import RunPaths
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 #: Seconds between refreshes of the view.
 REFRESH_INTERVAL = 0.5
 _MAX_POINTS = 400
@@ -132,7 +134,8 @@ class TerminalTail:
         del self.lines[: -self.keep]
 
     def text(self) -> str:
-        return "\n".join(self.lines)
+        """The kept lines, with terminal colour and cursor codes removed."""
+        return _ANSI.sub("", "\n".join(self.lines))
 
 
 def collapse_carriage_returns(text: str) -> str:
