@@ -17,13 +17,17 @@ NOTEBOOKS = sorted(p.name for p in EXAMPLES.glob("*.ipynb"))
 
 
 def test_examples_exist_and_are_paired() -> None:
-    assert {"quickstart.ipynb", "detach_and_reattach.ipynb", "seeds_and_significance.ipynb"} <= set(NOTEBOOKS)
+    assert {"quickstart.ipynb", "detach_and_reattach.ipynb", "seeds_and_significance.ipynb"} <= set(
+        NOTEBOOKS
+    )
     import jupytext
 
     for name in NOTEBOOKS:
         paired = EXAMPLES / name.replace(".ipynb", ".py")
         assert paired.is_file(), f"{name} has no paired .py file"
-        notebook_code = [c.source for c in jupytext.read(EXAMPLES / name).cells if c.cell_type == "code"]
+        notebook_code = [
+            c.source for c in jupytext.read(EXAMPLES / name).cells if c.cell_type == "code"
+        ]
         script_code = [c.source for c in jupytext.read(paired).cells if c.cell_type == "code"]
         assert notebook_code == script_code, f"{name} and its .py disagree: run jupytext --sync"
 
