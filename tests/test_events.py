@@ -91,3 +91,39 @@ def test_append_event_continues_sequence(tmp_path: Path) -> None:
     append_event(path, "tags", add=["x"])
     events, _, _ = read_events(path, 0)
     assert [(e["seq"], e["type"]) for e in events] == [(1, "status"), (2, "tags")]
+
+
+def test_metric_lines_are_exactly_what_json_dumps_writes(tmp_path: Path) -> None:
+    import numpy as np
+
+    path = tmp_path / "events.jsonl"
+    writer = EventWriter(path)
+    odd_keys = {'quote"d': 1, "back\\slash": 2.5, "new\nline": -0.0, "ünï/cødé": np.float32(0.1)}
+    writer.log_metrics({**odd_keys, "nan": math.nan, "inf": -math.inf, "big": 1e300}, step=7)
+    writer.log_metrics({"loss": 0.30000000000000004}, None)
+    writer.emit("params", values={"lr": 1e-3, "name": "x"})
+    writer.close()
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        assert line == json.dumps(record, ensure_ascii=False, allow_nan=False)
+    metrics = [e for e in read_events(path, 0)[0] if e["type"] == "metrics"]
+    assert metrics[0]["step"] == 7 and metrics[1]["step"] == 0
+    values = metrics[0]["values"]
+    assert values['quote"d'] == 1.0 and values["new\nline"] == 0.0
+    assert values["ünï/cødé"] == float(np.float32(0.1))
+    assert values["nan"] == "NaN" and values["inf"] == "-Infinity" and values["big"] == 1e300
+    assert metrics[1]["values"] == {"loss": 0.30000000000000004}
+
+
+def test_reader_counts_bad_lines_like_a_line_by_line_reader(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    good = [json.dumps({"seq": i, "type": "heartbeat", "time": i}) for i in (1, 2, 3)]
+    lines = [good[0], '{"seq": 9, "type": "metr', "", "[1, 2]", "1, 2", '"text"', good[1]]
+    path.write_text("\n".join([*lines, good[2]]) + "\n")
+    events, offset, bad = read_events(path, 0)
+    assert [e["seq"] for e in events] == [1, 2, 3]
+    assert bad == 4  # the torn line, the list, "1, 2" and the string; empty lines are skipped
+    assert offset == path.stat().st_size
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(good) + "\n")
+    assert [e["seq"] for e in read_events(clean, 0)[0]] == [1, 2, 3]

