@@ -127,3 +127,19 @@ def test_reader_counts_bad_lines_like_a_line_by_line_reader(tmp_path: Path) -> N
     clean = tmp_path / "clean.jsonl"
     clean.write_text("\n".join(good) + "\n")
     assert [e["seq"] for e in read_events(clean, 0)[0]] == [1, 2, 3]
+
+
+def test_deferred_tensors_are_converted_in_bulk_with_exact_values(tmp_path: Path) -> None:
+    import torch
+
+    path = tmp_path / "events.jsonl"
+    writer = EventWriter(path)
+    for i in range(50):
+        # What Run.log defers for device tensors: 0-d tensors of mixed dtypes.
+        writer.log_metrics(
+            {"loss": torch.tensor(i * 0.25), "count": torch.tensor(i), "plain": 1.5}, step=i
+        )
+    writer.close()
+    events, _, _ = read_events(path, 0)
+    values = [e["values"] for e in events if e["type"] == "metrics"]
+    assert values == [{"loss": i * 0.25, "count": float(i), "plain": 1.5} for i in range(50)]

@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import threading
 import time
 import weakref
@@ -134,13 +135,15 @@ class EventWriter:
         if self._closed or not self._pending:
             return
         lines: list[str] = []
+        items = []
         pending = self._pending
         while pending:
             try:
-                item = pending.popleft()
+                items.append(pending.popleft())
             except IndexError:
                 break
-            when, second, payload = item
+        _resolve_deferred(items)
+        for when, second, payload in items:
             if isinstance(second, str):
                 self._seq += 1
                 record = {"seq": self._seq, "type": second, "time": when, **payload}
@@ -194,6 +197,29 @@ class EventWriter:
         if len(self._key_json) < _MAX_CACHED_KEYS:
             self._key_json[key] = encoded
         return encoded
+
+
+def _resolve_deferred(items: list[tuple[Any, ...]]) -> None:
+    """Replace the 0-d device tensors logged since the last flush by floats, with one
+    device sync per (device, dtype) group instead of one per value (a sync per value
+    stalls the training stream as often as it logs)."""
+    groups: dict[tuple[str, str], list[tuple[dict[str, Any], str, Any]]] = {}
+    for _, second, payload in items:
+        if isinstance(second, str):
+            continue
+        for key, raw in payload.items():
+            kind = type(raw)
+            if kind is float or kind is int or not hasattr(raw, "dtype"):
+                continue
+            groups.setdefault((str(raw.device), str(raw.dtype)), []).append((payload, key, raw))
+    torch = sys.modules.get("torch")
+    for members in groups.values():
+        try:
+            values = torch.stack([m[2].reshape(()) for m in members]).tolist()  # type: ignore[union-attr]
+        except Exception:  # a stack that cannot be built: convert one by one
+            values = [m[2].item() for m in members]
+        for (payload, key, _), value in zip(members, values, strict=True):
+            payload[key] = float(value)
 
 
 def _number_text(raw: Any) -> str:
