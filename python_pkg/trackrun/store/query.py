@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import time
 from operator import itemgetter
 from typing import Any
@@ -264,11 +265,9 @@ def metric_history(
 
 
 def _full_history(con: Any, run_id: str, keys: list[str] | None) -> dict[str, list[Any]]:
-    # One query per run (`run_id = ?`), with no ORDER BY and no key strings in the result:
-    # sorting and making one Python string per point cost more in DuckDB than the numpy
-    # work below (a scan returns rows in insertion order, which is mostly step order).
-    import numpy as np
-
+    # One query per run (`run_id = ...`), with no ORDER BY and no key strings in the result:
+    # sorting and making one Python string per point cost more in DuckDB than sorting here
+    # (a scan returns rows in insertion order, which is mostly key-interleaved step order).
     if keys is None:
         names = [
             k
@@ -281,33 +280,43 @@ def _full_history(con: Any, run_id: str, keys: list[str] | None) -> dict[str, li
     if not names:
         return {"key": [], "step": [], "value": [], "wall_time": []}
     if len(names) == 1:
-        result = con.execute(
-            "SELECT step, value, wall_time FROM metrics WHERE run_id = ? AND key = ?",
-            [run_id, names[0]],
-        ).fetchnumpy()
-        which = np.zeros(len(result["step"]), dtype=np.int64)
+        cursor = con.execute(
+            "SELECT 0 AS which, step, value, wall_time FROM metrics "
+            "WHERE run_id = $run AND key = $key",
+            {"run": run_id, "key": names[0]},
+        )
     else:
-        result = con.execute(
-            "SELECT list_position($1::VARCHAR[], key) - 1 AS which, step, value, wall_time "
-            "FROM metrics WHERE run_id = $2 AND list_contains($1::VARCHAR[], key)",
-            [names, run_id],
-        ).fetchnumpy()
-        which = np.asarray(result["which"], dtype=np.int64)
-    steps = result["step"]
-    order = _key_step_order(which, steps)
-    key_names = np.array(names, dtype=object)
-    if order is None:
+        cursor = con.execute(
+            "SELECT list_position($keys::VARCHAR[], key) - 1 AS which, step, value, wall_time "
+            "FROM metrics WHERE run_id = $run AND list_contains($keys::VARCHAR[], key)",
+            {"run": run_id, "keys": names},
+        )
+    if "numpy" not in sys.modules:
+        # Tuples are cheaper than importing numpy (~100 ms) in a process that has not.
+        rows = cursor.fetchall()
+        rows.sort(key=itemgetter(0, 1))  # linear when already in order
+        which, steps, values, times = zip(*rows, strict=True) if rows else ((), (), (), ())
         return {
-            "key": key_names[which].tolist() if len(names) > 1 else names * len(steps),
-            "step": steps.tolist(),
-            "value": result["value"].tolist(),
-            "wall_time": result["wall_time"].tolist(),
+            "key": [names[w] for w in which],
+            "step": list(steps),
+            "value": list(values),
+            "wall_time": list(times),
         }
+    import numpy as np
+
+    result = cursor.fetchnumpy()
+    key_index = np.asarray(result["which"], dtype=np.int64)
+    step_array = result["step"]
+    order = _key_step_order(key_index, step_array)
+    if order is not None:
+        key_index, step_array = key_index[order], step_array[order]
+        result = {"value": result["value"][order], "wall_time": result["wall_time"][order]}
+    key_names = np.array(names, dtype=object)
     return {
-        "key": key_names[which[order]].tolist(),
-        "step": steps[order].tolist(),
-        "value": result["value"][order].tolist(),
-        "wall_time": result["wall_time"][order].tolist(),
+        "key": key_names[key_index].tolist() if len(names) > 1 else names * len(step_array),
+        "step": step_array.tolist(),
+        "value": result["value"].tolist(),
+        "wall_time": result["wall_time"].tolist(),
     }
 
 
@@ -333,23 +342,28 @@ def _downsampled_history(
         key_clause = " AND key IN (SELECT unnest(?::VARCHAR[]))"
         args.append(list(keys))
     base = f"SELECT key, step, value, wall_time FROM metrics WHERE run_id = ?{key_clause}"
-    args += [max_points, max(1, max_points // 3), max_points]
+    buckets = max(1, max_points // 3)
+    args = [*args, buckets, max_points, max_points, max_points]
     result = con.execute(_DOWNSAMPLE_SQL.format(base=base), args).fetchnumpy()
     return {name: result[name].tolist() for name in ("key", "step", "value", "wall_time")}
 
 
+# Buckets by step (a hash aggregate, no window sorts): each bucket keeps its first point and
+# the points of its minimum and maximum value (NaN never displaces a real extreme), and each
+# series keeps its last point. Series no longer than max_points come back whole.
 _DOWNSAMPLE_SQL = """
-WITH m AS ({base}),
-n AS (SELECT *, count(*) OVER (PARTITION BY key) AS total,
-             row_number() OVER (PARTITION BY key ORDER BY step) - 1 AS i FROM m),
-b AS (SELECT *, CASE WHEN total <= ? THEN i ELSE (i * ? // total) END AS bucket FROM n),
-r AS (SELECT *,
-        row_number() OVER (PARTITION BY key, bucket ORDER BY step) AS first_rank,
-        row_number() OVER (PARTITION BY key, bucket ORDER BY isnan(value), value, step) AS min_rank,
-        row_number() OVER (PARTITION BY key, bucket ORDER BY isnan(value), value DESC, step)
-            AS max_rank
-      FROM b)
-SELECT key, step, value, wall_time FROM r
-WHERE total <= ? OR first_rank = 1 OR min_rank = 1 OR max_rank = 1 OR i = total - 1
+WITH m AS MATERIALIZED ({base}),
+s AS (SELECT key, count(*) AS total, min(step) AS lo, max(step) AS hi FROM m GROUP BY key),
+b AS (SELECT m.key, m.step, m.value, (m.step - s.lo) * ? // (s.hi - s.lo + 1) AS bucket
+      FROM m JOIN s USING (key) WHERE s.total > ?),
+keep AS (
+    SELECT key, min(step) AS step FROM b GROUP BY key, bucket
+    UNION SELECT key, arg_min(step, value) FILTER (WHERE NOT isnan(value)) FROM b GROUP BY key, bucket
+    UNION SELECT key, arg_max(step, value) FILTER (WHERE NOT isnan(value)) FROM b GROUP BY key, bucket
+    UNION SELECT key, hi FROM s WHERE total > ?
+)
+SELECT m.key, m.step, m.value, m.wall_time FROM m JOIN s USING (key) WHERE s.total <= ?
+UNION ALL
+SELECT m.key, m.step, m.value, m.wall_time FROM m SEMI JOIN keep ON m.key = keep.key AND m.step = keep.step
 ORDER BY key, step
 """
