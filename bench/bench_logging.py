@@ -569,11 +569,15 @@ def child_env() -> dict[str, str]:
 
     An installed package (and every peer, in site-packages) has its .pyc files; with
     PYTHONDONTWRITEBYTECODE=1 (as in some CI shells) each fresh process would also time
-    compiling trackrun's own modules. The cache goes to a temporary folder.
+    compiling trackrun's own modules. The cache goes to a temporary folder. The trackrun
+    timed is this checkout's (first on ``PYTHONPATH``).
     """
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(PYCACHE)
+    # Time this checkout's trackrun, whatever an installed or editable copy points to.
+    checkout = Path(__file__).resolve().parent.parent / "python_pkg"
+    env["PYTHONPATH"] = os.pathsep.join([str(checkout), env.get("PYTHONPATH", "")])
     return env
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python_pkg"))
 import bench_logging  # noqa: E402
 
 FILTER = bench_logging.TRACKRUN_FILTER
@@ -97,13 +98,15 @@ def child_env(impl: Path | None) -> dict[str, str]:
 
     An installed package has its .pyc files; without them (PYTHONDONTWRITEBYTECODE=1, as in
     some CI shells) every fresh process would also time compiling trackrun's own modules.
-    The cache goes to a temporary folder, never into the checkout.
+    The cache goes to a temporary folder, never into the checkout. The package timed is
+    the one of this checkout (or ``impl``), first on ``PYTHONPATH``.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKRUN_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(PYCACHE)
-    if impl is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(impl / "python_pkg"), env.get("PYTHONPATH", "")])
+    # This checkout's package (or the baseline's), whatever an editable install points to.
+    source = impl or Path(__file__).resolve().parent.parent
+    env["PYTHONPATH"] = os.pathsep.join([str(source / "python_pkg"), env.get("PYTHONPATH", "")])
     return env
 
 

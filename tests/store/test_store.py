@@ -300,6 +300,8 @@ with trackrun.start_run(params={"lr": 1e-3, "opt": "adam", "layers": [1, 2], "x"
         trackrun.log(loss=[1.5, math.nan, -math.inf, 2.0, 0.5, 3.0][step], step=step)
     for step in range(3, 8):  # a resumed attempt re-logs steps 3-5
         trackrun.log(loss=10.0 + step, acc=step / 10, step=step)
+    for step in (5, 3, 9, 0):  # out of order
+        trackrun.log(z=float(step), step=step)
     trackrun.tag("a", "b")
 with trackrun.start_run(tags=["solo"]) as other:
     trackrun.log({'weird "key"': 1})
@@ -323,5 +325,7 @@ print(json.dumps(out))
     assert first["metrics.loss"] == 17.0 and first["tags"] == ["a", "b"]
     for run_id, history in out["history"].items():
         assert history == jsonable(store.metrics(run_id).to_dicts())
+    z = [p["step"] for p in out["history"][first_id] if p["key"] == "z"]
+    assert z == [0, 3, 5, 9]
     loss = [p for p in out["history"][first_id] if p["key"] == "loss"]
     assert [p["value"] for p in loss] == [1.5, "NaN", "-Infinity", 13.0, 14.0, 15.0, 16.0, 17.0]

@@ -37,8 +37,9 @@ _preparing: threading.Thread | None = None
 def _shared_database() -> Any:
     """This process's one in-memory DuckDB instance, onto which index files are attached.
 
-    Creating a DuckDB instance costs ~25 ms (its catalog of built-in functions), attaching
-    a file ~1 ms: so the instance lives as long as the process (recreated after a fork) and
+    Creating a DuckDB instance costs ~25 ms (its catalog of built-in functions; ~40 ms for
+    the first one in a process), attaching a file ~1 ms (~6 ms the first time): so the
+    instance lives as long as the process (recreated after a fork) and
     each lease only attaches and detaches the index file, which takes and drops DuckDB's
     own file lock just as opening and closing a connection would.
     """
