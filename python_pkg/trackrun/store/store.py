@@ -473,7 +473,16 @@ class Store:
         # A process may write its final status and exit between our read and our check:
         # read its (now final) files again before calling it lost.
         self._ingest(con, suspects)
+        # Another process may have ingested the final status already (then our ingest finds
+        # nothing new): judge by what the index says now, not by this process's memory.
         states = self._snapshot.states
+        for run_id, status, last, host, pid, proc_start in con.execute(
+            "SELECT run_id, status, last_event_at, host, pid, proc_start FROM runs "
+            "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
+            [suspects],
+        ).fetchall():
+            self._snapshot.set_state(run_id, _RunState(status, last, host, pid, proc_start))
+        self._forget_answers()
         lost = [r for r in suspects if r in states and states[r].lost()]
         for run_id in lost:
             append_event(
