@@ -185,6 +185,37 @@ time.sleep(60)
     assert store.summary(run_id)["status"] == "lost"
 
 
+@pytest.mark.slow
+def test_a_run_another_process_ended_is_not_marked_lost(isolated_store: Path) -> None:
+    code = """
+import time, trackrun
+run = trackrun.start_run(name="victim")
+trackrun.log(x=1.0)
+run.flush()
+print(run.run_id, flush=True)
+time.sleep(60)
+"""
+    env = {**os.environ, "TRACKRUN_HOME": str(isolated_store)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    run_id = proc.stdout.readline().strip()
+    watcher = Store(isolated_store)
+    assert watcher.runs()["status"] == ["running"]
+    # Another process records the kill and ingests it; then the run's process dies.
+    killer = Store(isolated_store)
+    observer = isolated_store / "runs" / run_id / "events.observer.jsonl"
+    with killer.connection(refresh=False):
+        append_event(observer, "status", status="killed", error="killed by the user")
+    killer.ingest([run_id])
+    killer.close()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert watcher.runs()["status"] == ["killed"]
+    assert "lost" not in observer.read_text()
+
+
 def test_listing_many_runs_matches_each_runs_summary(isolated_store: Path) -> None:
     ids = _make_runs(12)
     with trackrun.start_run(params={"only": "here"}) as odd:

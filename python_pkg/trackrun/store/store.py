@@ -148,9 +148,9 @@ class _Plan:
         self.changed: dict[str, _Signature | None] = {}
         self.suspects: list[str] = []
         self.full = False
-        #: On a first look: each run's (directory mtime, events.jsonl size), stat'ed before
-        #: the index is opened (while DuckDB is still being created in the background).
-        self.prestat: dict[str, tuple[int, int | None]] = {}
+        #: On a first look: each run directory's mtime, stat'ed before the index is opened
+        #: (while DuckDB may still be being created in the background).
+        self.prestat: dict[str, int] = {}
 
     @property
     def clean(self) -> bool:
@@ -419,8 +419,9 @@ class Store:
             delete_from_index(con, sorted(removed))
             for run_id in removed:
                 del states[run_id]
-        for run_id, run_state in states.items():
-            snap.set_state(run_id, run_state)
+        snap.states = states
+        snap.watch = set(plan.present)  # the quiet ones are taken out below
+        snap.running = {r for r, state in states.items() if state.status == "running"}
         now = time.time()
         runs = str(self.paths.runs)
         changed: dict[str, _Signature | None] = {}
@@ -428,12 +429,11 @@ class Store:
         prestat = plan.prestat or _prestat(runs, plan.present)
         for run_id in plan.present:
             state = states.get(run_id)
-            pre = prestat.get(run_id)
-            if state is None or pre is None:
+            mtime = prestat.get(run_id)
+            if state is None or mtime is None:
                 changed[run_id] = _signature(runs, run_id, None, now)
                 continue
             offsets = ingested[run_id]
-            mtime, events_size = pre
             last = state.last_event_at
             settled = last is not None and mtime <= last * 1e9
             if settled and state.quiet(now):
@@ -441,15 +441,13 @@ class Store:
                 snap.watch.discard(run_id)
                 continue
             if settled and state.status in TERMINAL_STATUSES:
-                sizes = {"events.jsonl": events_size} if events_size is not None else {}
-                signature: _Signature | None = (mtime, _sizes(runs, run_id, sorted(offsets), sizes))
+                signature: _Signature | None = (mtime, _sizes(runs, run_id, sorted(offsets)))
             else:
                 signature = _signature(runs, run_id, None, now)
             if signature is None or dict(signature[1]) != offsets:
                 changed[run_id] = signature
             else:
                 signatures[run_id] = signature
-        snap.watch.update(changed)
         if changed:
             self._ingest(con, list(changed))
             signatures.update(changed)
@@ -468,21 +466,28 @@ class Store:
             for run_id, row in rows.items():
                 self._snapshot.set_state(run_id, _RunState.of(row))
             self._forget_answers()
+        # Files that changed but gave this process nothing new to ingest: another process
+        # ingested them first, so what this process remembers of those runs may be stale.
+        stale = [r for r in run_ids if r not in rows and r in self._snapshot.states]
+        if stale:
+            self._reload_states(con, stale)
 
-    def _mark_lost(self, con: Any, suspects: list[str]) -> None:
-        # A process may write its final status and exit between our read and our check:
-        # read its (now final) files again before calling it lost.
-        self._ingest(con, suspects)
-        # Another process may have ingested the final status already (then our ingest finds
-        # nothing new): judge by what the index says now, not by this process's memory.
-        states = self._snapshot.states
+    def _reload_states(self, con: Any, run_ids: list[str]) -> None:
         for run_id, status, last, host, pid, proc_start in con.execute(
             "SELECT run_id, status, last_event_at, host, pid, proc_start FROM runs "
             "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-            [suspects],
+            [run_ids],
         ).fetchall():
             self._snapshot.set_state(run_id, _RunState(status, last, host, pid, proc_start))
+
+    def _mark_lost(self, con: Any, suspects: list[str]) -> None:
+        # A process may write its final status and exit between our read and our check:
+        # read its (now final) files again before calling it lost. Another process may have
+        # ingested that status already (then ours finds nothing new): _ingest then reloads
+        # the run from the index, so it is judged by what the index says now.
+        self._ingest(con, suspects)
         self._forget_answers()
+        states = self._snapshot.states
         lost = [r for r in suspects if r in states and states[r].lost()]
         for run_id in lost:
             append_event(
@@ -503,36 +508,26 @@ def _list_runs(runs: str) -> set[str]:
         return set()
 
 
-def _prestat(runs: str, run_ids: set[str]) -> dict[str, tuple[int, int | None]]:
-    """(directory mtime, events.jsonl size or None) of each run whose directory exists."""
-    out: dict[str, tuple[int, int | None]] = {}
+def _prestat(runs: str, run_ids: set[str]) -> dict[str, int]:
+    """The mtime of each run directory that exists."""
+    out: dict[str, int] = {}
     stat = os.stat
     for run_id in run_ids:
-        folder = f"{runs}/{run_id}"
         try:
-            mtime = stat(folder).st_mtime_ns
+            out[run_id] = stat(f"{runs}/{run_id}").st_mtime_ns
         except FileNotFoundError:
             continue
-        try:
-            out[run_id] = (mtime, stat(f"{folder}/events.jsonl").st_size)
-        except FileNotFoundError:
-            out[run_id] = (mtime, None)
     return out
 
 
-def _sizes(
-    runs: str, run_id: str, names: list[str], known: dict[str, int]
-) -> tuple[tuple[str, int], ...]:
-    """(name, size) of the given event files that exist; sizes in ``known`` are not stat'ed."""
+def _sizes(runs: str, run_id: str, names: list[str]) -> tuple[tuple[str, int], ...]:
+    """(name, size) of those of the given event files that exist."""
     sizes = []
     for name in names:
-        size = known.get(name)
-        if size is None:
-            try:
-                size = os.stat(f"{runs}/{run_id}/{name}").st_size
-            except FileNotFoundError:
-                continue
-        sizes.append((name, size))
+        try:
+            sizes.append((name, os.stat(f"{runs}/{run_id}/{name}").st_size))
+        except FileNotFoundError:
+            continue
     return tuple(sizes)
 
 
@@ -560,7 +555,7 @@ def _signature(
             )
         except FileNotFoundError:
             return None
-    return (mtime, _sizes(runs, run_id, names, {}))
+    return (mtime, _sizes(runs, run_id, names))
 
 
 def _copy(cached: _Cached) -> Any:
