@@ -11,6 +11,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { ACTIVE_STATUSES, TrackrunClient } from './api';
 import { RunsModel } from './models/runs';
+import { ViewOpener } from './opener';
 import { reattachInNotebook } from './reattach';
 
 export namespace CommandIDs {
@@ -24,6 +25,7 @@ export namespace CommandIDs {
   export const rerun = 'trackrun:rerun';
   export const remove = 'trackrun:delete';
   export const copyId = 'trackrun:copy-id';
+  export const pin = 'trackrun:keep-run-open';
 }
 
 export interface ICommandContext {
@@ -32,14 +34,14 @@ export interface ICommandContext {
   runs: RunsModel;
   docManager: IDocumentManager | null;
   notebooks: INotebookTracker | null;
-  openBrowser: () => void;
-  openRun: (runId: string) => void;
-  openCompare: (runIds: string[]) => void;
+  opener: ViewOpener;
 }
 
 /**
- * The runs a command acts on: `args.runId(s)` when given; from the runs table's context
- * menu, the selection if the clicked row is in it, else the clicked row; else the selection.
+ * The runs a command acts on: `args.runId(s)` when given; else the selection. Only the runs
+ * table's context menu (which passes `fromContextMenu`) looks at the right-clicked row: the
+ * selection if that row is in it, else the row. (JupyterLab keeps the last right-click's
+ * target forever, so reading it elsewhere acted on a row right-clicked long ago.)
  */
 function targets(
   ctx: ICommandContext,
@@ -51,14 +53,19 @@ function targets(
   if (Array.isArray(args.runIds)) {
     return args.runIds.filter((id): id is string => typeof id === 'string');
   }
-  const node = ctx.app.contextMenuHitTest(n => !!n.dataset.runId);
-  const clicked = node?.dataset.runId;
-  if (clicked) {
-    return ctx.runs.selection.has(clicked)
-      ? [...ctx.runs.selection]
-      : [clicked];
+  if (args.fromContextMenu === true) {
+    const node = ctx.app.contextMenuHitTest(n => !!n.dataset.runId);
+    const clicked = node?.dataset.runId;
+    if (clicked && !ctx.runs.selection.has(clicked)) {
+      return [clicked];
+    }
   }
   return ctx.runs.selectedRows.map(r => r.run_id);
+}
+
+/** Tell the user why a command did nothing. */
+function explain(message: string): void {
+  Notification.warning(message, { autoClose: 6000 });
 }
 
 function report(action: string, error: unknown): void {
@@ -77,31 +84,59 @@ export function addCommands(ctx: ICommandContext): void {
   commands.addCommand(CommandIDs.openBrowser, {
     label: 'Open Run Browser',
     caption: 'Show the trackrun runs panel',
-    execute: () => ctx.openBrowser()
+    execute: () => ctx.opener.openBrowser()
   });
 
   commands.addCommand(CommandIDs.openRun, {
     label: args => plural(targets(ctx, args).length, 'Open Run'),
     isEnabled: args => targets(ctx, args).length > 0,
     execute: args => {
-      for (const id of targets(ctx, args).slice(0, 10)) {
-        ctx.openRun(id);
+      const ids = targets(ctx, args);
+      if (!ids.length) {
+        explain('Select a run to open in the runs panel.');
+        return;
+      }
+      // Several runs get a tab each; one run (re)uses the preview tab unless asked to keep it.
+      const pinned = args.pinned === true || ids.length > 1;
+      for (const id of ids.slice(0, 10)) {
+        ctx.opener.openRun(id, { pinned });
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.pin, {
+    label: 'Keep Run Tab Open',
+    caption: 'Keep the previewed run view: the next run opened gets a new tab',
+    isEnabled: () => ctx.opener.preview !== null,
+    execute: () => {
+      const preview = ctx.opener.preview;
+      if (preview) {
+        ctx.opener.pin(preview);
       }
     }
   });
 
   commands.addCommand(CommandIDs.compare, {
-    label: args =>
-      args.runId || args.runIds || runs.selection.size >= 2
-        ? `Compare Selected Runs (${targets(ctx, args).length})`
-        : 'Compare Selected Runs',
+    label: args => {
+      const n = targets(ctx, args).length;
+      return n >= 2
+        ? `Compare Selected Runs (${n})`
+        : 'Compare Selected Runs (select 2 or more)';
+    },
     caption: 'Compare 2 or more runs selected in the runs panel',
-    isEnabled: args => targets(ctx, args).length >= 2,
+    // Enabled in the palette so that running it explains what is missing.
+    isEnabled: args =>
+      args.fromContextMenu !== true || targets(ctx, args).length >= 2,
     execute: args => {
       const ids = targets(ctx, args);
-      if (ids.length >= 2) {
-        ctx.openCompare(ids);
+      if (ids.length < 2) {
+        explain(
+          `Compare needs 2 or more runs; ${ids.length} selected. ` +
+            'Ctrl-click or Shift-click rows in the runs panel to select more.'
+        );
+        return;
       }
+      ctx.opener.openCompare(ids);
     }
   });
 
@@ -181,6 +216,28 @@ export function addCommands(ctx: ICommandContext): void {
         const row = runs.row(id);
         return !row || ACTIVE_STATUSES.has(row.status);
       });
+      if (!ids.length) {
+        explain('Nothing to kill: none of these runs is running or queued.');
+        return;
+      }
+      if (args.confirmed !== true) {
+        const names = ids.map(id => runs.row(id)?.name ?? id);
+        const result = await showDialog({
+          title: ids.length === 1 ? 'Kill run?' : `Kill ${ids.length} runs?`,
+          body:
+            `${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''} ` +
+            'will be stopped (SIGTERM, then SIGKILL) and recorded as killed. ' +
+            'Metrics and output logged so far are kept.',
+          buttons: [
+            Dialog.cancelButton(),
+            Dialog.warnButton({ label: 'Kill' })
+          ],
+          defaultButton: 0
+        });
+        if (!result.button.accept) {
+          return;
+        }
+      }
       for (const id of ids) {
         try {
           await client.kill(id);
@@ -231,7 +288,12 @@ export function addCommands(ctx: ICommandContext): void {
           (active.length
             ? ` ${active.length} still running will be killed.`
             : ''),
-        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+        buttons: [
+          Dialog.cancelButton(),
+          Dialog.warnButton({ label: 'Delete' })
+        ],
+        // Enter must not delete: the focus starts on Cancel.
+        defaultButton: 0
       });
       if (!result.button.accept) {
         return;

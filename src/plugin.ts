@@ -5,11 +5,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import {
-  ICommandPalette,
-  MainAreaWidget,
-  WidgetTracker
-} from '@jupyterlab/apputils';
+import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -18,17 +14,14 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { TrackrunClient } from './api';
 import { CONTEXT_MENU, CommandIDs, addCommands } from './commands';
 import { trackrunIcon } from './icons';
-import { CompareModel } from './models/compare';
 import { RunModel } from './models/run';
 import { RunsModel } from './models/runs';
+import { PANEL_ID, ViewOpener } from './opener';
 import { ITrackrun } from './tokens';
-import { CompareView } from './views/compare/CompareView';
 import { RUN_MIME_TYPE, RunOutput } from './views/mime/RunOutput';
 import { RunsPanel } from './views/runs/RunsPanel';
-import { RunView } from './views/runview/RunView';
 import { RunningStatus } from './views/statusbar/RunningStatus';
 
-const PANEL_ID = 'trackrun-runs';
 const OPEN_COMPARE = 'trackrun:open-compare';
 
 /** The runs panel, run and compare views, commands and status bar item. */
@@ -54,102 +47,28 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
   ): ITrackrun => {
     const client = new TrackrunClient(app.serviceManager.serverSettings);
     const runs = new RunsModel(client);
-
-    const runViews = new WidgetTracker<MainAreaWidget<RunView>>({
-      namespace: 'trackrun-run'
-    });
-    const compareViews = new WidgetTracker<MainAreaWidget<CompareView>>({
-      namespace: 'trackrun-compare'
-    });
-
-    const openBrowser = (): void => {
-      app.shell.activateById(PANEL_ID);
-    };
-
-    const openRun = (runId: string): void => {
-      const open = runViews.find(w => w.content.model.runId === runId);
-      if (open) {
-        app.shell.activateById(open.id);
-        return;
+    const run = (command: string) => (runId: string) =>
+      void app.commands.execute(command, { runId });
+    const opener = new ViewOpener({
+      app,
+      client,
+      runs,
+      actions: {
+        kill: run(CommandIDs.kill),
+        rerun: run(CommandIDs.rerun),
+        reattach: run(CommandIDs.reattach),
+        copyId: run(CommandIDs.copyId)
       }
-      const model = new RunModel(client, runId, {
-        log: true,
-        logTailBytes: 131072,
-        chart: true
-      });
-      const content = new RunView(model, {
-        kill: id => void app.commands.execute(CommandIDs.kill, { runId: id }),
-        rerun: id => void app.commands.execute(CommandIDs.rerun, { runId: id }),
-        reattach: id =>
-          void app.commands.execute(CommandIDs.reattach, { runId: id }),
-        copyId: id =>
-          void app.commands.execute(CommandIDs.copyId, { runId: id }),
-        artifactUrl: (id, name) => client.artifactUrl(id, name)
-      });
-      const widget = new MainAreaWidget({ content });
-      widget.id = `trackrun-run-${runId}`;
-      widget.title.icon = trackrunIcon;
-      widget.title.closable = true;
-      const setTitle = (): void => {
-        const detail = model.detail;
-        widget.title.label = detail ? detail.name : runId;
-        widget.title.caption = detail
-          ? `${detail.name} (${runId}): ${detail.status}`
-          : runId;
-        widget.title.className = detail
-          ? `trackrun-status-${detail.status}`
-          : '';
-      };
-      setTitle();
-      let status = '';
-      model.changed.connect((_, change) => {
-        if (change === 'detail') {
-          setTitle();
-          if (model.detail && model.detail.status !== status) {
-            if (status) {
-              runs.refresh(); // the sidebar shows a status change at once
-            }
-            status = model.detail.status;
-          }
-        }
-      });
-      widget.disposed.connect(() => model.dispose());
-      model.start();
-      void runViews.add(widget);
-      app.shell.add(widget, 'main');
-      app.shell.activateById(widget.id);
-    };
-
-    const openCompare = (runIds: string[]): void => {
-      const key = runIds.join(',');
-      const open = compareViews.find(
-        w => w.content.model.runIds.join(',') === key
-      );
-      if (open) {
-        app.shell.activateById(open.id);
-        return;
-      }
-      const model = new CompareModel(client, runIds);
-      const content = new CompareView(model, openRun);
-      const widget = new MainAreaWidget({ content });
-      widget.id = `trackrun-compare-${runIds.join('-')}`;
-      widget.title.icon = trackrunIcon;
-      widget.title.closable = true;
-      widget.title.label = `Compare ${runIds.length} runs`;
-      widget.title.caption = runIds
-        .map(id => `${runs.row(id)?.name ?? id} (${id})`)
-        .join('\n');
-      widget.disposed.connect(() => model.dispose());
-      model.start();
-      void compareViews.add(widget);
-      app.shell.add(widget, 'main');
-      app.shell.activateById(widget.id);
-    };
+    });
+    const openRun = (runId: string): void => opener.openRun(runId);
 
     // The sidebar.
     const panel = new RunsPanel(runs, {
       open: openRun,
-      compare: () => void app.commands.execute(CommandIDs.compare),
+      compare: () =>
+        void app.commands.execute(CommandIDs.compare, {
+          runIds: runs.selectedRows.map(r => r.run_id)
+        }),
       refresh: () => runs.refresh()
     });
     panel.id = PANEL_ID;
@@ -158,16 +77,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     app.shell.add(panel, 'left', { rank: 600 });
     runs.start();
 
-    addCommands({
-      app,
-      client,
-      runs,
-      docManager,
-      notebooks,
-      openBrowser,
-      openRun,
-      openCompare
-    });
+    addCommands({ app, client, runs, docManager, notebooks, opener });
     app.commands.addCommand(OPEN_COMPARE, {
       label: 'Compare Runs',
       execute: args => {
@@ -175,7 +85,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
           ? args.runIds.filter((id): id is string => typeof id === 'string')
           : [];
         if (ids.length >= 2) {
-          openCompare(ids);
+          opener.openCompare(ids);
         }
       }
     });
@@ -186,6 +96,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         type: command ? 'command' : 'separator',
         command: command ?? undefined,
         selector: '.trackrun-RunsTable-row',
+        args: { fromContextMenu: true },
         rank: rank++
       });
     }
@@ -204,12 +115,12 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
 
     if (restorer) {
       restorer.add(panel, PANEL_ID);
-      void restorer.restore(runViews, {
+      void restorer.restore(opener.runViews, {
         command: CommandIDs.openRun,
-        args: widget => ({ runId: widget.content.model.runId }),
+        args: widget => ({ runId: widget.content.model.runId, pinned: true }),
         name: widget => widget.content.model.runId
       });
-      void restorer.restore(compareViews, {
+      void restorer.restore(opener.compareViews, {
         command: OPEN_COMPARE,
         args: widget => ({ runIds: [...widget.content.model.runIds] }),
         name: widget => widget.content.model.runIds.join(',')
@@ -218,7 +129,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
 
     if (statusBar) {
       statusBar.registerStatusItem('trackrun:running', {
-        item: new RunningStatus(runs, openBrowser),
+        item: new RunningStatus(runs, () => opener.openBrowser()),
         align: 'left',
         rank: 4,
         isActive: () => true,

@@ -241,11 +241,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any) -> It
     server.stop()
 
 
-def open_page(browser: Any, server: Lab) -> tuple[Any, LabPage]:
-    """A fresh browser context logged in to ``server``, JupyterLab loaded."""
+def open_page(browser: Any, server: Lab, fake_clock: bool = False) -> tuple[Any, LabPage]:
+    """A fresh browser context logged in to ``server``, JupyterLab loaded. ``fake_clock``
+    installs Playwright's clock first (time flows, and tests can fast-forward timers)."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(30_000)
     page = context.new_page()
+    if fake_clock:
+        page.clock.install()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))

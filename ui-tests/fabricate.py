@@ -32,6 +32,10 @@ class FakeRun:
     started_at: float | None = None
     duration: float = 12.0
     code: str | None = None
+    #: Exit codes of a detached run's attempts, as its supervisor records them (negative: the
+    #: signal that ended it); empty for an inline run.
+    attempts: list[int] = field(default_factory=list)
+    note: str | None = None
 
 
 def run_id_at(when: float, n: int) -> str:
@@ -60,7 +64,7 @@ def write_runs(store: Path, runs: Iterable[FakeRun], seed: int = 0) -> list[str]
             "created_at": start,
             "notebook": run.notebook,
             "cell_id": None,
-            "note": None,
+            "note": run.note,
             "params": run.params,
             "tags": run.tags,
             "provenance": {},
@@ -84,6 +88,33 @@ def write_runs(store: Path, runs: Iterable[FakeRun], seed: int = 0) -> list[str]
                 {"seq": seq, "type": "status", "time": start + run.duration, "status": run.status}
             )
         (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+        if run.attempts:
+            events, t = [], start
+            for n, code in enumerate(run.attempts, 1):
+                events.append(
+                    {
+                        "seq": 2 * n - 1,
+                        "type": "attempt",
+                        "time": t,
+                        "attempt": n,
+                        "state": "started",
+                        "pid": os.getpid(),
+                    }
+                )
+                t += run.duration / len(run.attempts)
+                events.append(
+                    {
+                        "seq": 2 * n,
+                        "type": "attempt",
+                        "time": t,
+                        "attempt": n,
+                        "state": "ended",
+                        "exit_code": code,
+                    }
+                )
+            (folder / "events.supervisor.jsonl").write_text(
+                "".join(json.dumps(e) + "\n" for e in events)
+            )  # fmt: skip
         if run.log:
             (folder / "output.log").write_text(run.log)
         if run.code is not None:

@@ -36,6 +36,44 @@ CELL_INPUT_TEXT = ".jp-InputArea-editor .cm-content"
 CELL_OUTPUT = ".jp-OutputArea"
 SPLIT_HANDLES = "#jp-main-split-panel > .lm-SplitPanel-handle"
 TOAST_NO = ".jp-toast-button:has-text('No')"
+# The runs panel's parts.
+PANEL_FOOTER = ".trackrun-RunsPanel-footer"
+PANEL_STALE = ".trackrun-RunsPanel-stale"
+NUMBER_CELL = ".trackrun-mod-number"
+TABLE_STALE = ".trackrun-RunsTable.trackrun-mod-stale"
+IMAGE = "img"
+# Dialogs (JupyterLab's own).
+DIALOG = ".jp-Dialog"
+DIALOG_BUTTON = ".jp-Dialog-button"
+TOAST = ".Toastify__toast"
+# The run view's parts.
+RUN_VIEW_NAME = ".trackrun-RunView-name"
+RUN_VIEW_PARAMS = ".trackrun-RunView-params"
+RUN_VIEW_PIN = ".trackrun-RunView-pin"
+RUN_VIEW_STATUS_DETAIL = ".trackrun-RunView-statusDetail"
+RUN_VIEW_CHIP = ".trackrun-RunView-facts .trackrun-Chip"
+ATTEMPTS_ROW = ".trackrun-AttemptsTable tbody tr"
+TAB_BUTTON = ".trackrun-Tabs-tab"
+LOG_TEXT = ".trackrun-LogText"
+LOG_ANY_LINE = ".trackrun-LogText-line"
+LOAD_EARLIER = ".trackrun-LoadEarlier"
+ANSI_RED = ".trackrun-ansi-fg1"
+MAIN_TAB = "#jp-main-dock-panel .lm-TabBar-tab"
+PREVIEW_TAB = "#jp-main-dock-panel .lm-TabBar-tab.trackrun-mod-preview"
+# The compare view's parts.
+COMPARE_PARAMS = ".trackrun-CompareView-params"
+COMPARE_SUMMARY = ".trackrun-CompareView-summary"
+COMPARE_CHART = ".trackrun-CompareView-chart"
+COMPARE_CODE = ".trackrun-CompareView-code"
+DIFF_CHANGED = ".trackrun-mod-added, .trackrun-mod-removed"
+BEST_VALUE = ".trackrun-mod-best"
+LINE_MARK = "path[aria-roledescription='line mark']"
+# The cell's live view.
+OUTPUT_STATUS = ".trackrun-RunOutput-status"
+OUTPUT_LAST_LINE = ".trackrun-RunOutput-lastLine"
+OUTPUT_TOGGLE = ".trackrun-RunOutput-toggle"
+OUTPUT_CONNECTION = ".trackrun-RunOutput-connection"
+CELL_OF = "xpath=ancestor::div[contains(@class,'jp-Cell')][1]"
 
 
 class LabPage:
@@ -102,6 +140,10 @@ class LabPage:
             "() => !window.jupyterapp.shell.currentWidget.context.model.dirty"
         )
 
+    def notebooks(self) -> Locator:
+        """Notebook panels shown in the main area."""
+        return self.page.locator(NOTEBOOK)
+
     def cells(self) -> Locator:
         return self.page.locator(NOTEBOOK).locator(CELL)
 
@@ -145,6 +187,33 @@ class LabPage:
                 return
         raise AssertionError("no split handle at the sidebar's edge")
 
+    def panel(self) -> Locator:
+        return self.page.locator(PANEL)
+
+    def panel_images(self) -> Locator:
+        """Images in the runs panel (run data must never become one)."""
+        return self.panel().locator(IMAGE)
+
+    def footer(self) -> Locator:
+        return self.panel().locator(PANEL_FOOTER)
+
+    def table(self) -> Locator:
+        return self.panel().locator(TABLE)
+
+    def stale_note(self) -> Locator:
+        """The note shown while the rows answer an earlier filter than the one typed."""
+        return self.panel().locator(PANEL_STALE)
+
+    def stale_table(self) -> Locator:
+        return self.panel().locator(TABLE_STALE)
+
+    def number_cells(self, name: str) -> Locator:
+        """The params/metrics cells of the run called ``name``."""
+        return self.row(name).locator(NUMBER_CELL)
+
+    def header_cells(self) -> Locator:
+        return self.panel().locator(HEADER_CELL)
+
     def rows(self) -> Locator:
         return self.page.locator(PANEL).locator(ROW)
 
@@ -178,10 +247,35 @@ class LabPage:
 
     def context_menu(self, name: str, item: str) -> None:
         """Right-click the run's row and choose ``item`` from JupyterLab's context menu."""
+        self.right_click(name)
+        self.page.locator(CONTEXT_MENU).locator(MENU_ITEM, has_text=item).first.click()
+
+    def right_click(self, name: str) -> Locator:
+        """Right-click the run's row; returns the context menu it opened."""
         self.row(name).locator(ROW_NAME).click(button="right")
         menu = self.page.locator(CONTEXT_MENU)
         expect(menu).to_be_visible()
-        menu.locator(MENU_ITEM, has_text=item).first.click()
+        return menu
+
+    def close_menu(self) -> None:
+        self.page.keyboard.press("Escape")
+        expect(self.page.locator(CONTEXT_MENU)).to_have_count(0)
+
+    def compare_button(self) -> Locator:
+        return self.panel().locator(COMPARE_BUTTON)
+
+    # -- dialogs and notifications ----------------------------------------------------------
+    def dialog(self) -> Locator:
+        return self.page.locator(DIALOG)
+
+    def dialog_button(self, label: str) -> Locator:
+        return self.dialog().locator(DIALOG_BUTTON, has_text=label)
+
+    def focused_dialog_button(self) -> Locator:
+        return self.dialog().locator(f"{DIALOG_BUTTON}:focus")
+
+    def toasts(self) -> Locator:
+        return self.page.locator(TOAST)
 
     def open_run(self, name: str) -> Locator:
         self.row(name).locator(ROW_NAME).dblclick()
@@ -209,7 +303,51 @@ class LabPage:
         return self.page.locator(f"{RUN_VIEW}:visible")
 
     def run_view_tab(self, tab: str) -> None:
-        self.run_view().locator(f'.trackrun-Tabs-tab[data-tab="{tab}"]').click()
+        self.run_view().locator(f'{TAB_BUTTON}[data-tab="{tab}"]').click()
+
+    def run_view_name(self) -> Locator:
+        return self.run_view().locator(RUN_VIEW_NAME)
+
+    def run_view_params(self) -> Locator:
+        return self.run_view().locator(RUN_VIEW_PARAMS)
+
+    def run_view_pin(self) -> Locator:
+        """The "Keep open" button of a preview run view."""
+        return self.run_view().locator(RUN_VIEW_PIN)
+
+    def run_view_status_detail(self) -> Locator:
+        return self.run_view().locator(RUN_VIEW_STATUS_DETAIL)
+
+    def run_view_chips(self) -> Locator:
+        return self.run_view().locator(RUN_VIEW_CHIP)
+
+    def attempts_rows(self) -> Locator:
+        return self.run_view().locator(ATTEMPTS_ROW)
+
+    def main_tabs(self, label: str | None = None) -> Locator:
+        """Tabs of the main area, those whose label contains ``label`` when given."""
+        tabs = self.page.locator(MAIN_TAB)
+        return tabs if label is None else tabs.filter(has_text=label)
+
+    def preview_tabs(self) -> Locator:
+        return self.page.locator(PREVIEW_TAB)
+
+    def log(self) -> Locator:
+        return self.run_view().locator(LOG_TEXT)
+
+    def log_line(self, text: str) -> Locator:
+        """Log lines (in the run view) that contain ``text``."""
+        return self.log().locator(LOG_ANY_LINE, has_text=text)
+
+    def log_red_text(self) -> Locator:
+        return self.log().locator(ANSI_RED)
+
+    def log_elements(self, tag: str) -> Locator:
+        """Elements named ``tag`` inside the log (text that looks like HTML must not be)."""
+        return self.log().locator(tag)
+
+    def load_earlier(self) -> Locator:
+        return self.run_view().locator(LOAD_EARLIER)
 
     def run_view_status(self) -> Locator:
         return self.run_view().locator(RUN_VIEW_STATUS)
@@ -221,8 +359,51 @@ class LabPage:
     def run_outputs(self) -> Locator:
         return self.page.locator(NOTEBOOK).locator(OUTPUT)
 
+    def output_status(self, output: Locator) -> Locator:
+        return output.locator(OUTPUT_STATUS)
+
+    def output_last_line(self, output: Locator) -> Locator:
+        return output.locator(OUTPUT_LAST_LINE)
+
+    def output_toggle(self, output: Locator) -> Locator:
+        return output.locator(OUTPUT_TOGGLE)
+
+    def output_connection(self, output: Locator) -> Locator:
+        """The cell view's "connection lost" note."""
+        return output.locator(OUTPUT_CONNECTION)
+
+    def cell_of(self, output: Locator) -> Locator:
+        """The notebook cell that holds ``output``."""
+        return output.locator(CELL_OF)
+
     def chart_svgs(self, scope: Locator) -> Locator:
         return scope.locator(CHART_SVG)
+
+    def line_marks(self, chart: Locator) -> Locator:
+        return chart.locator(LINE_MARK)
+
+    # -- the compare view -----------------------------------------------------------------
+    def compare_params(self, view: Locator) -> Locator:
+        return view.locator(COMPARE_PARAMS)
+
+    def compare_summary(self, view: Locator) -> Locator:
+        return view.locator(COMPARE_SUMMARY)
+
+    def compare_chart(self, view: Locator) -> Locator:
+        return self.chart_svgs(view.locator(COMPARE_CHART))
+
+    def compare_code_changes(self, view: Locator) -> Locator:
+        """Added or removed lines of the compare view's code diff."""
+        return view.locator(COMPARE_CODE).locator(DIFF_CHANGED)
+
+    @staticmethod
+    def field_row(table: Locator, field: str) -> Locator:
+        """The row of ``field`` (a param or metric) in a compare table."""
+        return table.locator(f'tr[data-field="{field}"]')
+
+    @staticmethod
+    def best_value(table: Locator, field: str) -> Locator:
+        return table.locator(f'tr[data-field="{field}"] {BEST_VALUE}')
 
     # -- screenshots ----------------------------------------------------------------------
     def screenshot(self, path: Any, locator: Locator | None = None) -> None:

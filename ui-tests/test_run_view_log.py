@@ -19,19 +19,19 @@ def test_large_log_tail_then_earlier(lab: Lab, ui: LabPage) -> None:
     ui.open_run("big-log")
     ui.run_view_tab("log")
 
-    log = ui.run_view().locator(".trackrun-LogText")
+    log = ui.log()
     # The tail comes first: the end of the log is there, its beginning is not.
     expect(log).to_contain_text("line 005999")
     expect(log).not_to_contain_text("first line of the log")
     # The progress bar is one line, at its last state; colours are styles, tags are text.
-    expect(log.locator(".trackrun-LogText-line", has_text="train [")).to_have_count(1)
-    expect(log.locator(".trackrun-LogText-line", has_text="train [")).to_contain_text("100%")
-    expect(log.locator(".trackrun-ansi-fg1")).to_have_text("red warning")
+    expect(ui.log_line("train [")).to_have_count(1)
+    expect(ui.log_line("train [")).to_contain_text("100%")
+    expect(ui.log_red_text()).to_have_text("red warning")
     expect(log).to_contain_text("<b>not bold</b>")
-    assert log.locator("b").count() == 0
+    assert ui.log_elements("b").count() == 0
 
     # Earlier output is read on demand until the beginning.
-    earlier = ui.run_view().locator(".trackrun-LoadEarlier")
+    earlier = ui.load_earlier()
     for _ in range(10):
         if not earlier.is_visible():
             break
@@ -41,5 +41,5 @@ def test_large_log_tail_then_earlier(lab: Lab, ui: LabPage) -> None:
     expect(log).to_contain_text("first line of the log")
     expect(earlier).to_have_count(0)
     # No line was cut or doubled where two reads met.
-    expect(log.locator(".trackrun-LogText-line", has_text="line 003000 ")).to_have_count(1)
+    expect(ui.log_line("line 003000 ")).to_have_count(1)
     assert ui.log_lines().count() == 6000 + 3

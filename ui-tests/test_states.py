@@ -38,7 +38,7 @@ def test_empty_store_and_missing_extension(tmp_path, playwright_browser, screens
         page.open_sidebar()
         expect(page.empty_state()).to_contain_text("%%track_run")
         expect(page.empty_state()).to_contain_text("%load_ext trackrun")
-        page.screenshot(screenshots / "sidebar-empty.png", page.page.locator("#trackrun-runs"))
+        page.screenshot(screenshots / "sidebar-empty.png", page.panel())
         context.close()
     finally:
         fresh.stop()

@@ -28,10 +28,7 @@ def test_inline_run_appears_and_finishes(lab: Lab, ui: LabPage, screenshots) -> 
     ui.expect_row_status("story1-inline", "finished", timeout=120_000)
 
     # Its metrics arrive as columns (the first two metrics are shown by default).
-    row = ui.row("story1-inline")
-    expect(row.locator(".trackrun-mod-number").first).to_have_text(
-        re.compile(r"\d"), timeout=30_000
-    )
+    expect(ui.number_cells("story1-inline").first).to_have_text(re.compile(r"\d"), timeout=30_000)
 
     # The cell's output renders the run bundle and follows it to the end.
     output = ui.run_outputs().first
@@ -42,7 +39,7 @@ def test_inline_run_appears_and_finishes(lab: Lab, ui: LabPage, screenshots) -> 
     # The run view shows the params the cell read and the metric chart.
     view = ui.open_run("story1-inline")
     expect(ui.run_view_status()).to_contain_text("finished")
-    expect(view.locator(".trackrun-RunView-params")).to_contain_text("lr")
+    expect(ui.run_view_params()).to_contain_text("lr")
     expect(ui.chart_svgs(view).first).to_be_visible(timeout=30_000)
     ui.screenshot(screenshots / "run-view.png")
     assert not ui.errors, ui.errors

@@ -38,15 +38,15 @@ def test_detached_run_survives_the_page(
         output = page.run_outputs().first
         expect(output).to_be_visible(timeout=30_000)
         expect(output).to_have_attribute("data-status", "running", timeout=30_000)
-        expect(output.locator(".trackrun-RunOutput-status")).to_contain_text("running")
-        expect(output.locator(".trackrun-RunOutput-lastLine")).to_be_visible(timeout=30_000)
-        output.locator(".trackrun-RunOutput-toggle").click()
+        expect(page.output_status(output)).to_contain_text("running")
+        expect(page.output_last_line(output)).to_be_visible(timeout=30_000)
+        page.output_toggle(output).click()
         expect(page.chart_svgs(output)).to_be_visible(timeout=30_000)
         page.screenshot(
             screenshots / "output.png",
-            output.locator("xpath=ancestor::div[contains(@class,'jp-Cell')][1]"),
+            page.cell_of(output),
         )
-        output.locator(".trackrun-RunOutput-toggle").click()
+        page.output_toggle(output).click()
 
         # The run view follows the log live: new epochs appear while it runs.
         page.open_run("story2-detached")

@@ -45,7 +45,7 @@ def test_compare_two_runs(lab: Lab, ui: LabPage, screenshots) -> None:
 
     # Names are shown as the characters they are; nothing in them ran.
     expect(ui.row(XSS_NAME)).to_be_visible()
-    assert ui.page.locator("#trackrun-runs img").count() == 0
+    assert ui.panel_images().count() == 0
     assert not [e for e in ui.errors if "alert" in e or "dialog" in e]
 
     ui.select("cmp-lr-small", "cmp-lr-large")
@@ -53,36 +53,35 @@ def test_compare_two_runs(lab: Lab, ui: LabPage, screenshots) -> None:
     expect(ui.row("cmp-lr-large")).to_have_attribute("aria-selected", "true")
     view = ui.compare_selected()
 
-    params = view.locator(".trackrun-CompareView-params")
-    expect(params.locator('tr[data-field="lr"]')).to_be_visible()
-    expect(params.locator('tr[data-field="lr"]')).to_contain_text("0.01")
-    expect(params.locator('tr[data-field="lr"]')).to_contain_text("0.1")
+    params = ui.compare_params(view)
+    expect(ui.field_row(params, "lr")).to_be_visible()
+    expect(ui.field_row(params, "lr")).to_contain_text("0.01")
+    expect(ui.field_row(params, "lr")).to_contain_text("0.1")
     # Only differing params by default; "show all" brings the shared ones.
-    expect(params.locator('tr[data-field="hidden"]')).to_have_count(0)
+    expect(ui.field_row(params, "hidden")).to_have_count(0)
     params.get_by_label("show all").check()
-    expect(params.locator('tr[data-field="hidden"]')).to_be_visible()
+    expect(ui.field_row(params, "hidden")).to_be_visible()
     params.get_by_label("show all").uncheck()
 
     # Best values are marked: higher val_acc, lower loss.
-    summary = view.locator(".trackrun-CompareView-summary")
-    expect(summary.locator('tr[data-field="val_acc"] .trackrun-mod-best')).to_have_text("0.9")
-    expect(summary.locator('tr[data-field="loss"] .trackrun-mod-best')).to_have_text("0.3")
+    summary = ui.compare_summary(view)
+    expect(ui.best_value(summary, "val_acc")).to_have_text("0.9")
+    expect(ui.best_value(summary, "loss")).to_have_text("0.3")
 
     # Both runs' curves: the overlaid chart's legend names both.
-    chart = ui.chart_svgs(view.locator(".trackrun-CompareView-chart"))
+    chart = ui.compare_chart(view)
     expect(chart).to_be_visible(timeout=30_000)
     expect(chart).to_contain_text("cmp-lr-small")
     expect(chart).to_contain_text("cmp-lr-large")
-    assert chart.locator("path[aria-roledescription='line mark']").count() >= 2
+    assert ui.line_marks(chart).count() >= 2
 
     # The code diff shows the changed line, coloured as added or removed (the order of the
     # two runs follows the table's).
-    code_diff = view.locator(".trackrun-CompareView-code")
-    changed = code_diff.locator(".trackrun-mod-added, .trackrun-mod-removed")
+    changed = ui.compare_code_changes(view)
     expect(changed.filter(has_text="momentum=0.9")).to_have_count(1)
 
     ui.screenshot(screenshots / "compare.png")
 
     # The sidebar, widened as a user would to see the params and metrics columns.
     ui.widen_sidebar(640)
-    ui.screenshot(screenshots / "sidebar.png", ui.page.locator("#trackrun-runs"))
+    ui.screenshot(screenshots / "sidebar.png", ui.panel())

@@ -4,7 +4,6 @@ notebook and runs it; the cell shows the run's output."""
 from __future__ import annotations
 
 from conftest import Lab
-from pages import NOTEBOOK as NOTEBOOK_SELECTOR
 from pages import LabPage
 from playwright.sync_api import expect
 
@@ -25,7 +24,7 @@ def test_reattach_inserts_and_runs_the_attach_cell(lab: Lab, ui: LabPage) -> Non
     cells_before = ui.cells().count()
     ui.save()
     ui.command("application:close")  # reattach reopens the notebook itself
-    expect(ui.page.locator(NOTEBOOK_SELECTOR)).to_have_count(0)
+    expect(ui.notebooks()).to_have_count(0)
 
     ui.context_menu("story4-reattach", "Reattach in Notebook")
 

@@ -31,17 +31,13 @@ def test_dark_theme_screenshots(lab: Lab, ui: LabPage, screenshots) -> None:
         expect(ui.row("dark-0.01")).to_be_visible()
         ui.select("dark-0.01", "dark-0.05")
         view = ui.compare_selected()
-        expect(ui.chart_svgs(view.locator(".trackrun-CompareView-chart"))).to_be_visible(
-            timeout=30_000
-        )
+        expect(ui.compare_chart(view)).to_be_visible(timeout=30_000)
         ui.screenshot(screenshots / "dark-compare.png")
         run = ui.open_run("dark-0.05")
         expect(ui.chart_svgs(run).first).to_be_visible(timeout=30_000)
         ui.screenshot(screenshots / "dark-run-view.png")
         # Text colours come from the theme: light text on the dark background.
-        color = ui.page.evaluate(
-            "() => getComputedStyle(document.querySelector('.trackrun-RunView-name')).color"
-        )
+        color = ui.run_view_name().evaluate("n => getComputedStyle(n).color")
         assert color.startswith("rgb"), color
         red, green, blue = (int(c) for c in color[color.index("(") + 1 : -1].split(",")[:3])
         assert red + green + blue > 384, f"dark theme text too dark: {color}"

@@ -11,22 +11,23 @@ import time
 
 from conftest import Lab, make_project, open_page
 from fabricate import many_runs, write_runs
+from pages import ROW
 from playwright.sync_api import expect
 
 COUNT = 10_000
 
 #: The floor of this browser and machine: the same scroll over a bare page that draws the
 #: same 57 rows of plain divs per frame, with no framework at all.
-BASELINE_PAGE = """<html><body style="margin:0"><div id="trackrun-runs">
-<div class="trackrun-RunsTable" style="height:700px;width:240px;overflow:auto;position:relative">
+BASELINE_PAGE = """<html><body style="margin:0"><div id="panel">
+<div id="table" style="height:700px;width:240px;overflow:auto;position:relative">
 <div id="body" style="height:240000px;position:relative"></div></div></div><script>
-const t = document.querySelector('.trackrun-RunsTable'), b = document.getElementById('body');
+const t = document.getElementById('table'), b = document.getElementById('body');
 function draw() {
   const first = Math.floor(t.scrollTop / 24) - 12;
   b.textContent = '';
   for (let i = Math.max(0, first); i < first + 57; i++) {
     const r = document.createElement('div');
-    r.className = 'trackrun-RunsTable-row';
+    r.className = 'row';
     r.style.cssText = 'position:absolute;top:0;height:24px;width:600px;display:grid;' +
       'grid-template-columns:26px 150px 110px 92px 66px 76px 76px;' +
       'transform:translateY(' + i * 24 + 'px)';
@@ -42,9 +43,9 @@ t.addEventListener('scroll', () => requestAnimationFrame(draw));
 draw();
 </script></body></html>"""
 
+#: Scrolls ``table`` top to bottom in ``seconds``, counting frames and rows (``rowSelector``).
 SCROLL_PROBE = """
-async ([seconds]) => {
-  const table = document.querySelector('#trackrun-runs .trackrun-RunsTable');
+async (table, [seconds, rowSelector]) => {
   const frames = [];
   const rowsInDom = [];
   const end = table.scrollHeight - table.clientHeight;
@@ -56,7 +57,7 @@ async ([seconds]) => {
       last = now;
       const t = (now - start) / (seconds * 1000);
       table.scrollTop = Math.min(1, t) * end;
-      rowsInDom.push(table.querySelectorAll('.trackrun-RunsTable-row').length);
+      rowsInDom.push(table.querySelectorAll(rowSelector).length);
       if (t < 1) { requestAnimationFrame(step); } else { resolve(); }
     };
     requestAnimationFrame(step);
@@ -98,7 +99,7 @@ def test_ten_thousand_runs(tmp_path, playwright_browser, screenshots) -> None:
             page.open_sidebar()
             expect(page.rows().first).to_be_visible(timeout=60_000)
             first_render = time.perf_counter() - started
-            footer = page.page.locator("#trackrun-runs .trackrun-RunsPanel-footer")
+            footer = page.footer()
             expect(footer).to_contain_text("10,000 runs")
             # Measured in the page: from navigation start to the first row in the DOM.
             reload_started = time.perf_counter()
@@ -108,10 +109,10 @@ def test_ten_thousand_runs(tmp_path, playwright_browser, screenshots) -> None:
             expect(page.rows().first).to_be_visible(timeout=60_000)
             reload_to_rows = time.perf_counter() - reload_started
             page.dismiss_news()
-            page.page.locator("#trackrun-runs .trackrun-RunsTable").hover()
-            scroll = page.page.evaluate(SCROLL_PROBE, [4])
+            page.table().hover()
+            scroll = page.table().evaluate(SCROLL_PROBE, [4, ROW])
             # Sorting 10,000 runs (server side) until the table shows the new first row.
-            page.page.locator("#trackrun-runs .trackrun-RunsTable").evaluate("t => t.scrollTop = 0")
+            page.table().evaluate("t => t.scrollTop = 0")
             first_before = page.rows().first.get_attribute("data-run-id")
             sort_started = time.perf_counter()
             page.sort_by("duration")
@@ -119,14 +120,14 @@ def test_ten_thousand_runs(tmp_path, playwright_browser, screenshots) -> None:
                 "data-run-id", first_before or "", timeout=30_000
             )
             sorted_in = time.perf_counter() - sort_started
-            page.screenshot(screenshots / "sidebar-10k.png", page.page.locator("#trackrun-runs"))
+            page.screenshot(screenshots / "sidebar-10k.png", page.panel())
         finally:
             context.close()
     finally:
         server.stop()
     bare = playwright_browser.new_page(viewport={"width": 1440, "height": 900})
     bare.set_content(BASELINE_PAGE)
-    baseline = bare.evaluate(SCROLL_PROBE, [4])
+    baseline = bare.locator("#table").evaluate(SCROLL_PROBE, [4, ".row"])
     bare.close()
 
     print(

@@ -3,14 +3,16 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ACTIVE_STATUSES, IComparison, TrackrunClient } from '../api';
-import { Ticker } from './ticker';
+import { StepPoll } from './poll';
 
 /** Loads the comparison of `runIds`; polls every few seconds while a run is active. */
 export class CompareModel implements IDisposable {
   constructor(client: TrackrunClient, runIds: string[]) {
     this._client = client;
     this.runIds = [...runIds];
-    this._ticker = new Ticker({
+    this._poll = new StepPoll({
+      name: 'trackrun:compare',
+      standbyWhenHidden: true,
       step: () => this._step(),
       onError: error => {
         this._error = error instanceof Error ? error.message : String(error);
@@ -38,7 +40,7 @@ export class CompareModel implements IDisposable {
   }
 
   start(): void {
-    this._ticker.start();
+    this._poll.start();
   }
 
   dispose(): void {
@@ -46,7 +48,7 @@ export class CompareModel implements IDisposable {
       return;
     }
     this._disposed = true;
-    this._ticker.dispose();
+    this._poll.dispose();
     Signal.clearData(this);
   }
 
@@ -64,7 +66,7 @@ export class CompareModel implements IDisposable {
   }
 
   private _client: TrackrunClient;
-  private _ticker: Ticker;
+  private _poll: StepPoll;
   private _comparison: IComparison | null = null;
   private _text = '';
   private _error: string | null = null;

@@ -4,6 +4,11 @@ import { IRunRow } from '../api';
 /** A column of the runs table: a built-in one, `params.KEY` or `metrics.KEY`. */
 type ColumnKey = string;
 
+/** Whether the server can sort by `column` (a run has many tags: no order by them). */
+export function isSortable(column: ColumnKey): boolean {
+  return column !== 'tags';
+}
+
 /** The filter-language field that sorts by `column`. */
 export function sortField(column: ColumnKey): string {
   const dot = column.indexOf('.');

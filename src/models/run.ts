@@ -10,7 +10,7 @@ import {
   VegaLiteSpec
 } from '../api';
 import { LogBuffer } from './log';
-import { Ticker } from './ticker';
+import { StepPoll } from './poll';
 
 /** What changed in a RunModel. */
 export type RunChange =
@@ -50,7 +50,8 @@ export class RunModel implements IDisposable {
     this._client = client;
     this.runId = runId;
     this._options = options;
-    this._ticker = new Ticker({
+    this._poll = new StepPoll({
+      name: `trackrun:run:${runId}`,
       step: () => this._step(),
       onError: error => this._setProblem(error),
       maxBackoff: 10000
@@ -86,7 +87,7 @@ export class RunModel implements IDisposable {
 
   /** Whether the model is polling now. */
   get isFollowing(): boolean {
-    return this._ticker.isActive;
+    return this._poll.isActive;
   }
 
   /** Text of code/<file>, once loaded with loadCode. */
@@ -100,13 +101,12 @@ export class RunModel implements IDisposable {
 
   /** Start following (again): after an action such as kill, or a reconnect. */
   start(): void {
-    this._ticker.start();
+    this._poll.start();
   }
 
   /** Poll now (e.g. right after a kill). */
   refresh(): void {
-    this._ticker.start();
-    this._ticker.tickNow();
+    this._poll.refresh();
   }
 
   /** Follow the chart too from now on (a compact view that was expanded). */
@@ -151,7 +151,7 @@ export class RunModel implements IDisposable {
       return;
     }
     this._disposed = true;
-    this._ticker.dispose();
+    this._poll.dispose();
     Signal.clearData(this);
   }
 
@@ -253,7 +253,7 @@ export class RunModel implements IDisposable {
 
   private _client: TrackrunClient;
   private _options: IRunModelOptions;
-  private _ticker: Ticker;
+  private _poll: StepPoll;
   private _detail: IRunDetail | null = null;
   private _chart: VegaLiteSpec | null = null;
   private _chartSignature = '';

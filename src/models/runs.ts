@@ -3,8 +3,9 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { IDisposable } from '@lumino/disposable';
 
 import { IRunRow, IStatusInfo, TrackrunApiError, TrackrunClient } from '../api';
-import { compareValues, sortField, sortValue } from './order';
-import { Ticker } from './ticker';
+import { toServerFilter } from './filter';
+import { compareValues, isSortable, sortField, sortValue } from './order';
+import { StepPoll } from './poll';
 
 /** How the panel is connected to the server extension. */
 export type ConnectionState =
@@ -44,9 +45,79 @@ export type SelectMode = 'single' | 'toggle' | 'range';
 
 /** Most rows fetched at once (the API's maximum page). */
 export const MAX_ROWS = 10000;
-/** Poll interval while the page is visible, and its floor under load (ms). */
-const POLL_VISIBLE = 1500;
-const POLL_HIDDEN = 10000;
+/** Poll interval, and its floor under load (ms); polls stand by while the page is hidden. */
+const POLL_INTERVAL = 1500;
+
+/** `rows` in the order of `sort` (missing values last), as the server would order them. */
+export function sortRows(rows: readonly IRunRow[], sort: ISort): IRunRow[] {
+  const value = sortValue(sort.key);
+  const sign = sort.desc ? -1 : 1;
+  const keyed = rows.map((row, index) => ({ row, index, v: value(row) }));
+  // Ties keep the order they had (Array.sort is stable, the key is computed once per row).
+  keyed.sort((a, b) => compareValues(a.v, b.v, sign) || a.index - b.index);
+  return keyed.map(k => k.row);
+}
+
+/** `tags` (when any run has one), then every `params.KEY` and `metrics.KEY` of `rows`, sorted. */
+export function columnsOf(rows: readonly IRunRow[]): ColumnKey[] {
+  const keys = new Set<string>();
+  const tags = rows.some(r => r.tags.length > 0);
+  for (const row of rows) {
+    for (const k of Object.keys(row.params)) {
+      keys.add(`params.${k}`);
+    }
+    for (const k of Object.keys(row.metrics)) {
+      keys.add(`metrics.${k}`);
+    }
+  }
+  return [...(tags ? ['tags'] : []), ...[...keys].sort()];
+}
+
+/**
+ * The columns shown until the user picks some: tags when any run has one, the params the
+ * runs differ in (a param
+ * every run has with one value tells nothing), then the metric keys at least half the runs
+ * logged, most common first (not every key ever logged), at most `max` of each.
+ */
+export function defaultColumns(rows: readonly IRunRow[], max = 6): ColumnKey[] {
+  const params = new Map<string, Set<string>>();
+  const counts = new Map<string, number>();
+  const paramRuns = new Map<string, number>();
+  for (const row of rows) {
+    for (const [k, v] of Object.entries(row.params)) {
+      const seen = params.get(k) ?? new Set<string>();
+      seen.add(JSON.stringify(v));
+      params.set(k, seen);
+      paramRuns.set(k, (paramRuns.get(k) ?? 0) + 1);
+    }
+    for (const k of Object.keys(row.metrics)) {
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+  }
+  const differing = [...params.entries()]
+    .filter(
+      ([k, values]) => values.size > 1 || paramRuns.get(k) !== rows.length
+    )
+    .map(([k]) => k)
+    .sort()
+    .slice(0, max)
+    .map(k => `params.${k}`);
+  const common = [...counts.entries()]
+    .filter(([, n]) => n * 2 >= rows.length)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, max)
+    .map(([k]) => `metrics.${k}`);
+  const tags = rows.some(r => r.tags.length > 0) ? ['tags'] : [];
+  return [...tags, ...differing, ...common];
+}
+
+/** The selected ids still present in `rows` (deleted or filtered-out runs leave it). */
+export function keptSelection(
+  selection: ReadonlySet<string>,
+  rows: ReadonlyMap<string, IRunRow>
+): Set<string> {
+  return new Set([...selection].filter(id => rows.has(id)));
+}
 
 /**
  * State of the runs sidebar. Polls `GET runs` with If-None-Match, so an unchanged store
@@ -55,7 +126,9 @@ const POLL_HIDDEN = 10000;
 export class RunsModel implements IDisposable {
   constructor(client: TrackrunClient) {
     this._client = client;
-    this._ticker = new Ticker({
+    this._poll = new StepPoll({
+      name: 'trackrun:runs',
+      standbyWhenHidden: true,
       step: () => this._step(),
       onError: error => this._onError(error)
     });
@@ -111,6 +184,14 @@ export class RunsModel implements IDisposable {
     return this._filterError;
   }
 
+  /**
+   * Whether the rows shown answer an earlier filter than the one typed (the typed one is
+   * invalid, or its answer has not come yet).
+   */
+  get stale(): boolean {
+    return this._loaded && this._rowsFilter !== toServerFilter(this._filter);
+  }
+
   get sort(): ISort | null {
     return this._sort;
   }
@@ -145,12 +226,12 @@ export class RunsModel implements IDisposable {
 
   /** Start polling (idempotent). */
   start(): void {
-    this._ticker.start();
+    this._poll.start();
   }
 
   /** Poll now. */
   refresh(): void {
-    this._ticker.tickNow();
+    this._poll.refresh();
   }
 
   setFilter(text: string): void {
@@ -160,11 +241,14 @@ export class RunsModel implements IDisposable {
     this._filter = text;
     this._etag = null;
     this._stateChanged.emit();
-    this._ticker.tickNow();
+    this._poll.refresh(); // also restarts polling stopped by an invalid filter
   }
 
   /** Sort by `key`; the same key again flips the direction. */
   toggleSort(key: ColumnKey): void {
+    if (!isSortable(key)) {
+      return;
+    }
     if (this._sort && this._sort.key === key) {
       this._sort = { key, desc: !this._sort.desc };
     } else {
@@ -174,13 +258,13 @@ export class RunsModel implements IDisposable {
     this._etag = null;
     // Sorted here at once (the server's order replaces it when its answer comes): with
     // thousands of runs a click answers in a frame, not after a full reload.
-    const rows = [...this._rows];
-    const value = sortValue(this._sort.key);
-    const sign = this._sort.desc ? -1 : 1;
-    rows.sort((a, b) => compareValues(value(a), value(b), sign));
-    this._setRows(rows, this._total);
+    this._setRows(
+      sortRows(this._rows, this._sort),
+      this._total,
+      this._rowsFilter
+    );
     this._stateChanged.emit();
-    this._ticker.tickNow();
+    this._poll.refresh();
   }
 
   setExtraColumns(columns: ColumnKey[]): void {
@@ -257,23 +341,24 @@ export class RunsModel implements IDisposable {
       return;
     }
     this._disposed = true;
-    this._ticker.dispose();
+    this._poll.dispose();
     Signal.clearData(this);
   }
 
-  private async _step(): Promise<number> {
+  private async _step(): Promise<number | null> {
     if (this._connection.kind !== 'ok' || this._status === null) {
       this._status = await this._client.status();
       this._setConnection({ kind: 'ok' });
     }
     const filter = this._filter;
+    const query = toServerFilter(filter);
     const orderBy = this._orderBy();
     const started = performance.now();
     let answer;
     try {
       answer = await this._client.runs(
         {
-          filter: filter.trim(),
+          filter: query,
           order_by: orderBy,
           limit: MAX_ROWS
         },
@@ -285,10 +370,14 @@ export class RunsModel implements IDisposable {
         error.code === 'invalid_filter' &&
         filter === this._filter
       ) {
-        this._filterError = { message: error.message, column: error.column };
+        // The same text gives the same 400: stop polling until the filter changes.
+        this._filterError = {
+          message: error.message,
+          column: query === filter.trim() ? error.column : null
+        };
         this._loaded = true;
         this._stateChanged.emit();
-        return this._interval();
+        return null;
       }
       throw error;
     }
@@ -297,6 +386,10 @@ export class RunsModel implements IDisposable {
     }
     if (this._filterError) {
       this._filterError = null;
+      this._stateChanged.emit();
+    }
+    if (answer === null && this._rowsFilter !== query) {
+      this._rowsFilter = query; // 304 for this filter: the rows held answer it
       this._stateChanged.emit();
     }
     if (answer !== null) {
@@ -310,17 +403,17 @@ export class RunsModel implements IDisposable {
         this._status = await this._client.status();
         this._stateChanged.emit();
       }
-      this._setRows(answer.page.runs, answer.page.total);
+      const stale = this._rowsFilter !== query;
+      this._setRows(answer.page.runs, answer.page.total, query);
+      if (stale) {
+        this._stateChanged.emit();
+      }
     }
     return this._interval();
   }
 
   private _interval(): number {
-    const base =
-      typeof document !== 'undefined' && document.hidden
-        ? POLL_HIDDEN
-        : POLL_VISIBLE;
-    return Math.max(base, Math.min(this._cost * 4, 15000));
+    return Math.max(POLL_INTERVAL, Math.min(this._cost * 4, 15000));
   }
 
   private _orderBy(): string {
@@ -331,36 +424,31 @@ export class RunsModel implements IDisposable {
     return `${field} ${this._sort.desc ? 'desc' : 'asc'}`;
   }
 
-  private _setRows(rows: IRunRow[], total: number): void {
+  private _setRows(rows: IRunRow[], total: number, filter: string): void {
     this._rows = rows;
     this._total = total;
+    this._rowsFilter = filter;
     this._byId = new Map(rows.map(r => [r.run_id, r]));
-    const keys = new Set<string>();
-    for (const row of rows) {
-      for (const k of Object.keys(row.params)) {
-        keys.add(`params.${k}`);
-      }
-      for (const k of Object.keys(row.metrics)) {
-        keys.add(`metrics.${k}`);
-      }
-    }
-    const available = [...keys].sort();
-    if (available.join('\n') !== this._available.join('\n')) {
+    const available = columnsOf(rows);
+    const auto = defaultColumns(rows);
+    if (
+      available.join('\n') !== this._available.join('\n') ||
+      auto.join('\n') !== this._auto.join('\n')
+    ) {
       this._available = available;
+      this._auto = auto;
       this._stateChanged.emit();
     }
-    // Runs that disappeared (deleted, filtered out) leave the selection.
-    const kept = [...this._selection].filter(id => this._byId.has(id));
-    if (kept.length !== this._selection.size) {
-      this._selection = new Set(kept);
+    const kept = keptSelection(this._selection, this._byId);
+    if (kept.size !== this._selection.size) {
+      this._selection = kept;
       this._selectionChanged.emit();
     }
     this._changed.emit();
   }
 
   private _autoColumns(): ColumnKey[] {
-    // Until the user picks columns: the first two metrics, so a fresh store shows results.
-    return this._available.filter(c => c.startsWith('metrics.')).slice(0, 2);
+    return this._auto;
   }
 
   private _onError(error: unknown): void {
@@ -394,7 +482,7 @@ export class RunsModel implements IDisposable {
   }
 
   private _client: TrackrunClient;
-  private _ticker: Ticker;
+  private _poll: StepPoll;
   private _rows: IRunRow[] = [];
   private _byId = new Map<string, IRunRow>();
   private _total = 0;
@@ -409,6 +497,8 @@ export class RunsModel implements IDisposable {
   private _sort: ISort | null = null;
   private _extraColumns: ColumnKey[] | null = null;
   private _available: ColumnKey[] = [];
+  private _auto: ColumnKey[] = [];
+  private _rowsFilter = '';
   private _selection: Set<string> = new Set();
   private _anchor: string | null = null;
   private _cursor: string | null = null;

@@ -211,10 +211,11 @@ function FilterBox(props: {
         }
         type="search"
         spellCheck={false}
-        placeholder="Filter, e.g. params.lr < 0.01"
+        placeholder="Search, or filter: params.lr < 0.01"
         title={
-          'Filter runs, e.g. status = finished, params.lr < 1e-3, metrics.val_acc > 0.9, ' +
-          'tag:baseline, started > -7d, name ~ resnet (and, or, not, parentheses)'
+          'Words alone search names, tags and notes (resnet cifar). Or filter: ' +
+          'status = finished, params.lr < 1e-3, metrics.val_acc > 0.9, tag:baseline, ' +
+          'started > -7d, name ~ resnet (and, or, not, parentheses)'
         }
         aria-invalid={!!error}
         value={text}
@@ -290,6 +291,9 @@ function Body(props: {
     );
   }
   if (model.rows.length === 0) {
+    if (model.filterError) {
+      return <div className="trackrun-RunsPanel-empty" />;
+    }
     return model.filter.trim() ? (
       <div className="trackrun-RunsPanel-empty">
         <p>No runs match this filter.</p>
@@ -301,7 +305,15 @@ function Body(props: {
   const shown = model.rows.length;
   return (
     <>
+      {model.stale && (
+        <div className="trackrun-RunsPanel-stale trackrun-muted" role="status">
+          {model.filterError
+            ? 'Showing the runs of the last valid filter.'
+            : 'Updating…'}
+        </div>
+      )}
       <RunsTable
+        stale={model.stale}
         rows={model.rows}
         columns={columns}
         sort={model.sort}

@@ -29,6 +29,8 @@ const NARROW = 420;
 
 export interface IRunsTableProps {
   rows: readonly IRunRow[];
+  /** The rows answer an earlier filter than the one typed: shown dimmed. */
+  stale?: boolean;
   columns: readonly ColumnKey[];
   sort: ISort | null;
   selection: ReadonlySet<string>;
@@ -46,7 +48,8 @@ const TITLES: Record<string, string> = {
   name: 'Name',
   notebook: 'Notebook',
   started: 'Started',
-  duration: 'Duration'
+  duration: 'Duration',
+  tags: 'Tags'
 };
 
 /** Title of a column header: `lr` for params.lr, `loss` for metrics.loss. */
@@ -70,6 +73,8 @@ function columnWidth(column: ColumnKey): number {
       return 92;
     case 'duration':
       return 66;
+    case 'tags':
+      return 90;
     default:
       return 76;
   }
@@ -86,6 +91,8 @@ function cellText(row: IRunRow, column: ColumnKey): string {
       return formatTime(row.started_at);
     case 'duration':
       return formatDuration(elapsed(row));
+    case 'tags':
+      return row.tags.join(', ');
     default:
       if (column.startsWith('params.')) {
         return formatValue(row.params[column.slice(7)]);
@@ -257,7 +264,9 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
 
   return (
     <div
-      className="trackrun-RunsTable"
+      className={
+        'trackrun-RunsTable' + (props.stale ? ' trackrun-mod-stale' : '')
+      }
       ref={scroller}
       onScroll={onScroll}
       onKeyDown={onKeyDown}

@@ -7,6 +7,7 @@ import { ACTIVE_STATUSES, IRunDetail } from '../../api';
 import { RunChange, RunModel } from '../../models/run';
 import { StatusBadge } from '../common/StatusIcon';
 import { LogText } from '../common/LogText';
+import { attemptRows, statusDetail } from '../common/attempts';
 import { elapsed, formatDuration, formatFullTime } from '../common/format';
 import {
   ArtifactsSection,
@@ -21,6 +22,8 @@ export interface IRunViewActions {
   rerun: (runId: string) => void;
   reattach: (runId: string) => void;
   copyId: (runId: string) => void;
+  /** Keep this view's tab (it is the preview that the next opened run replaces). */
+  pin: (runId: string) => void;
   artifactUrl: (runId: string, name: string) => string;
 }
 
@@ -56,6 +59,19 @@ export class RunView extends ReactWidget {
 
   readonly model: RunModel;
 
+  /** Whether this is the preview tab, which the next opened run replaces. */
+  get isPreview(): boolean {
+    return this._preview;
+  }
+
+  /** Mark the view as the preview tab or as kept (the opener decides). */
+  setPreview(preview: boolean): void {
+    if (preview !== this._preview) {
+      this._preview = preview;
+      this.update();
+    }
+  }
+
   /** Show one tab (used by tests of deep links and by commands). */
   showTab(tab: RunViewTab): void {
     this._tab = tab;
@@ -68,7 +84,11 @@ export class RunView extends ReactWidget {
       <UseSignal signal={model.changed}>
         {() => (
           <div className="trackrun-RunView-content">
-            <Header model={model} actions={this._actions} />
+            <Header
+              model={model}
+              actions={this._actions}
+              preview={this._preview}
+            />
             <nav className="trackrun-Tabs" role="tablist">
               {TABS.map(([tab, label]) => (
                 <button
@@ -148,12 +168,14 @@ export class RunView extends ReactWidget {
 
   private _actions: IRunViewActions;
   private _tab: RunViewTab = 'overview';
+  private _preview = false;
   private _subscribeLog: (listener: (reset: boolean) => void) => () => void;
 }
 
 function Header(props: {
   model: RunModel;
   actions: IRunViewActions;
+  preview: boolean;
 }): JSX.Element {
   const { model, actions } = props;
   const detail = model.detail;
@@ -171,6 +193,15 @@ function Header(props: {
           {model.runId}
         </code>
         <span className="trackrun-spacer" />
+        {props.preview && (
+          <button
+            className="jp-Button trackrun-Button trackrun-RunView-pin"
+            title="This tab is a preview: the next run you open replaces it. Keep it open."
+            onClick={() => actions.pin(model.runId)}
+          >
+            Keep open
+          </button>
+        )}
         <button
           className="jp-Button trackrun-Button trackrun-mod-danger trackrun-RunView-kill"
           disabled={!active}
@@ -222,7 +253,8 @@ function Facts(props: { detail: IRunDetail }): JSX.Element {
     const timer = window.setInterval(() => setTick(t => t + 1), 1000);
     return () => window.clearInterval(timer);
   }, [running]);
-  const attempts = detail.attempts?.length ?? 0;
+  const attempts = attemptRows(detail.attempts ?? []).length;
+  const why = statusDetail(detail);
   return (
     <div className="trackrun-RunView-facts">
       <span title={formatFullTime(detail.started_at)}>
@@ -232,6 +264,7 @@ function Facts(props: { detail: IRunDetail }): JSX.Element {
         {running ? 'running for ' : 'took '}
         {formatDuration(elapsed(detail)) || '–'}
       </span>
+      {why && <span className="trackrun-RunView-statusDetail">{why}</span>}
       {detail.detached && <span className="trackrun-Chip">detached</span>}
       {attempts > 1 && (
         <span className="trackrun-Chip">{attempts} attempts</span>

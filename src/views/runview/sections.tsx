@@ -4,6 +4,7 @@ import React, { useEffect, useState } from 'react';
 import { IRunDetail, VegaLiteSpec } from '../../api';
 import { RunModel } from '../../models/run';
 import { MetricChart } from '../chart/MetricChart';
+import { attemptRows, exitWords } from '../common/attempts';
 import { DiffText } from '../common/DiffText';
 import { KeyValues } from '../common/KeyValues';
 import {
@@ -101,18 +102,24 @@ export function OverviewSection(props: {
             <thead>
               <tr>
                 <th>attempt</th>
-                <th>state</th>
-                <th>exit code</th>
-                <th>time</th>
+                <th>started</th>
+                <th>ended</th>
+                <th>how it ended</th>
               </tr>
             </thead>
             <tbody>
-              {detail.attempts.map((a, i) => (
-                <tr key={i}>
+              {attemptRows(detail.attempts).map(a => (
+                <tr key={a.attempt}>
                   <td>{a.attempt}</td>
-                  <td>{a.state}</td>
-                  <td>{a.exit_code ?? ''}</td>
-                  <td>{formatFullTime(a.time)}</td>
+                  <td>{formatFullTime(a.started)}</td>
+                  <td>{formatFullTime(a.ended)}</td>
+                  <td
+                    title={a.exitCode === null ? '' : `exit code ${a.exitCode}`}
+                  >
+                    {a.ended === null
+                      ? 'still running'
+                      : exitWords(a.exitCode, detail.status === 'killed')}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -1,0 +1,186 @@
+// Opening views in the main area: run views (one reused preview tab unless pinned) and compare views.
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+
+import { TrackrunClient } from './api';
+import { trackrunIcon } from './icons';
+import { CompareModel } from './models/compare';
+import { RunModel } from './models/run';
+import { RunsModel } from './models/runs';
+import { CompareView } from './views/compare/CompareView';
+import { IRunViewActions, RunView } from './views/runview/RunView';
+
+/** The runs sidebar's id in the left area. */
+export const PANEL_ID = 'trackrun-runs';
+/** Class of a run view's tab while it is the preview (the next open replaces it). */
+const PREVIEW_CLASS = 'trackrun-mod-preview';
+
+export interface IOpenRunOptions {
+  /** Keep the tab: a later open does not replace it (restored and multi-run opens). */
+  pinned?: boolean;
+}
+
+export interface IViewOpenerOptions {
+  app: JupyterFrontEnd;
+  client: TrackrunClient;
+  runs: RunsModel;
+  /** What a run view's buttons do (commands, wired in plugin.ts). */
+  actions: Omit<IRunViewActions, 'artifactUrl' | 'pin'>;
+}
+
+/**
+ * Opens or reveals views. Opening a run that has no tab replaces the preview tab (the last
+ * run opened and not kept), as the file browser's single-click preview does, so browsing
+ * runs does not pile up tabs; "Keep open" on the view, or opening several runs, pins it.
+ */
+export class ViewOpener {
+  constructor(options: IViewOpenerOptions) {
+    this._options = options;
+  }
+
+  readonly runViews = new WidgetTracker<MainAreaWidget<RunView>>({
+    namespace: 'trackrun-run'
+  });
+
+  readonly compareViews = new WidgetTracker<MainAreaWidget<CompareView>>({
+    namespace: 'trackrun-compare'
+  });
+
+  /** The run view the next open replaces, if any. */
+  get preview(): MainAreaWidget<RunView> | null {
+    return this._preview;
+  }
+
+  /** Show the runs sidebar. */
+  openBrowser(): void {
+    this._options.app.shell.activateById(PANEL_ID);
+  }
+
+  /** Open (or reveal) the run view of `runId`. */
+  openRun(runId: string, options: IOpenRunOptions = {}): void {
+    const { app } = this._options;
+    const open = this.runViews.find(w => w.content.model.runId === runId);
+    if (open) {
+      if (options.pinned) {
+        this.pin(open);
+      }
+      app.shell.activateById(open.id);
+      return;
+    }
+    const widget = this._createRunView(runId);
+    const replaced = this._preview;
+    if (replaced && !replaced.isDisposed) {
+      app.shell.add(widget, 'main', { ref: replaced.id, mode: 'tab-after' });
+      replaced.dispose();
+    } else {
+      app.shell.add(widget, 'main');
+    }
+    this._preview = null;
+    if (!options.pinned) {
+      this._preview = widget;
+      widget.content.setPreview(true);
+      widget.title.className = `${widget.title.className} ${PREVIEW_CLASS}`;
+    }
+    app.shell.activateById(widget.id);
+  }
+
+  /** Keep a run view's tab: the next open no longer replaces it. */
+  pin(widget: MainAreaWidget<RunView>): void {
+    if (this._preview === widget) {
+      this._preview = null;
+    }
+    widget.content.setPreview(false);
+    widget.title.className = widget.title.className
+      .replace(PREVIEW_CLASS, '')
+      .trim();
+  }
+
+  /** Keep the tab of `runId`'s view, if it is open. */
+  pinRun(runId: string): void {
+    const open = this.runViews.find(w => w.content.model.runId === runId);
+    if (open) {
+      this.pin(open);
+    }
+  }
+
+  /** Open (or reveal) the comparison of `runIds` (2 or more). */
+  openCompare(runIds: string[]): void {
+    const { app, client, runs } = this._options;
+    const key = runIds.join(',');
+    const open = this.compareViews.find(
+      w => w.content.model.runIds.join(',') === key
+    );
+    if (open) {
+      app.shell.activateById(open.id);
+      return;
+    }
+    const model = new CompareModel(client, runIds);
+    const content = new CompareView(model, id => this.openRun(id));
+    const widget = new MainAreaWidget({ content });
+    widget.id = `trackrun-compare-${runIds.join('-')}`;
+    widget.title.icon = trackrunIcon;
+    widget.title.closable = true;
+    widget.title.label = `Compare ${runIds.length} runs`;
+    widget.title.caption = runIds
+      .map(id => `${runs.row(id)?.name ?? id} (${id})`)
+      .join('\n');
+    widget.disposed.connect(() => model.dispose());
+    model.start();
+    void this.compareViews.add(widget);
+    app.shell.add(widget, 'main');
+    app.shell.activateById(widget.id);
+  }
+
+  private _createRunView(runId: string): MainAreaWidget<RunView> {
+    const { client, runs, actions } = this._options;
+    const model = new RunModel(client, runId, {
+      log: true,
+      logTailBytes: 131072,
+      chart: true
+    });
+    const content = new RunView(model, {
+      ...actions,
+      pin: id => this.pinRun(id),
+      artifactUrl: (id, name) => client.artifactUrl(id, name)
+    });
+    const widget = new MainAreaWidget({ content });
+    widget.id = `trackrun-run-${runId}`;
+    widget.title.icon = trackrunIcon;
+    widget.title.closable = true;
+    const setTitle = (): void => {
+      const detail = model.detail;
+      const preview = this._preview === widget ? ` ${PREVIEW_CLASS}` : '';
+      widget.title.label = detail ? detail.name : runId;
+      widget.title.caption = detail
+        ? `${detail.name} (${runId}): ${detail.status}`
+        : runId;
+      widget.title.className =
+        (detail ? `trackrun-status-${detail.status}` : '') + preview;
+    };
+    setTitle();
+    let status = '';
+    model.changed.connect((_, change) => {
+      if (change === 'detail') {
+        setTitle();
+        if (model.detail && model.detail.status !== status) {
+          if (status) {
+            runs.refresh(); // the sidebar shows a status change at once
+          }
+          status = model.detail.status;
+        }
+      }
+    });
+    widget.disposed.connect(() => {
+      if (this._preview === widget) {
+        this._preview = null;
+      }
+      model.dispose();
+    });
+    model.start();
+    void this.runViews.add(widget);
+    return widget;
+  }
+
+  private _options: IViewOpenerOptions;
+  private _preview: MainAreaWidget<RunView> | null = null;
+}
