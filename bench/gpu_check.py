@@ -18,9 +18,8 @@ from pathlib import Path
 import torch
 
 import trackrun
+from trackrun import jobs
 from trackrun.capture import capture_hardware
-from trackrun.detach import freeze_inputs, write_job
-from trackrun.launcher import start_queued_run
 from trackrun.run import Run
 
 
@@ -91,9 +90,9 @@ def main() -> None:
         status="queued",
         launch={"kind": "detached", "detached": True, "gpu": "0"},
     )
-    write_job(run.paths, source, freeze_inputs({}, []), [], None, retries=0, gpu="0")
+    jobs.write_job(run.paths, source, jobs.freeze_inputs({}, []), [], None, retries=0, gpu="0")
     run.release()
-    start_queued_run(store, run.dir)
+    jobs.submit(run.dir)
     deadline = time.time() + 120
     info = trackrun.get_store(store).summary(run.run_id)
     while info["status"] in ("queued", "running") and time.time() < deadline:

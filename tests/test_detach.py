@@ -248,7 +248,7 @@ def test_unpicklable_inputs_fail_before_launch_naming_each(project: Path, kernel
     runs = project / ".trackrun" / "runs"
     assert not runs.exists() or not list(runs.iterdir())
     supervisors = subprocess.run(
-        ["pgrep", "-f", "trackrun.supervisor"], capture_output=True, text=True
+        ["pgrep", "-f", "trackrun.jobs.supervisor"], capture_output=True, text=True
     )
     assert str(project) not in supervisors.stdout
 

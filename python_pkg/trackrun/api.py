@@ -155,49 +155,13 @@ def kill(
 ) -> str:
     """Stop a queued or running run and wait until it is recorded as killed; returns its id.
 
-    A detached run's supervisor sends SIGTERM to the job's process group, then SIGKILL after
-    a grace period, and records ``killed`` (no retry). An inline run is interrupted like
-    Ctrl-C. Raises RunStateError when the run has already ended.
+    A detached run's whole process tree is stopped through its jobs backend (SIGTERM, then
+    SIGKILL after a grace period) and recorded ``killed`` (no retry). An inline run is
+    interrupted like Ctrl-C. Raises RunStateError when the run has already ended.
     """
-    import signal
-    import time
+    from trackrun import jobs
 
-    from trackrun import launcher, liveness
-    from trackrun.errors import RunStateError
-    from trackrun.events import append_event, iter_events
-
-    the_store = get_store(store)
-    info = the_store.summary(run)
-    run_id, status = str(info["run_id"]), info["status"]
-    if status not in ("queued", "running"):
-        raise RunStateError(f"run {run_id} is already {status}; nothing to kill")
-    paths = the_store.paths.run(run_id)
-    signalled = False
-    if info["detached"]:
-        signalled = status == "running" and launcher.signal_supervisor(
-            info["pid"], info["proc_start"], info["host"]
-        )
-        if not signalled:
-            # No live supervisor (queued, or it died): stop the job's group ourselves.
-            for event in iter_events(paths.events_of("supervisor")):
-                if event.get("type") == "attempt" and event.get("state") == "started":
-                    pid = int(event["pid"])
-                    if liveness.process_start_time(pid) is not None:
-                        launcher.terminate_group(pid)
-    elif info["pid"] and liveness.is_alive(info["pid"], info["proc_start"]):
-        if info["host"] and info["host"] != liveness.hostname():
-            raise RunStateError(f"run {run_id} runs on host {info['host']}; stop it there")
-        os.kill(int(info["pid"]), signal.SIGINT)
-        signalled = True
-    grace = launcher.KILL_GRACE + 10 if timeout is None else timeout
-    deadline = time.monotonic() + grace
-    while signalled and time.monotonic() < deadline:
-        if the_store.summary(run_id)["status"] not in ("queued", "running"):
-            return run_id
-        time.sleep(0.1)
-    append_event(paths.events_of("observer"), "status", status="killed", error="killed by the user")
-    the_store.ingest([run_id])
-    return run_id
+    return jobs.kill(get_store(store), run, timeout)
 
 
 def compare(

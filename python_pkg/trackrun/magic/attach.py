@@ -9,8 +9,8 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from trackrun.detach import load_outputs
 from trackrun.errors import TrackrunError
+from trackrun.jobs import load_outputs
 from trackrun.magic.live import LiveView, collapse_carriage_returns
 from trackrun.magic.session import notebook_path
 from trackrun.store import Store

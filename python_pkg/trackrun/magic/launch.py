@@ -1,4 +1,4 @@
-"""%%track_run --detach: freeze the cell, record a queued run, and hand it to a launcher."""
+"""%%track_run --detach: freeze the cell, record a queued run, and submit it to a jobs backend."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from trackrun import jobs
 from trackrun.cellcode import analyze_cell, auto_params
-from trackrun.detach import freeze_inputs, write_job
 from trackrun.errors import NotSerializableError
-from trackrun.launcher import start_queued_run
 from trackrun.magic.live import LiveView
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
 from trackrun.run import Run
@@ -32,7 +31,7 @@ def run_detached(
     except SyntaxError as error:
         raise UsageError(f"%%track_run --detach: the cell does not parse: {error}") from None
     try:
-        frozen = freeze_inputs(shell.user_ns, names.free)
+        frozen = jobs.freeze_inputs(shell.user_ns, names.free)
     except NotSerializableError as error:
         raise UsageError(str(error)) from None
     for warning in frozen.warnings:
@@ -59,9 +58,9 @@ def run_detached(
         status="queued",
     )
     write_code_files(run.paths, cell, notebook, shell)
-    write_job(run.paths, source, frozen, names.assigned, outputs, args.retries, args.gpu)
+    jobs.write_job(run.paths, source, frozen, names.assigned, outputs, args.retries, args.gpu)
     run.release()
-    start_queued_run(store_root, run.dir)
+    jobs.submit(run.dir)
     show_run_bundle(run)
     print(
         f"trackrun: detached run {run.name} ({run.run_id}); it goes on if you close the "

@@ -11,9 +11,10 @@ from tornado.ioloop import PeriodicCallback
 from traitlets import Int, Unicode
 from traitlets.config import Configurable
 
+from trackrun.jobs import Drainer
 from trackrun.layout import StorePaths, default_store_root
 from trackrun.server.handlers import ROUTES
-from trackrun.server.launch_service import LaunchService, default_max_parallel, visible_gpus
+from trackrun.server.launch_service import default_max_parallel, visible_gpus
 from trackrun.server.manager import RunsManager
 from trackrun.store import Store
 
@@ -52,7 +53,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     )
     # A short lease: kernels and the CLI share the index with this long-lived process.
     store = Store(root, lease=0.2)
-    launcher = LaunchService(StorePaths(root), max_parallel, gpus)
+    launcher = Drainer(StorePaths(root), max_parallel, gpus)
     launcher.start()
     web_app = serverapp.web_app
     web_app.settings.update(

@@ -23,7 +23,7 @@ from trackrun.errors import (
     RunStateError,
     TrackrunError,
 )
-from trackrun.server.launch_service import LaunchService
+from trackrun.jobs import Drainer
 from trackrun.server.manager import FileNotInRunError, RunsManager
 
 log = logging.getLogger("trackrun.server")
@@ -56,8 +56,8 @@ class TrackrunHandler(APIHandler):
         return manager
 
     @property
-    def launcher(self) -> LaunchService:
-        service: LaunchService = self.settings["trackrun_launcher"]
+    def launcher(self) -> Drainer:
+        service: Drainer = self.settings["trackrun_launcher"]
         return service
 
     async def call(self, function: Callable[..., T], *args: Any, slow: bool = False) -> T:

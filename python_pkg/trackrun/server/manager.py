@@ -6,16 +6,15 @@ import codecs
 import json
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from trackrun.errors import RunStateError, TrackrunError
+from trackrun.errors import TrackrunError
 from trackrun.events import append_event, iter_events
-from trackrun.ids import check_run_id, new_run_id
+from trackrun.ids import check_run_id
 from trackrun.layout import ACTIVE_STATUSES, RunPaths
-from trackrun.run import normalize_params, normalize_tags, write_json_atomic
+from trackrun.run import normalize_tags
 from trackrun.store import Store
 from trackrun.table import Table, jsonable
 
@@ -209,9 +208,9 @@ class RunsManager:
 
     # -- changes --------------------------------------------------------------------------
     def kill(self, run_id: str) -> dict[str, Any]:
-        from trackrun.api import kill
+        from trackrun import jobs
 
-        kill(check_run_id(run_id), store=self.store)
+        jobs.kill(self.store, check_run_id(run_id))
         return {"run_id": run_id, "status": self.store.summary(run_id)["status"]}
 
     def delete(self, run_id: str, force: bool) -> dict[str, Any]:
@@ -235,48 +234,10 @@ class RunsManager:
 
     def rerun(self, run_id: str, overrides: dict[str, Any]) -> RunPaths:
         """Copy a detached run's frozen job into a new queued run (params overridden)."""
-        source = self.store.paths.run(check_run_id(run_id))
-        if not (source.job / "spec.json").is_file():
-            raise RunStateError(
-                f"run {run_id} was not detached, so it has no frozen job to run again; "
-                "run its cell again in the notebook instead"
-            )
-        info = self.store.summary(run_id)
-        record = _read_json(source.run_json)
-        clean = normalize_params(overrides)
-        spec = _read_json(source.job / "spec.json")
-        unknown = sorted(set(clean) - set(spec.get("inputs") or []))
-        if unknown:
-            raise TrackrunError(
-                f"cannot change {', '.join(unknown)}: the cell does not read "
-                f"{'it' if len(unknown) == 1 else 'them'} from the notebook "
-                f"(it reads: {', '.join(spec.get('inputs') or []) or 'nothing'})"
-            )
-        new_id = new_run_id()
-        target = self.store.paths.ensure().run(new_id)
-        target.root.mkdir(mode=0o700)
-        shutil.copytree(
-            source.job,
-            target.job,
-            ignore=shutil.ignore_patterns("claim", "outputs*", "error.txt", ".*"),
-        )
-        if (source.code).is_dir():
-            shutil.copytree(source.code, target.code)
-        spec["overrides"] = {**(spec.get("overrides") or {}), **clean}
-        write_json_atomic(target.job / "spec.json", spec)
-        write_json_atomic(
-            target.run_json,
-            {
-                **record,
-                "run_id": new_id,
-                "name": f"{info['name']}-rerun",
-                "created_at": time.time(),
-                "params": {**info["params"], **clean},
-                "launch": {**(record.get("launch") or {}), "rerun_of": run_id},
-            },
-        )
-        append_event(target.events, "status", status="queued")
-        return target
+        from trackrun import jobs
+
+        self.store.summary(run_id)  # 404 for an unknown run
+        return jobs.clone(self.store.paths, check_run_id(run_id), overrides)
 
 
 def run_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
-"""Freezing a cell into a job (source, pickled inputs, interpreter, environment) and running it.
+"""The frozen job of a detached run: freezing inputs, writing and reading ``job/``, cloning it.
 
-``freeze_inputs`` and ``write_job`` run in the kernel; ``run_job`` runs in the job process
-that the supervisor starts, and leaves the kernel-side names as outputs for reattaching.
+``freeze_inputs`` and ``write_job`` run in the kernel; ``read_spec`` and ``save_outputs`` in
+the job process; ``load_outputs`` when attaching; ``clone`` for reruns and sweep points.
 """
 
 from __future__ import annotations
@@ -9,20 +9,19 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import sys
-import threading
 import time
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from trackrun.capture import scrub_environ_for_child
-from trackrun.cellcode import final_scalars
-from trackrun.errors import NotSerializableError
-from trackrun.layout import RunPaths
-from trackrun.run import Run, write_json_atomic
+from trackrun.errors import NotSerializableError, RunStateError, TrackrunError
+from trackrun.events import append_event
+from trackrun.ids import check_run_id, new_run_id
+from trackrun.layout import RunPaths, StorePaths
+from trackrun.run import normalize_params, write_json_atomic
 
 #: Inputs larger than this (bytes) get a warning with their size.
 LARGE_INPUT_BYTES = int(os.environ.get("TRACKRUN_LARGE_INPUT_BYTES", str(2 * 1024**3)))
@@ -116,45 +115,8 @@ def read_spec(paths: RunPaths) -> dict[str, Any]:
     return spec
 
 
-# -- the job process ---------------------------------------------------------------------------
-def run_job(run_dir: Path) -> int:
-    """Run the frozen cell of ``run_dir`` in this process; returns the exit status.
-
-    Logs go to the run (``TRACKRUN_RUN_DIR``); on success the cell's assigned names and
-    its inputs (possibly changed in place) are saved to ``job/outputs.pkl``; values that
-    cannot be pickled are listed as skipped. On an exception the traceback is printed to
-    stderr (the run's output.log) and written to ``job/error.txt``.
-    """
-    import cloudpickle
-
-    paths = RunPaths(run_dir)
-    spec = read_spec(paths)
-    sys.path[:0] = [p for p in spec["sys_path"] if p not in sys.path]
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
-    with open(paths.job / "inputs.pkl", "rb") as f:
-        namespace.update(cloudpickle.load(f))
-    namespace.update(spec.get("overrides") or {})  # params changed for a rerun
-    source = (paths.job / "source.py").read_text(encoding="utf-8")
-    run = Run.attach(run_dir)
-    _exit_with_supervisor()
-    try:
-        exec(compile(source, f"<trackrun cell {paths.run_id}>", "exec"), namespace)
-    except BaseException as error:
-        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        sys.stderr.write(text)
-        (paths.job / "error.txt").write_text(text, encoding="utf-8")
-        run.release()
-        return 130 if isinstance(error, KeyboardInterrupt) else 1
-    if not run.logged_metric_keys():
-        scalars = final_scalars(namespace, spec["assigned"])
-        if scalars:
-            run.log(scalars, step=0)
-    _save_outputs(paths, namespace, spec)
-    run.release()
-    return 0
-
-
-def _save_outputs(paths: RunPaths, namespace: dict[str, Any], spec: dict[str, Any]) -> None:
+# -- outputs of a finished job -------------------------------------------------------------
+def save_outputs(paths: RunPaths, namespace: dict[str, Any], spec: dict[str, Any]) -> None:
     import cloudpickle
 
     wanted = spec["outputs"] or list(dict.fromkeys([*spec["assigned"], *spec["inputs"]]))
@@ -199,22 +161,64 @@ def load_outputs(paths: RunPaths) -> tuple[dict[str, Any], list[dict[str, str]]]
     return values, info["skipped"]
 
 
-def _exit_with_supervisor() -> None:
-    """End this job if its supervisor dies: an unsupervised job would run on unrecorded."""
-    parent = os.getppid()
+# -- cloning a frozen job (reruns, sweep points) --------------------------------------------
+def clone(
+    store: StorePaths,
+    source_run_id: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    launch: Mapping[str, Any] | None = None,
+) -> RunPaths:
+    """Copy the frozen job of run ``source_run_id`` into a new queued run; return its paths.
 
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                from trackrun.events import flush_all_writers
-
-                flush_all_writers()
-                os._exit(137)
-
-    threading.Thread(target=watch, name="trackrun-supervisor-watch", daemon=True).start()
-
-
-def main() -> None:
-    """Entry point of the job process: ``python -c 'from trackrun.detach import main; main()' RUN_DIR``."""
-    sys.exit(run_job(Path(sys.argv[1])))
+    ``overrides`` replace values of names the cell reads (they are recorded as params too);
+    ``name`` defaults to ``<source name>-rerun``; ``launch`` entries are merged into the new
+    run's launch record (e.g. ``{"sweep": ...}``). Raises RunStateError when the source run
+    was not detached (no frozen job) and TrackrunError when an override names something the
+    cell does not read. The new run is not submitted: pass it to ``jobs.submit``.
+    """
+    source = store.run(check_run_id(source_run_id))
+    if not (source.job / "spec.json").is_file():
+        raise RunStateError(
+            f"run {source_run_id} was not detached, so it has no frozen job to run again; "
+            "run its cell again in the notebook instead"
+        )
+    record: dict[str, Any] = json.loads(source.run_json.read_text(encoding="utf-8"))
+    clean = normalize_params(dict(overrides or {}))
+    spec = read_spec(source)
+    unknown = sorted(set(clean) - set(spec.get("inputs") or []))
+    if unknown:
+        raise TrackrunError(
+            f"cannot change {', '.join(unknown)}: the cell does not read "
+            f"{'it' if len(unknown) == 1 else 'them'} from the notebook "
+            f"(it reads: {', '.join(spec.get('inputs') or []) or 'nothing'})"
+        )
+    target = store.ensure().run(new_run_id())
+    target.root.mkdir(mode=0o700)
+    shutil.copytree(
+        source.job,
+        target.job,
+        ignore=shutil.ignore_patterns("claim", "handle.json", "outputs*", "error.txt", ".*"),
+    )
+    if source.code.is_dir():
+        shutil.copytree(source.code, target.code)
+    spec["overrides"] = {**(spec.get("overrides") or {}), **clean}
+    write_json_atomic(target.job / "spec.json", spec)
+    write_json_atomic(
+        target.run_json,
+        {
+            **record,
+            "run_id": target.run_id,
+            "name": name or f"{record.get('name') or source_run_id}-rerun",
+            "created_at": time.time(),
+            "params": {**(record.get("params") or {}), **clean},
+            "launch": {
+                **(record.get("launch") or {}),
+                "rerun_of": source_run_id,
+                **dict(launch or {}),
+            },
+        },
+    )
+    append_event(target.events, "status", status="queued")
+    return target

@@ -1,8 +1,9 @@
 """The supervisor of a detached run: runs the job in a child process, retries it, reports.
 
-``python -m trackrun.supervisor RUN_DIR`` (started in its own session by the launcher).
-It writes the run's status, attempts and heartbeats to ``events.supervisor.jsonl``; the
-job writes metrics to ``events.jsonl`` and its stdout/stderr to ``output.log``.
+``python -m trackrun.jobs.supervisor RUN_DIR``, started in its own session by a jobs backend
+(locally, by the server's drainer, or by a SLURM batch script on a compute node). It writes
+the run's status, attempts and the job's processes to ``events.supervisor.jsonl``; the job
+writes metrics to ``events.jsonl`` and its stdout/stderr to ``output.log``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trackrun.detach import read_spec
+from trackrun import liveness
 from trackrun.events import EventWriter
-from trackrun.launcher import KILL_GRACE
+from trackrun.jobs import processes
+from trackrun.jobs.backends.local import KILL_GRACE
+from trackrun.jobs.freeze import read_spec
 from trackrun.layout import RunPaths, open_private
 from trackrun.run import process_identity
 
-_JOB_ENTRY = "from trackrun.detach import main; main()"
+_JOB_ENTRY = "from trackrun.jobs.runner import main; main()"
+#: Seconds between two looks for new processes of the job.
+TREE_SAMPLE_EVERY = 0.5
 
 
 class Supervisor:
@@ -35,6 +40,9 @@ class Supervisor:
         self.cancelled = False
         self.cancelled_at = 0.0
         self.child: subprocess.Popen[bytes] | None = None
+        #: The job's processes this attempt: its leader, then every descendant seen.
+        self.tree: dict[int, processes.Proc] = {}
+        self._sampled_at = 0.0
 
     def run(self) -> int:
         """Run up to ``1 + retries`` attempts; returns 0 when the job finished."""
@@ -87,11 +95,18 @@ class Supervisor:
                 env=env,
                 start_new_session=True,  # its own process group: cancel reaches its children
             )
-        self.writer.emit("attempt", attempt=attempt, pid=self.child.pid, state="started")
+        leader = processes.Proc(self.child.pid, liveness.process_start_time(self.child.pid))
+        self.tree = {leader.pid: leader}
+        self.writer.emit(
+            "attempt", attempt=attempt, pid=leader.pid, proc_start=leader.start, state="started"
+        )
         self.writer.flush()
         code = self._wait()
-        # Whatever the job left behind (worker processes...) goes with it.
-        _killpg(self.child.pid, signal.SIGKILL)
+        # Whatever the job left behind (worker processes, daemons in their own session...)
+        # goes with it.
+        self._sample_tree()
+        processes.signal_group(leader, signal.SIGKILL)
+        processes.signal_procs(list(self.tree.values()), signal.SIGKILL)
         self.writer.emit("attempt", attempt=attempt, state="ended", exit_code=code)
         self.writer.flush()
         return code
@@ -104,9 +119,28 @@ class Supervisor:
                 return self.child.wait(timeout=0.2)
             except subprocess.TimeoutExpired:
                 pass
+            if time.monotonic() - self._sampled_at > TREE_SAMPLE_EVERY:
+                self._sample_tree()
             if self.cancelled and not killed and time.monotonic() - self.cancelled_at > KILL_GRACE:
-                _killpg(self.child.pid, signal.SIGKILL)
+                self._signal_tree(signal.SIGKILL)
                 killed = True
+
+    def _sample_tree(self) -> None:
+        """Record new descendants of the job, whatever their session, as they appear (a
+        daemon that double-forks is reparented away from the job: only a record finds it)."""
+        self._sampled_at = time.monotonic()
+        if self.child is None:
+            return
+        for proc in processes.descendants(self.child.pid):
+            if proc.pid not in self.tree or self.tree[proc.pid].start != proc.start:
+                self.tree[proc.pid] = proc
+                self.writer.emit("process", pid=proc.pid, proc_start=proc.start)
+        self.writer.flush()
+
+    def _signal_tree(self, sig: int) -> None:
+        if self.child is not None:
+            _killpg(self.child.pid, sig)
+        processes.signal_procs(list(self.tree.values()), sig)
 
     def _on_cancel(self, signum: int, frame: object) -> None:
         if self.cancelled:
@@ -114,7 +148,11 @@ class Supervisor:
         self.cancelled = True
         self.cancelled_at = time.monotonic()
         if self.child is not None and self.child.poll() is None:
-            _killpg(self.child.pid, signal.SIGTERM)
+            # A signal handler must not write events (the main loop may hold the writer):
+            # signal the recorded tree plus whatever descends from the job right now.
+            fresh = processes.descendants(self.child.pid)
+            self._signal_tree(signal.SIGTERM)
+            processes.signal_procs(fresh, signal.SIGTERM)
 
     def _failure_text(self, code: int) -> str:
         try:
@@ -142,9 +180,9 @@ def _exit_words(code: int) -> str:
 
 
 def main() -> None:
-    """``python -m trackrun.supervisor RUN_DIR``."""
+    """``python -m trackrun.jobs.supervisor RUN_DIR``."""
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m trackrun.supervisor RUN_DIR")
+        sys.exit("usage: python -m trackrun.jobs.supervisor RUN_DIR")
     sys.exit(Supervisor(Path(sys.argv[1])).run())
 
 
