@@ -34,7 +34,8 @@ def make_runs() -> list[str]:
         ) as run:
             for step in range(5):
                 trackrun.log(loss=lr * step, acc=acc, step=step)
-            print("hello", file=open(run.paths.output_log, "a"))  # noqa: SIM115
+            with open(run.paths.output_log, "a") as log:
+                print("hello", file=log)
             run.paths.code.mkdir(exist_ok=True)
             (run.paths.code / "cell.py").write_text(f"lr = {lr}\n")
         ids.append(run.run_id)
