@@ -303,7 +303,8 @@ def test_bad_metric_events_are_skipped_and_the_rest_ingested(
             f.write(json.dumps({"seq": n, **event}) + "\n")
     store = Store(isolated_store)
     assert store.metrics(run_id, ["y"])["value"] == [5.0]
-    assert "skipped 3 unreadable event line(s)" in capfd.readouterr().err
+    assert "3 event line(s) of run" in capfd.readouterr().err
+    assert store.sql("SELECT count(*) AS n FROM quarantine")["n"] == [3]
 
 
 def test_a_query_with_nothing_to_ingest_imports_neither_pyarrow_nor_numpy(

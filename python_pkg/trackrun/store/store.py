@@ -600,6 +600,7 @@ def delete_from_index(con: Any, run_ids: list[str]) -> None:
             "metric_summary",
             "artifacts",
             "ingest_offsets",
+            "quarantine",
         ):
             con.execute(
                 f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [run_ids]
