@@ -239,8 +239,13 @@ class Index:
         if not unchanged:
             self.epoch += 1
         try:
-            # Files exactly as this process left them need no schema check again.
-            self._con = self._attach() if unchanged else self._connect_checked()
+            try:
+                # Files exactly as this process left them need no schema check again.
+                self._con = self._attach() if unchanged else self._connect_checked()
+            except duckdb.Error as error:
+                if not unchanged or is_lock_conflict(error):
+                    raise
+                self._con = self._connect_checked()  # damaged since: the checked path mends it
         except BaseException:
             self.close()
             raise
@@ -284,7 +289,7 @@ class Index:
         try:
             con = self._attach()
         except duckdb.Error as error:
-            if "lock" in str(error).lower():
+            if is_lock_conflict(error):
                 raise StoreError(
                     f"the run index {self.paths.index} is open in another program "
                     f"({_first_line(error)}); close that program (e.g. a duckdb shell) and retry"
@@ -310,13 +315,39 @@ class Index:
         return con
 
     def _rebuild_after(self, error: BaseException) -> Any:
+        _forget_invalidated_database()
+        self._set_aside(error)
+        return self._connect_fresh()
+
+    def set_aside(self, error: BaseException) -> None:
+        """Move a damaged index aside (kept as ``index.duckdb.broken-<time>``) so that the
+        next connection builds a new one from the run directories; warns once. Lets go of
+        the index (the next ``connection()`` takes it again)."""
+        with self._mutex:
+            if self._lock_fd is None:
+                self._acquire_lock()
+            try:
+                self._disconnect()
+                _forget_invalidated_database()
+                self._set_aside(error)
+            finally:
+                self.close()
+                self._stamp = None  # no file to trust as left: the next open checks and creates
+
+    def _set_aside(self, error: BaseException) -> None:
+        index = str(self.paths.index)
+        kept = f"{index}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        for suffix in ("", ".wal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(index + suffix, kept + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(index + ".tmp")
         print(
-            f"trackrun: the run index {self.paths.index.name} was unreadable "
-            f"({_first_line(error)}); rebuilding it from the run directories",
+            f"trackrun: the run index {self.paths.index.name} was damaged "
+            f"({_first_line(error)}); kept as {os.path.basename(kept)}, rebuilding it from "
+            "the run directories (they are the truth: nothing is lost)",
             file=sys.stderr,
         )
-        self._remove_index_files()
-        return self._connect_fresh()
 
     def _remove_index_files(self) -> None:
         for suffix in ("", ".wal", ".tmp"):
@@ -330,6 +361,49 @@ class Index:
         self.generation += 1
         self.epoch += 1
         return con
+
+
+#: DuckDB's message when another process holds its lock on the file (an IOException).
+_LOCK_CONFLICT = ("Could not set lock on file", "Conflicting lock is held")
+#: Errors that mean the index file itself is damaged, when they come from reading it (and
+#: are not a lock conflict); other errors (a bad query, a full disk) are not damage.
+_DAMAGE_TYPES = (
+    duckdb.IOException,
+    duckdb.InternalException,
+    duckdb.SerializationException,
+    duckdb.FatalException,
+)
+
+
+def is_lock_conflict(error: BaseException) -> bool:
+    """True for DuckDB's own conflicting-lock error (by type and exact text, never by a word:
+    a checksum error says "block at location")."""
+    text = str(error)
+    return isinstance(error, duckdb.IOException) and all(part in text for part in _LOCK_CONFLICT)
+
+
+def is_damage(error: BaseException) -> bool:
+    """True when ``error``, raised while reading the index, means its file is damaged."""
+    if not isinstance(error, duckdb.Error) or is_lock_conflict(error):
+        return False
+    text = str(error)
+    if "No space left on device" in text or "Disk quota exceeded" in text:
+        return False
+    return isinstance(error, _DAMAGE_TYPES) or "Corrupt database file" in text
+
+
+def _forget_invalidated_database() -> None:
+    """After a fatal error DuckDB refuses every further statement of the instance: start a
+    new one (the old one is kept referenced, as after a fork)."""
+    global _database
+    with _database_lock:
+        if _database is None:
+            return
+        try:
+            _database.execute("SELECT 1").fetchall()
+        except duckdb.Error:
+            _forked_away.append(_database)
+            _database = None
 
 
 def _first_line(error: BaseException) -> str:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 # The index module first: importing it starts creating the DuckDB instance in the
 # background, which then overlaps with importing the query modules below.
-from trackrun.store.index import Index
+from trackrun.store.index import Index, is_damage
 
 # isort: split
 from trackrun import liveness
@@ -200,17 +200,44 @@ class Store:
         """Yield an index connection that reflects every run directory as of now.
 
         The caller may change the index through it: remembered answers are dropped when the
-        index files changed meanwhile (DuckDB writes its WAL on every commit).
+        index files changed meanwhile (DuckDB writes its WAL on every commit). A damaged index
+        is set aside and rebuilt: before the block runs, transparently; if the block itself
+        finds the damage, the error is raised after the index was set aside.
         """
-        with self._lock, self.index.connection() as con:
+        with self._lock:
             if refresh:
-                self._refresh(con, self._scan())
-            before = self.index.stamp()
-            try:
-                yield con
-            finally:
-                if self.index.stamp() != before:
-                    self._forget_answers()
+                self._mending(self._refresh_now)
+            with self.index.connection() as con:
+                before = self.index.stamp()
+                try:
+                    yield con
+                except Exception as error:
+                    if is_damage(error):
+                        self._mend(error)
+                    raise
+                finally:
+                    if self.index.stamp() != before:
+                        self._forget_answers()
+
+    def _refresh_now(self) -> None:
+        with self.index.connection() as con:
+            self._refresh(con, self._scan())
+
+    def _mending(self, action: Callable[[], _T]) -> _T:
+        """``action()``; when it finds the index damaged, set the index aside and run it once
+        more against a new index rebuilt from the run directories."""
+        try:
+            return action()
+        except Exception as error:
+            if not is_damage(error):
+                raise
+            self._mend(error)
+        return action()
+
+    def _mend(self, error: BaseException) -> None:
+        self.index.set_aside(error)
+        self._snapshot = _Snapshot()
+        self._forget_answers()
 
     def close(self) -> None:
         """Release the index now (it is released on its own after a short lease too)."""
@@ -284,8 +311,13 @@ class Store:
 
     def ingest(self, run_ids: list[str]) -> None:
         """Ingest the given runs now (after this process changed their files)."""
-        with self._lock, self.index.connection() as con:
-            self._ingest(con, run_ids)
+
+        def ingest() -> None:
+            with self.index.connection() as con:
+                self._ingest(con, run_ids)
+
+        with self._lock:
+            self._mending(ingest)
             self._forget_answers()
 
     # -- answers --------------------------------------------------------------------------
@@ -305,9 +337,13 @@ class Store:
                 if cached is not None:
                     self._cache.move_to_end(key)
                     return _copy(cached)  # type: ignore[no-any-return]
-            with self.index.connection() as con:
-                self._refresh(con, plan)
-                value = compute(con)
+
+            def fresh() -> _T:
+                with self.index.connection() as con:
+                    self._refresh(con, plan)
+                    return compute(con)
+
+            value = self._mending(fresh)
             cached = _Cached(value)
             if isinstance(value, Table):
                 cached.nested = tuple(
