@@ -156,7 +156,8 @@ def test_writes_through_connection_drop_remembered_answers(isolated_store: Path)
     with store.connection() as con:
         con.execute("UPDATE runs SET name = 'renamed' WHERE run_id = ?", [run_id])
     assert store.runs()["name"] == ["renamed"]
-    store.sql("UPDATE runs SET name = 'again'")
+    with store.connection() as con:
+        con.execute("UPDATE runs SET name = 'again'")
     assert store.summary(run_id)["name"] == "again"
 
 

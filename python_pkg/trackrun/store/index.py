@@ -17,6 +17,7 @@ import duckdb
 
 from trackrun.errors import StoreError
 from trackrun.layout import StorePaths
+from trackrun.store.diagnosis import is_lock_conflict
 from trackrun.store.lock import FairLock
 from trackrun.store.schema import SCHEMA_SQL, SCHEMA_VERSION
 
@@ -177,6 +178,25 @@ class Index:
         index = str(self.paths.index)
         return (of(index), of(index + ".wal"))
 
+    @contextlib.contextmanager
+    def read_only(self) -> Iterator[Any]:
+        """Yield a connection on which the index is attached READ_ONLY: DuckDB itself refuses
+        every write through it. The index is let go afterwards."""
+        with self._mutex:
+            if self._depth:
+                raise StoreError("a read-only query cannot run inside an index connection")
+            if not self._flock.held:
+                self._acquire_lock()
+            try:
+                self._disconnect()
+                con = self._attach(read_only=True)
+                try:
+                    yield con
+                finally:
+                    self._detach(con)
+            finally:
+                self.close()
+
     def recreate(self) -> None:
         """Delete the index file and start an empty one (the caller re-ingests every run)."""
         with self._mutex:
@@ -237,13 +257,13 @@ class Index:
             raise
         _open_indexes.add(self)
 
-    def _attach(self) -> Any:
+    def _attach(self, read_only: bool = False) -> Any:
         """A new cursor of the shared instance with the index file attached and in use."""
         con = _shared_database().cursor()
         alias = f"trackrun_index_{next(_aliases)}"
         path = str(self.paths.index).replace("'", "''")
         try:
-            con.execute(f"ATTACH '{path}' AS {alias}")
+            con.execute(f"ATTACH '{path}' AS {alias}" + (" (READ_ONLY)" if read_only else ""))
         except BaseException:
             con.close()
             raise
@@ -347,35 +367,6 @@ class Index:
         self.generation += 1
         self.epoch += 1
         return con
-
-
-#: DuckDB's message when another process holds its lock on the file (an IOException).
-_LOCK_CONFLICT = ("Could not set lock on file", "Conflicting lock is held")
-#: Errors that mean the index file itself is damaged, when they come from reading it (and
-#: are not a lock conflict); other errors (a bad query, a full disk) are not damage.
-_DAMAGE_TYPES = (
-    duckdb.IOException,
-    duckdb.InternalException,
-    duckdb.SerializationException,
-    duckdb.FatalException,
-)
-
-
-def is_lock_conflict(error: BaseException) -> bool:
-    """True for DuckDB's own conflicting-lock error (by type and exact text, never by a word:
-    a checksum error says "block at location")."""
-    text = str(error)
-    return isinstance(error, duckdb.IOException) and all(part in text for part in _LOCK_CONFLICT)
-
-
-def is_damage(error: BaseException) -> bool:
-    """True when ``error``, raised while reading the index, means its file is damaged."""
-    if not isinstance(error, duckdb.Error) or is_lock_conflict(error):
-        return False
-    text = str(error)
-    if "No space left on device" in text or "Disk quota exceeded" in text:
-        return False
-    return isinstance(error, _DAMAGE_TYPES) or "Corrupt database file" in text
 
 
 def _forget_invalidated_database() -> None:

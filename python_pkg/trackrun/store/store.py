@@ -14,10 +14,14 @@ from typing import Any, TypeVar
 
 # The index module first: importing it starts creating the DuckDB instance in the
 # background, which then overlaps with importing the query modules below.
-from trackrun.store.index import Index, is_damage
+from trackrun.store.index import Index
+
+# isort: split
+from trackrun.store.diagnosis import check_read_only, is_damage
 
 # isort: split
 from trackrun import liveness
+from trackrun.errors import StoreError
 from trackrun.events import append_event
 from trackrun.ids import is_run_id
 from trackrun.layout import TERMINAL_STATUSES, StorePaths, default_store_root
@@ -212,7 +216,7 @@ class Store:
                 try:
                     yield con
                 except Exception as error:
-                    if is_damage(error):
+                    if is_damage(error, str(self.paths.index)):
                         self._mend(error)
                     raise
                 finally:
@@ -229,7 +233,7 @@ class Store:
         try:
             return action()
         except Exception as error:
-            if not is_damage(error):
+            if not is_damage(error, str(self.paths.index)):
                 raise
             self._mend(error)
         return action()
@@ -290,13 +294,32 @@ class Store:
         return table
 
     def sql(self, text: str, params: list[Any] | None = None) -> Table:
-        """Run ad-hoc SQL over the index (local use only; the index is read-write)."""
-        with self.connection() as con:
-            cursor = con.execute(text, params or [])
-            if cursor.description is None:
-                return Table({})
-            names = [d[0] for d in cursor.description]
-            return Table.from_rows(names, cursor.fetchall())
+        """Run one read-only statement over the index (SELECT, WITH ... SELECT, EXPLAIN, and
+        DuckDB's DESCRIBE, SHOW, SUMMARIZE, FROM ...) and return its rows.
+
+        The index is attached READ_ONLY for it, so DuckDB refuses any write however it is
+        spelled. Raises StoreError for any other kind of statement, or for several.
+        """
+        check_read_only(text)
+
+        def run() -> Table:
+            with self.index.read_only() as con:
+                try:
+                    cursor = con.execute(text, params or [])
+                except Exception as error:
+                    if "read-only mode" not in str(error):
+                        raise
+                    raise StoreError(
+                        f"trackrun.sql runs read-only queries; this one writes ({error})"
+                    ) from None
+                if cursor.description is None:
+                    return Table({})
+                names = [d[0] for d in cursor.description]
+                return Table.from_rows(names, cursor.fetchall())
+
+        with self._lock:
+            self._mending(self._refresh_now)
+            return self._mending(run)
 
     # -- maintenance ----------------------------------------------------------------------
     def reindex(self) -> int:
