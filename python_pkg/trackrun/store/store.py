@@ -343,6 +343,15 @@ class Store:
             self._mending(ingest)
             self._forget_answers()
 
+    def forget_runs(self, run_ids: list[str]) -> None:
+        """Note that the caller removed these runs from the index (and their folders from
+        ``runs/``): a folder of the same id that appears later is ingested afresh."""
+        with self._lock:
+            for run_id in run_ids:
+                self._snapshot.forget(run_id)
+                self._snapshot.present.discard(run_id)
+            self._forget_answers()
+
     # -- answers --------------------------------------------------------------------------
     def _resolve(self, con: Any, text: str) -> str:
         run_id = text.strip()
