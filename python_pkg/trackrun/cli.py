@@ -73,6 +73,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rm", help="move runs to the store's trash")
     p.add_argument("runs", nargs="+")
     p.add_argument("--force", action="store_true", help="also remove queued or running runs")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be moved")
     p.set_defaults(handler=_cmd_rm)
 
     p = sub.add_parser(
@@ -82,7 +83,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--status", action="append", help="statuses to collect (default failed, killed, lost)"
     )
     p.add_argument("--older-than", help="only runs started longer ago than this, e.g. 7d, 12h")
-    p.add_argument("--dry-run", action="store_true", help="only list what would be moved")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     p.add_argument("--purge", action="store_true", help="permanently delete the trash")
     p.set_defaults(handler=_cmd_gc)
 
@@ -278,9 +279,10 @@ def _cmd_logs(args: argparse.Namespace) -> int:
 def _cmd_rm(args: argparse.Namespace) -> int:
     from trackrun.store.gc import trash_runs
 
-    ids = trash_runs(_store(args), args.runs, force=args.force)
+    ids = trash_runs(_store(args), args.runs, force=args.force, dry_run=args.dry_run)
+    verb = "would move" if args.dry_run else "moved"
     print(
-        f"moved {len(ids)} run(s) to the trash: {', '.join(ids)} (trackrun gc --purge empties it)"
+        f"{verb} {len(ids)} run(s) to the trash: {', '.join(ids)} (trackrun gc --purge empties it)"
     )
     return 0
 
@@ -290,7 +292,11 @@ def _cmd_gc(args: argparse.Namespace) -> int:
 
     store = _store(args)
     if args.purge:
-        print(f"deleted {purge_trash(store)} run(s) from the trash for good")
+        names = purge_trash(store, dry_run=args.dry_run)
+        verb = "would delete" if args.dry_run else "deleted"
+        print(f"{verb} {len(names)} run(s) from the trash for good" + (":" if names else ""))
+        for name in names:
+            print(f"  {name}")
         return 0
     older = parse_duration(args.older_than) if args.older_than else None
     ids = select_garbage(store, args.status, older)

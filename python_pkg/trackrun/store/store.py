@@ -17,7 +17,11 @@ from typing import Any, TypeVar
 from trackrun.store.index import Index
 
 # isort: split
+from trackrun.store.diagnosis import check_read_only, is_damage
+
+# isort: split
 from trackrun import liveness
+from trackrun.errors import StoreError
 from trackrun.events import append_event
 from trackrun.ids import is_run_id
 from trackrun.layout import TERMINAL_STATUSES, StorePaths, default_store_root
@@ -200,17 +204,44 @@ class Store:
         """Yield an index connection that reflects every run directory as of now.
 
         The caller may change the index through it: remembered answers are dropped when the
-        index files changed meanwhile (DuckDB writes its WAL on every commit).
+        index files changed meanwhile (DuckDB writes its WAL on every commit). A damaged index
+        is set aside and rebuilt: before the block runs, transparently; if the block itself
+        finds the damage, the error is raised after the index was set aside.
         """
-        with self._lock, self.index.connection() as con:
+        with self._lock:
             if refresh:
-                self._refresh(con, self._scan())
-            before = self.index.stamp()
-            try:
-                yield con
-            finally:
-                if self.index.stamp() != before:
-                    self._forget_answers()
+                self._mending(self._refresh_now)
+            with self.index.connection() as con:
+                before = self.index.stamp()
+                try:
+                    yield con
+                except Exception as error:
+                    if is_damage(error, str(self.paths.index)):
+                        self._mend(error)
+                    raise
+                finally:
+                    if self.index.stamp() != before:
+                        self._forget_answers()
+
+    def _refresh_now(self) -> None:
+        with self.index.connection() as con:
+            self._refresh(con, self._scan())
+
+    def _mending(self, action: Callable[[], _T]) -> _T:
+        """``action()``; when it finds the index damaged, set the index aside and run it once
+        more against a new index rebuilt from the run directories."""
+        try:
+            return action()
+        except Exception as error:
+            if not is_damage(error, str(self.paths.index)):
+                raise
+            self._mend(error)
+        return action()
+
+    def _mend(self, error: BaseException) -> None:
+        self.index.set_aside(error)
+        self._snapshot = _Snapshot()
+        self._forget_answers()
 
     def close(self) -> None:
         """Release the index now (it is released on its own after a short lease too)."""
@@ -263,13 +294,32 @@ class Store:
         return table
 
     def sql(self, text: str, params: list[Any] | None = None) -> Table:
-        """Run ad-hoc SQL over the index (local use only; the index is read-write)."""
-        with self.connection() as con:
-            cursor = con.execute(text, params or [])
-            if cursor.description is None:
-                return Table({})
-            names = [d[0] for d in cursor.description]
-            return Table.from_rows(names, cursor.fetchall())
+        """Run one read-only statement over the index (SELECT, WITH ... SELECT, EXPLAIN, and
+        DuckDB's DESCRIBE, SHOW, SUMMARIZE, FROM ...) and return its rows.
+
+        The index is attached READ_ONLY for it, so DuckDB refuses any write however it is
+        spelled. Raises StoreError for any other kind of statement, or for several.
+        """
+        check_read_only(text)
+
+        def run() -> Table:
+            with self.index.read_only() as con:
+                try:
+                    cursor = con.execute(text, params or [])
+                except Exception as error:
+                    if "read-only mode" not in str(error):
+                        raise
+                    raise StoreError(
+                        f"trackrun.sql runs read-only queries; this one writes ({error})"
+                    ) from None
+                if cursor.description is None:
+                    return Table({})
+                names = [d[0] for d in cursor.description]
+                return Table.from_rows(names, cursor.fetchall())
+
+        with self._lock:
+            self._mending(self._refresh_now)
+            return self._mending(run)
 
     # -- maintenance ----------------------------------------------------------------------
     def reindex(self) -> int:
@@ -284,8 +334,22 @@ class Store:
 
     def ingest(self, run_ids: list[str]) -> None:
         """Ingest the given runs now (after this process changed their files)."""
-        with self._lock, self.index.connection() as con:
-            self._ingest(con, run_ids)
+
+        def ingest() -> None:
+            with self.index.connection() as con:
+                self._ingest(con, run_ids)
+
+        with self._lock:
+            self._mending(ingest)
+            self._forget_answers()
+
+    def forget_runs(self, run_ids: list[str]) -> None:
+        """Note that the caller removed these runs from the index (and their folders from
+        ``runs/``): a folder of the same id that appears later is ingested afresh."""
+        with self._lock:
+            for run_id in run_ids:
+                self._snapshot.forget(run_id)
+                self._snapshot.present.discard(run_id)
             self._forget_answers()
 
     # -- answers --------------------------------------------------------------------------
@@ -305,9 +369,13 @@ class Store:
                 if cached is not None:
                     self._cache.move_to_end(key)
                     return _copy(cached)  # type: ignore[no-any-return]
-            with self.index.connection() as con:
-                self._refresh(con, plan)
-                value = compute(con)
+
+            def fresh() -> _T:
+                with self.index.connection() as con:
+                    self._refresh(con, plan)
+                    return compute(con)
+
+            value = self._mending(fresh)
             cached = _Cached(value)
             if isinstance(value, Table):
                 cached.nested = tuple(
@@ -600,6 +668,7 @@ def delete_from_index(con: Any, run_ids: list[str]) -> None:
             "metric_summary",
             "artifacts",
             "ingest_offsets",
+            "quarantine",
         ):
             con.execute(
                 f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [run_ids]
