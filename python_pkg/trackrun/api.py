@@ -15,7 +15,7 @@ from trackrun.table import Table
 if TYPE_CHECKING:
     from trackrun.codediff import CodeDiff
     from trackrun.comparison import Comparison
-    from trackrun.reproduce import Reproduction
+    from trackrun.reproduction import Reproduction
     from trackrun.store import Store
 
 #: Set in a detached job's environment: the run directory the job logs into.
@@ -241,6 +241,6 @@ def reproduce(
     git.patch, README.md, inputs.md) at ``out``; with ``run=True``, also run it in a fresh
     process and compare (verdict identical, within tolerance or different, stored on both
     runs). Raises RunNotFoundError or TrackrunError (no recorded code, non-empty ``out``)."""
-    from trackrun.reproduce import reproduce as build
+    from trackrun.reproduction import reproduce as build
 
     return build(source, out, run=run, force=force, rtol=rtol, timeout=timeout, store=store)

@@ -387,7 +387,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from trackrun.reproduce import reproduce
+    from trackrun.reproduction import reproduce
 
     result = reproduce(
         args.run, args.out, run=args.execute, force=args.force, rtol=args.rtol,

@@ -95,7 +95,7 @@ class TrackRunMagics(Magics):
         output, outcome); or, as a line magic with --attach, follow a run."""
         args = _parse(line)
         if cell is None and args.reproduce:
-            from trackrun.reproduce import slice_text
+            from trackrun.reproduction import slice_text
 
             shell: Any = self.shell
             shell.set_next_input(slice_text(args.reproduce, store=_store_root(args)))

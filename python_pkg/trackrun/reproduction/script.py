@@ -12,10 +12,10 @@ from typing import Any
 
 from trackrun.cellcode import analyze_cell
 from trackrun.errors import TrackrunError
-from trackrun.reproduce.effects import Effects, analyze
-from trackrun.reproduce.ipython import Translated, raw_to_transformed, translate
-from trackrun.reproduce.record import Record
-from trackrun.reproduce.slice import Input, Slice, build_inputs, compute_slice
+from trackrun.reproduction.effects import Effects, analyze
+from trackrun.reproduction.ipython import Translated, raw_to_transformed, translate
+from trackrun.reproduction.record import Record
+from trackrun.reproduction.slice import Input, Slice, build_inputs, compute_slice
 
 _PREAMBLE = """\
 import os
@@ -253,7 +253,7 @@ def rewrite_start_run(code: str, name: str, value: str) -> str:
             continue
         close = offset(node.end_lineno or 0, (node.end_col_offset or 1) - 1)
         before = _last_token_before(code, offset(node.lineno, node.col_offset), close)
-        sep = "" if before in ("(", ",") else ", "
+        sep = {"(": "", ",": " "}.get(before, ", ")
         edits.append((close, close, f"{sep}{name}={value}"))
     for start, end, text in sorted(edits, reverse=True):
         code = code[:start] + text + code[end:]

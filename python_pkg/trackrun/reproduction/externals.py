@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trackrun.reproduce.record import Record
+from trackrun.reproduction.record import Record
 
 _URL = re.compile(r"^(?:https?|ftp|s3|gs|hf)://\S+$")
 _NETWORK_CALLS = frozenset(

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trackrun.errors import TrackrunError
-from trackrun.reproduce.externals import Externals, find_externals, inputs_markdown
-from trackrun.reproduce.record import Record
-from trackrun.reproduce.script import Script, build_script
+from trackrun.reproduction.externals import Externals, find_externals, inputs_markdown
+from trackrun.reproduction.record import Record
+from trackrun.reproduction.script import Script, build_script
 
 
 @dataclass
@@ -30,6 +30,7 @@ def plan_folder(record: Record) -> tuple[Script, Externals, dict[str, str]]:
     script = build_script(record)
     codes = [(f"In[{i.number}]", i.code) for i in (script.slice.kept if script.slice else [])]
     codes.append(("the tracked code", script.target.code))
+    codes.append(("the params", "\n".join(f"{k} = {v!r}" for k, v in script.params.items())))
     dropped = list(script.target.dropped)
     for item in script.slice.kept if script.slice else []:
         dropped += item.translated.dropped

@@ -1,5 +1,8 @@
-"""Reproduce a run from its record: write a standalone script folder, optionally run it in
-a fresh process and compare the new run with the original (see docs/reproduce.md)."""
+"""Reproduce a run from its record: write a standalone script folder, run it, compare.
+
+The package is named ``reproduction`` so that importing it never shadows the function
+``trackrun.reproduce`` (importing a submodule binds its name on the parent package).
+See docs/reproduce.md."""
 
 from __future__ import annotations
 
@@ -13,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trackrun.errors import TrackrunError
-from trackrun.reproduce.folder import Folder, write_folder
-from trackrun.reproduce.record import Record, load_record
-from trackrun.reproduce.verdict import (
+from trackrun.reproduction.folder import Folder, write_folder
+from trackrun.reproduction.record import Record, load_record
+from trackrun.reproduction.verdict import (
     DEFAULT_RTOL,
     Verdict,
     compare_runs,
@@ -113,7 +116,7 @@ def slice_text(source: str, *, store: str | os.PathLike[str] | Store | None = No
     """The text of reproduce.py for run ``source``, without writing anything (the magic
     inserts it as a cell)."""
     from trackrun.comparison import open_store
-    from trackrun.reproduce.script import build_script
+    from trackrun.reproduction.script import build_script
 
     return build_script(load_record(open_store(store), source)).text
 

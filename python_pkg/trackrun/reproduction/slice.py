@@ -7,13 +7,15 @@ docs/reproduce.md for the rules; when in doubt an input is kept.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from trackrun.reproduce.effects import Body, Effects, Site, analyze
-from trackrun.reproduce.ipython import Translated, translate
+from trackrun.reproduction.effects import Body, Effects, Site, analyze
+from trackrun.reproduction.ipython import Translated, translate
 
+_BUILTIN_NAMES = frozenset(dir(builtins))
 _HEADER = re.compile(r"^# In\[(\d+)\]$", re.MULTILINE)
 #: Packages with a global random generator: calls into them may draw from it.
 RNG_PACKAGES = frozenset({"torch", "numpy", "random", "tensorflow", "cupy", "paddle", "mxnet"})
@@ -270,7 +272,7 @@ def compute_slice(inputs: list[Input], target: Effects, provided: Iterable[str] 
     kept.reverse()
     kept_numbers = {i.number for i in kept}
     dropped = [i for i in inputs if i.number not in kept_numbers]
-    unresolved = {n for n in needed if ":" not in n}
+    unresolved = {n for n in needed if ":" not in n and n not in _BUILTIN_NAMES}
     return Slice(kept, dropped, reasons, unresolved)
 
 

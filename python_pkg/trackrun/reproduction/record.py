@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from trackrun.errors import TrackrunError
 from trackrun.layout import RunPaths
-from trackrun.reproduce.slice import parse_history
+from trackrun.reproduction.slice import parse_history
 
 if TYPE_CHECKING:
     from trackrun.store import Store
