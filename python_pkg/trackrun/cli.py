@@ -126,6 +126,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_cmd_init)
 
+    p = sub.add_parser(
+        "reproduce", help="write a run back as a standalone script folder; --run checks it"
+    )
+    p.add_argument("run", help="run id, unique id prefix, or name")
+    p.add_argument("-o", "--out", help="output folder (default: ./reproduce-RUN_ID)")
+    p.add_argument("--run", dest="execute", action="store_true", help="run it and compare")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    p.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance (default 1e-4)")
+    p.add_argument("--timeout", type=float, help="seconds the script may run (--run)")
+    p.set_defaults(handler=_cmd_reproduce)
+
     p = sub.add_parser("reindex", help="rebuild index.duckdb from the run directories")
     p.set_defaults(handler=_cmd_reindex)
     return parser
@@ -379,6 +390,17 @@ def _cmd_init(args: argparse.Namespace) -> int:
         lines += sync_pairs(root)
     print("\n".join(lines))
     return 1 if any(line.startswith("could not sync") for line in lines) else 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from trackrun.reproduction import reproduce
+
+    result = reproduce(
+        args.run, args.out, run=args.execute, force=args.force, rtol=args.rtol,
+        timeout=args.timeout, store=_store(args),
+    )  # fmt: skip
+    print(result.to_text())
+    return 0 if result.verdict in (None, "identical", "within tolerance") else 3
 
 
 def _cmd_reindex(args: argparse.Namespace) -> int:

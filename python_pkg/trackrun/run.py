@@ -67,11 +67,13 @@ class Run:
         launch: Mapping[str, Any] | None = None,
         status: str = "running",
         run_id: str | None = None,
+        reproduces: str | None = None,
     ) -> Run:
         """Create ``<store_root>/runs/<id>/`` with its run.json and open it for logging.
 
         ``provenance`` defaults to a fresh capture (git, packages, hardware...). ``status``
         is "running" for a run this process executes, "queued" for a frozen detached job.
+        ``reproduces``: the id of the run this one re-runs (``trackrun reproduce``).
         Raises TypeError for params that cannot be stored.
         """
         store = StorePaths(store_root).ensure()
@@ -97,8 +99,14 @@ class Run:
             "provenance": dict(provenance),
             "launch": dict(launch or {}),
         }
+        if reproduces:
+            record["reproduces"] = reproduces
+        from trackrun.codecapture import capture_code  # the script or cell, when no magic did
+
+        code = capture_code(paths, record, status)
         write_json_atomic(paths.run_json, record)
         run = cls(paths, store_root, str(record["name"]), EventWriter(paths.events))
+        code.tee_until(lambda: run.finished)
         run._writer.emit("status", status=status, **process_identity())
         run._writer.flush()
         if status == "running":

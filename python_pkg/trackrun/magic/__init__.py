@@ -84,11 +84,22 @@ class TrackRunMagics(Magics):
         help="(line magic) follow a run live, then load its outputs; no id: newest running",
     )
     @argument("--no-load", action="store_true", help="with --attach: do not load outputs")
+    @argument(
+        "--reproduce",
+        metavar="RUN",
+        help="(line magic) insert RUN's reproduction script (its slice) as a new cell below",
+    )
     @line_cell_magic
     def track_run(self, line: str, cell: str | None = None) -> Any:
         """Track a cell as a run in the trackrun store (code, params, environment, metrics,
         output, outcome); or, as a line magic with --attach, follow a run."""
         args = _parse(line)
+        if cell is None and args.reproduce:
+            from trackrun.reproduction import slice_text
+
+            shell: Any = self.shell
+            shell.set_next_input(slice_text(args.reproduce, store=_store_root(args)))
+            return None
         if cell is None:
             if args.attach is None:
                 raise UsageError(

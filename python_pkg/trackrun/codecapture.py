@@ -1,0 +1,252 @@
+"""Code capture for runs started through the API: the script (source, argv, output), or the
+notebook cell and history when ``start_run`` runs in a kernel, and the notebook's path in
+headless runs; plus which kernel inputs failed (``code/history.json``) for every notebook run.
+
+Called from ``Run.start`` before run.json is written. IPython is never imported here: a
+kernel's shell is only looked up when IPython is already loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from trackrun.capture import notebook_as_percent_script
+from trackrun.layout import RunPaths, open_private
+
+#: The attribute of the IPython shell holding the outcomes this module watched.
+_OUTCOMES = "_trackrun_outcomes"
+
+
+def ipython_shell() -> Any:
+    """The running IPython shell of this process, or None (also when IPython is not loaded)."""
+    module = sys.modules.get("IPython")
+    get = getattr(module, "get_ipython", None)
+    return get() if callable(get) else None
+
+
+def watch_outcomes(shell: Any) -> None:
+    """Record from now on which of ``shell``'s inputs raise (a ``post_run_cell`` hook).
+
+    IPython keeps every executed input but not whether it failed; a slice must drop failed
+    inputs, so the hook remembers their execution counts. Idempotent.
+    """
+    if shell is None or hasattr(shell, _OUTCOMES):
+        return
+    outcomes: dict[str, Any] = {
+        "watched_from": int(getattr(shell, "execution_count", 1)),
+        "failed": [],
+    }
+    setattr(shell, _OUTCOMES, outcomes)
+
+    def after(result: Any) -> None:
+        count = getattr(result, "execution_count", None)
+        if count is not None and not getattr(result, "success", True):
+            outcomes["failed"].append(int(count))
+
+    shell.events.register("post_run_cell", after)
+
+
+def watch_current_shell() -> None:
+    """``watch_outcomes`` for this process's kernel, if it runs in one (cheap otherwise)."""
+    if "IPython" in sys.modules:
+        watch_outcomes(ipython_shell())
+
+
+class CodeCapture:
+    """What ``capture_code`` started: for a script, the copy of its output into output.log."""
+
+    def __init__(self, log: Path | None) -> None:
+        self._log = log
+
+    def tee_until(self, finished: Callable[[], bool]) -> None:
+        """Copy stdout/stderr into output.log until ``finished()`` says the run ended."""
+        if self._log is None:
+            return
+        handle = open_private(self._log)
+        sys.stdout = _Tee(sys.stdout, handle, finished, "stdout")
+        sys.stderr = _Tee(sys.stderr, handle, finished, "stderr")
+
+
+def capture_code(paths: RunPaths, record: dict[str, Any], status: str) -> CodeCapture:
+    """Fill ``record`` (about to become run.json) and ``code/`` for code no magic recorded.
+
+    In a kernel: ``code/history.json`` (failed inputs), the notebook path when the frontend
+    did not say it (headless runs), and, for ``start_run`` (no ``launch`` yet), the cell,
+    the notebook text and the executed history. In a script: ``code/script.py`` and
+    ``launch = {"kind": "script", "script", "argv"}``, and output.log from then on.
+    """
+    shell = ipython_shell()
+    if shell is not None and hasattr(shell, "user_ns"):
+        _capture_kernel(paths, record, shell)
+        return CodeCapture(None)
+    if record.get("launch") or status != "running":
+        return CodeCapture(None)
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
+    process = (record.get("provenance") or {}).get("process") or {}
+    argv = process.get("argv") if isinstance(process.get("argv"), list) else list(sys.argv)
+    launch: dict[str, Any] = {"kind": "script", "script": None, "argv": argv}
+    if isinstance(script, str) and script.endswith(".py") and os.path.isfile(script):
+        launch["script"] = str(Path(script).resolve())
+        _code_dir(paths)
+        text = Path(script).read_text(encoding="utf-8", errors="replace")
+        (paths.code / "script.py").write_text(text, encoding="utf-8")
+    record["launch"] = launch
+    return CodeCapture(paths.output_log)
+
+
+def _capture_kernel(paths: RunPaths, record: dict[str, Any], shell: Any) -> None:
+    watch_outcomes(shell)
+    folder = _code_dir(paths)
+    outcomes = getattr(shell, _OUTCOMES, {"watched_from": None, "failed": []})
+    current = int(getattr(shell, "execution_count", 0))
+    (folder / "history.json").write_text(
+        json.dumps({"current": current, **outcomes}), encoding="utf-8"
+    )
+    raw = current_cell(shell)
+    if not record.get("notebook"):
+        found = notebook_path(shell, raw)
+        if found is not None:
+            record["notebook"] = str(found)
+            text = notebook_as_percent_script(found)
+            if text is not None and not (folder / "notebook.py").exists():
+                (folder / "notebook.py").write_text(text, encoding="utf-8")
+    if record.get("launch"):
+        return  # the magic records the cell and the history itself
+    record["launch"] = {"kind": "notebook"}
+    record["cell_id"] = record.get("cell_id") or cell_id(shell)
+    (folder / "cell.py").write_text(raw, encoding="utf-8")
+    inputs = shell.user_ns.get("In") or []
+    history = "\n".join(f"# In[{i}]\n{src}\n" for i, src in enumerate(inputs) if i and src)
+    if history:
+        (folder / "history.py").write_text(history, encoding="utf-8")
+
+
+def _code_dir(paths: RunPaths) -> Path:
+    paths.code.mkdir(exist_ok=True, mode=0o700)
+    return paths.code
+
+
+def current_cell(shell: Any) -> str:
+    """The raw text of the cell being executed (as typed, magics included)."""
+    raw = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None) or [""]
+    return str(raw[-1])
+
+
+def cell_id(shell: Any) -> str | None:
+    """The executing cell's id, which JupyterLab and nbclient send in the request metadata."""
+    kernel = getattr(shell, "kernel", None)
+    try:
+        parent = kernel.get_parent("shell") if kernel is not None else None
+    except Exception:  # older ipykernel signatures: the id is optional
+        return None
+    metadata = (parent or {}).get("metadata") or {}
+    value = metadata.get("cellId") or metadata.get("cell_id")
+    return str(value) if value else None
+
+
+def notebook_path(shell: Any, cell: str) -> Path | None:
+    """The notebook a kernel runs, from the most to the least reliable source.
+
+    1. What a frontend tells the kernel: ``__session__``, ``$JPY_SESSION_NAME`` (JupyterLab),
+       ``__vsc_ipynb_file__`` (VS Code), ``$TRACKRUN_NOTEBOOK``.
+    2. The command line of the process that started the kernel (``jupyter nbconvert
+       --execute NB``, ``papermill IN OUT``, ``jupyter execute NB``): a notebook named
+       there that holds the executing ``cell``.
+    3. The kernel's working directory (nbclient and papermill start it in the notebook's
+       folder, or ``--cwd``): the one notebook there that holds the executing ``cell``.
+    None when no source names a notebook, or several notebooks there hold the cell.
+    """
+    named = [
+        shell.user_ns.get("__session__"),
+        os.environ.get("JPY_SESSION_NAME"),
+        shell.user_ns.get("__vsc_ipynb_file__"),
+        os.environ.get("TRACKRUN_NOTEBOOK"),
+    ]
+    for candidate in named:
+        if isinstance(candidate, str) and candidate.endswith(".ipynb"):
+            path = Path(candidate)
+            for option in (path, Path.cwd() / path, Path.cwd() / path.name):
+                if option.is_file():
+                    return option.resolve()
+    for path in _parent_command_notebooks():
+        if _holds_cell(path, cell):
+            return path
+    here = [p for p in sorted(Path.cwd().glob("*.ipynb")) if _holds_cell(p, cell)]
+    return here[0].resolve() if len(here) == 1 else None
+
+
+def _parent_command_notebooks() -> list[Path]:
+    """Notebook paths on the command line of the kernel's parent process (Linux /proc)."""
+    parent = os.getppid()
+    try:
+        argv = Path(f"/proc/{parent}/cmdline").read_bytes().split(b"\0")
+        cwd = Path(os.readlink(f"/proc/{parent}/cwd"))
+    except OSError:
+        return []
+    out = []
+    for raw in argv:
+        arg = raw.decode("utf-8", "replace")
+        if arg.endswith(".ipynb"):
+            path = (cwd / arg).resolve()
+            if path.is_file():
+                out.append(path)
+    return out
+
+
+def _holds_cell(path: Path, cell: str) -> bool:
+    """True when the notebook at ``path`` has a code cell whose source is ``cell``."""
+    wanted = cell.strip()
+    if not wanted:
+        return False
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells") or []
+    except (OSError, ValueError, AttributeError):
+        return False
+    for item in cells:
+        source = item.get("source") if isinstance(item, dict) else None
+        text = "".join(source) if isinstance(source, list) else source
+        if item.get("cell_type") == "code" and isinstance(text, str) and text.strip() == wanted:
+            return True
+    return False
+
+
+class _Tee(io.TextIOBase):
+    """A stream that also appends what it writes to a run's output.log, until the run ends."""
+
+    def __init__(self, stream: TextIO, log: Any, finished: Callable[[], bool], name: str) -> None:
+        self._stream = stream
+        self._log = log
+        self._finished = finished
+        self._name = name
+
+    def write(self, text: str) -> int:
+        written = self._stream.write(text)
+        if self._finished():
+            if getattr(sys, self._name) is self:
+                setattr(sys, self._name, self._stream)
+        else:
+            # If the log went away, the console still gets the text.
+            with contextlib.suppress(OSError, ValueError):
+                self._log.write(text.encode("utf-8", "replace"))
+        return written
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", "utf-8")
