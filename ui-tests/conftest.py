@@ -130,7 +130,7 @@ class Lab:
         # The server extension is enabled by the installed config in sys.prefix; the
         # empty JUPYTER_CONFIG_DIR above does not hide it.
         log_path = root.parent / f"jupyter-lab-{port}.log"
-        log = open(log_path, "wb")  # noqa: SIM115 - owned by the server process
+        log = open(log_path, "wb")  # noqa: SIM115 - handed to the server process
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
@@ -142,6 +142,7 @@ class Lab:
             stdout=log, stderr=subprocess.STDOUT, cwd=str(root), env=env,
             start_new_session=True,
         )  # fmt: skip
+        log.close()  # the server holds its own copy of the descriptor
         lab = cls(process, f"http://127.0.0.1:{port}", token, root, log_path)
         deadline = time.time() + 90
         while time.time() < deadline:

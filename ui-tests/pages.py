@@ -37,6 +37,10 @@ CELL_OUTPUT = ".jp-OutputArea"
 SPLIT_HANDLES = "#jp-main-split-panel > .lm-SplitPanel-handle"
 TOAST_NO = ".jp-toast-button:has-text('No')"
 # The runs panel's parts.
+COLUMNS_BUTTON = ".trackrun-RunsPanel-columns"
+COLUMN_CHOOSER = ".trackrun-ColumnChooser"
+COLUMN_CHOICE = ".trackrun-ColumnChooser-item"
+RESIZE_GRIP = ".trackrun-RunsTable-resize"
 PANEL_FOOTER = ".trackrun-RunsPanel-footer"
 PANEL_STALE = ".trackrun-RunsPanel-stale"
 NUMBER_CELL = ".trackrun-mod-number"
@@ -214,6 +218,52 @@ class LabPage:
     def header_cells(self) -> Locator:
         return self.panel().locator(HEADER_CELL)
 
+    def header(self, column: str) -> Locator:
+        return self.panel().locator(f'{HEADER_CELL}[data-column="{column}"]')
+
+    def column_order(self) -> list[str]:
+        """The table's columns, left to right (``params.lr``, ``name``...)."""
+        return [c.get_attribute("data-column") or "" for c in self.header_cells().all()]
+
+    def toggle_column(self, column: str) -> None:
+        """Show or hide ``column`` through the column chooser."""
+        self.panel().locator(COLUMNS_BUTTON).click()
+        chooser = self.panel().locator(COLUMN_CHOOSER)
+        expect(chooser).to_be_visible()
+        exact = re.compile(f"^{re.escape(column)}$")
+        chooser.locator(COLUMN_CHOICE).filter(has_text=exact).locator("input").click()
+        self.page.keyboard.press("Escape")
+        expect(chooser).to_have_count(0)
+
+    def resize_column(self, column: str, dx: int) -> None:
+        """Drag the right edge of ``column``'s header by ``dx`` px."""
+        box = self.header(column).locator(RESIZE_GRIP).bounding_box()
+        assert box is not None
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        self.page.mouse.move(x, y)
+        self.page.mouse.down()
+        self.page.mouse.move(x + dx, y, steps=4)
+        self.page.mouse.up()
+
+    def expect_workspace_saved(self, text: str) -> Any:
+        """A context in which JupyterLab must save its workspace with ``text`` in it (the
+        state database lives in the workspace)."""
+        return self.page.expect_request(
+            lambda r: (
+                r.method == "PUT" and "/api/workspaces" in r.url and text in (r.post_data or "")
+            ),
+        )
+
+    def move_column(self, column: str, before: str) -> None:
+        """Drag ``column``'s header onto ``before``'s: it moves just before it."""
+        self.header(column).drag_to(self.header(before))
+
+    def reload(self) -> None:
+        """Load JupyterLab again keeping its workspace (login's ``?reset`` would clear it)."""
+        self.page.goto(f"{self.url}/lab?token={self.token}")
+        self.wait_until_restored()
+        self.dismiss_news()
+
     def rows(self) -> Locator:
         return self.page.locator(PANEL).locator(ROW)
 
@@ -367,6 +417,10 @@ class LabPage:
 
     def output_toggle(self, output: Locator) -> Locator:
         return output.locator(OUTPUT_TOGGLE)
+
+    def output_log_lines(self, output: Locator) -> Locator:
+        """The lines of the cell view's expanded log."""
+        return output.locator(LOG_ANY_LINE)
 
     def output_connection(self, output: Locator) -> Locator:
         """The cell view's "connection lost" note."""

@@ -30,9 +30,16 @@ export interface IRunModelOptions {
 /** A problem reaching the run, for views to show. */
 export interface IRunProblem {
   message: string;
-  /** `run_not_found`, `network_error`, `http_404`... */
+  /** `run_not_found`, `connection_lost` (no answer, or none for STALL_MS), `http_404`... */
   code: string;
 }
+
+/** A request unanswered this long means the connection is lost (the poll goes on waiting). */
+export const STALL_MS = 8000;
+const CONNECTION_LOST: IRunProblem = {
+  message: 'connection lost, retrying',
+  code: 'connection_lost'
+};
 
 const POLL_ACTIVE = 1000;
 const CHART_EVERY = 3000;
@@ -78,6 +85,11 @@ export class RunModel implements IDisposable {
 
   get problem(): IRunProblem | null {
     return this._problem;
+  }
+
+  /** Whether the server stopped answering (the view says so instead of "live"). */
+  get connectionLost(): boolean {
+    return this._problem?.code === CONNECTION_LOST.code;
   }
 
   /** Whether the run may still change (queued or running, or not loaded yet). */
@@ -156,6 +168,19 @@ export class RunModel implements IDisposable {
   }
 
   private async _step(): Promise<number | null> {
+    // A server that stalls never fails the request: say so after a while, keep waiting.
+    const stall = window.setTimeout(
+      () => this._setProblem(CONNECTION_LOST),
+      STALL_MS
+    );
+    try {
+      return await this._follow();
+    } finally {
+      window.clearTimeout(stall);
+    }
+  }
+
+  private async _follow(): Promise<number | null> {
     let detail: IRunDetail;
     try {
       detail = await this._client.run(this.runId);
@@ -238,9 +263,13 @@ export class RunModel implements IDisposable {
 
   private _setProblem(error: unknown): void {
     const problem: IRunProblem =
-      error instanceof TrackrunApiError
-        ? { message: error.message, code: error.code }
-        : { message: String(error), code: 'error' };
+      error === CONNECTION_LOST
+        ? CONNECTION_LOST
+        : error instanceof TrackrunApiError
+          ? error.status === 0
+            ? CONNECTION_LOST
+            : { message: error.message, code: error.code }
+          : { message: String(error), code: 'error' };
     if (
       !this._problem ||
       this._problem.message !== problem.message ||
