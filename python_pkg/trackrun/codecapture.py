@@ -13,7 +13,6 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -60,18 +59,38 @@ def watch_current_shell() -> None:
 
 
 class CodeCapture:
-    """What ``capture_code`` started: for a script, the copy of its output into output.log."""
+    """What ``capture_code`` started: for a script, the copy of its output into output.log.
+
+    ``tee()`` starts copying stdout/stderr into the log; ``stop()`` (called when the run
+    ends or is released) puts the streams back and closes the log.
+    """
 
     def __init__(self, log: Path | None) -> None:
         self._log = log
+        self._handle: Any = None
+        self._tees: list[tuple[str, _Tee]] = []
 
-    def tee_until(self, finished: Callable[[], bool]) -> None:
-        """Copy stdout/stderr into output.log until ``finished()`` says the run ended."""
-        if self._log is None:
+    def tee(self) -> None:
+        """Copy stdout/stderr into output.log from now until ``stop()``."""
+        if self._log is None or self._handle is not None:
             return
-        handle = open_private(self._log)
-        sys.stdout = _Tee(sys.stdout, handle, finished, "stdout")
-        sys.stderr = _Tee(sys.stderr, handle, finished, "stderr")
+        self._handle = open_private(self._log)
+        for name in ("stdout", "stderr"):
+            tee = _Tee(getattr(sys, name), self._handle)
+            setattr(sys, name, tee)
+            self._tees.append((name, tee))
+
+    def stop(self) -> None:
+        """Stop copying: restore the streams (where nobody replaced them since) and close."""
+        for name, tee in self._tees:
+            tee.detach_log()
+            if getattr(sys, name) is tee:
+                setattr(sys, name, tee.stream)
+        self._tees.clear()
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            self._handle = None
 
 
 def capture_code(paths: RunPaths, record: dict[str, Any], status: str) -> CodeCapture:
@@ -93,13 +112,25 @@ def capture_code(paths: RunPaths, record: dict[str, Any], status: str) -> CodeCa
     process = (record.get("provenance") or {}).get("process") or {}
     argv = process.get("argv") if isinstance(process.get("argv"), list) else list(sys.argv)
     launch: dict[str, Any] = {"kind": "script", "script": None, "argv": argv}
-    if isinstance(script, str) and script.endswith(".py") and os.path.isfile(script):
+    if isinstance(script, str) and _is_user_script(script):
         launch["script"] = str(Path(script).resolve())
         _code_dir(paths)
         text = Path(script).read_text(encoding="utf-8", errors="replace")
         (paths.code / "script.py").write_text(text, encoding="utf-8")
     record["launch"] = launch
     return CodeCapture(paths.output_log)
+
+
+def _is_user_script(script: str) -> bool:
+    """True for a .py file of the user's, not an installed program's entry point (``python
+    -m pytest`` runs pytest's ``__main__``: its source says nothing about the run)."""
+    if not script.endswith(".py") or not os.path.isfile(script):
+        return False
+    import sysconfig
+
+    path = os.path.realpath(script)
+    installed = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")}
+    return not any(path.startswith(os.path.realpath(root) + os.sep) for root in installed)
 
 
 def _capture_kernel(paths: RunPaths, record: dict[str, Any], shell: Any) -> None:
@@ -219,20 +250,20 @@ def _holds_cell(path: Path, cell: str) -> bool:
 
 
 class _Tee(io.TextIOBase):
-    """A stream that also appends what it writes to a run's output.log, until the run ends."""
+    """A stream that also appends what it writes to a run's output.log, until detached."""
 
-    def __init__(self, stream: TextIO, log: Any, finished: Callable[[], bool], name: str) -> None:
+    def __init__(self, stream: TextIO, log: Any) -> None:
+        self.stream = stream
         self._stream = stream
-        self._log = log
-        self._finished = finished
-        self._name = name
+        self._log: Any = log
+
+    def detach_log(self) -> None:
+        """Stop copying into the log (the stream itself keeps working)."""
+        self._log = None
 
     def write(self, text: str) -> int:
         written = self._stream.write(text)
-        if self._finished():
-            if getattr(sys, self._name) is self:
-                setattr(sys, self._name, self._stream)
-        else:
+        if self._log is not None:
             # If the log went away, the console still gets the text.
             with contextlib.suppress(OSError, ValueError):
                 self._log.write(text.encode("utf-8", "replace"))

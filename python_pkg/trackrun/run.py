@@ -50,6 +50,8 @@ class Run:
         self._writer = writer
         self._finished = False
         self._lock = threading.Lock()
+        #: The copy of a script's stdout/stderr into output.log (codecapture), if any.
+        self._output_copy: Any = None
 
     # -- creation -------------------------------------------------------------------------
     @classmethod
@@ -106,7 +108,8 @@ class Run:
         code = capture_code(paths, record, status)
         write_json_atomic(paths.run_json, record)
         run = cls(paths, store_root, str(record["name"]), EventWriter(paths.events))
-        code.tee_until(lambda: run.finished)
+        run._output_copy = code
+        code.tee()
         run._writer.emit("status", status=status, **process_identity())
         run._writer.flush()
         if status == "running":
@@ -249,6 +252,7 @@ class Run:
             fields["error"] = error
         self._writer.emit("status", **fields)
         self._writer.close()
+        self._stop_output_copy()
         if self in _active_runs:
             _active_runs.remove(self)
 
@@ -256,8 +260,13 @@ class Run:
         """Flush and stop logging from this process without ending the run (a detached job
         hands the final status to its supervisor)."""
         self._writer.close()
+        self._stop_output_copy()
         if self in _active_runs:
             _active_runs.remove(self)
+
+    def _stop_output_copy(self) -> None:
+        if self._output_copy is not None:
+            self._output_copy.stop()
 
     def __enter__(self) -> Run:
         return self

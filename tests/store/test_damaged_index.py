@@ -144,4 +144,6 @@ def test_a_real_lock_is_reported_as_a_lock_and_nothing_is_moved(
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=30)
+        if holder.stdout is not None:
+            holder.stdout.close()
     assert _answers(root) == _expected()
