@@ -210,10 +210,13 @@ export class TrackrunClient {
     return { page, etag: response.headers.get('ETag') };
   }
 
-  /** `GET changes`: resolves with the store's change token once it differs from `token`. */
-  async changes(token: string, timeout: number): Promise<string> {
+  /**
+   * `GET changes`: resolves with the store's change token once it differs from `since`.
+   * (Never a query parameter named `token`: Jupyter Server takes that for the login token.)
+   */
+  async changes(since: string, timeout: number): Promise<string> {
     const body = await this._json<{ change_token: string }>('GET', 'changes', {
-      token,
+      since,
       timeout
     });
     return body.change_token;
