@@ -125,3 +125,40 @@ async def test_bad_input_is_400_with_a_message(
     assert answer["message"] and answer["code"] in ("invalid_request", "invalid_run_id")
     check_answer(route, method.lower(), response)
     assert len((await get(jp_fetch, "runs"))["runs"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("runs", {"limit": "-1"}),
+        ("runs", {"limit": str(10**30)}),
+        ("runs", {"offset": str(10**30)}),
+        ("runs", {"offset": "-7"}),
+        ("runs", {"offset": str(2**62), "limit": str(2**62)}),
+        ("runs", {"order_by": "no such column!"}),
+        ("changes", {"timeout": "-5"}),
+        ("runs/{id}/metrics", {"max_points": "-1"}),
+        ("runs/{id}/metrics", {"max_points": str(10**30)}),
+        ("runs/{id}/metrics", {"keys": ",,,"}),
+        ("runs/{id}/chart", {"max_points": "-1"}),
+        ("runs/{id}/log", {"offset": str(10**30)}),
+        ("runs/{id}/log", {"offset": str(-(10**30))}),
+        ("runs/{id}/log", {"max_bytes": "-1"}),
+        ("runs/{id}/log", {"offset": str(2**62), "max_bytes": str(2**62)}),
+        ("compare", {"ids": "20261126-000000-abcdef,20261126-000000-abcdee"}),
+    ],
+)
+async def test_edge_values_never_answer_500(
+    jp_fetch: Any, path: str, params: dict[str, str]
+) -> None:
+    run_id = make_runs()[0]
+    route = path.replace("{id}", "{run_id}")
+    response = await jp_fetch(
+        "trackrun",
+        "api",
+        *path.replace("{id}", run_id).split("/"),
+        params=params,
+        raise_error=False,
+    )
+    assert response.code in (200, 400, 404), (response.code, response.body[:300])
+    check_answer(route, "get", response)

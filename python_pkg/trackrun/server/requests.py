@@ -11,6 +11,7 @@ from trackrun.errors import TrackrunError
 
 _TRUE = ("1", "true", "yes")
 _FALSE = ("0", "false", "no")
+_INT64 = 2**63
 
 
 class RequestError(TrackrunError):
@@ -32,9 +33,13 @@ def parse_query(model: Any, argument: Callable[[str], str | None]) -> dict[str, 
             continue
         if tp is int:
             try:
-                values[name] = int(raw)
+                number = int(raw)
             except ValueError:
                 raise RequestError(f"{name} must be an integer, not {raw!r}") from None
+            # The index stores 64-bit integers; a larger one would fail deep inside it.
+            if not -_INT64 <= number < _INT64:
+                raise RequestError(f"{name} must be between -2^63 and 2^63-1, not {raw}")
+            values[name] = number
         elif tp is bool:
             if raw.lower() not in (*_TRUE, *_FALSE):
                 raise RequestError(f"{name} must be true or false, not {raw!r}")
