@@ -146,6 +146,18 @@ export class TrackrunClient {
     return body.change_token;
   }
 
+  /**
+   * `GET changes` as a feed: once the store differs from `since` (or after `timeout` s),
+   * the rows that changed or appeared, the ids deleted and the new token. On `reset`, the
+   * server cannot tell what changed: refetch the list window.
+   */
+  changeFeed(since: string, timeout: number): Promise<IChanges> {
+    return this._json<IChanges>('GET', 'changes', {
+      since,
+      timeout
+    } satisfies QueryOf<'getChanges'>);
+  }
+
   run(runId: string): Promise<IRunDetail> {
     return this._json<IRunDetail>('GET', `runs/${enc(runId)}`);
   }

@@ -28,7 +28,7 @@ export type paths = {
       path?: never;
       cookie?: never;
     };
-    /** Long poll: the change token once it differs from `since` (else at `timeout` s, <= 30) */
+    /** Long poll: the runs changed and deleted since the token `since`, once there are any (else at `timeout` s, <= 30) */
     get: operations['getChanges'];
     put?: never;
     post?: never;
@@ -225,9 +225,12 @@ export type components = {
       exit_code: number | null;
       time: number | null;
     };
-    /** @description ``GET changes``: the change token, once it differs from ``since`` (or at the timeout). */
+    /** @description ``GET changes``: once the store's token differs from ``since`` (or at the timeout), the rows that changed or appeared since then, the ids deleted, and the new token. ``reset``: the server cannot tell (``since`` unknown or too old, or too many changes), so refetch the list window; ``runs`` and ``deleted`` are then empty. */
     Changes: {
       change_token: string;
+      reset: boolean;
+      runs: components['schemas']['RunRow'][];
+      deleted: string[];
     };
     CodeDiff: {
       cell: string;
@@ -497,7 +500,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Long poll: the change token once it differs from `since` (else at `timeout` s, <= 30) */
+      /** @description Long poll: the runs changed and deleted since the token `since`, once there are any (else at `timeout` s, <= 30) */
       200: {
         headers: {
           [name: string]: unknown;

@@ -179,11 +179,12 @@ class RunsHandler(TrackrunHandler):
 
 
 class ChangesHandler(TrackrunHandler):
-    """Long poll: answers as soon as the store's change token differs from ``since``."""
+    """Long poll: answers what changed as soon as the store's token differs from ``since``."""
 
     operations = {
         "get": s.Operation(
-            "Long poll: the change token once it differs from `since` (else at `timeout` s, <= 30)",
+            "Long poll: the runs changed and deleted since the token `since`, once there are"
+            " any (else at `timeout` s, <= 30)",
             s.Changes,
             query=s.ChangesQuery,
             errors=(400,),
@@ -201,10 +202,9 @@ class ChangesHandler(TrackrunHandler):
         while True:
             token = await self.call(self.manager.change_token)
             if token != known or asyncio.get_running_loop().time() >= deadline:
-                answer: s.Changes = {"change_token": token}
-                self.reply(answer)
-                return
+                break
             await asyncio.sleep(0.5)
+        self.reply(await self.call(self.manager.changes, known, token))
 
 
 class RunHandler(TrackrunHandler):

@@ -18,12 +18,15 @@ from trackrun.ids import check_run_id, new_run_id
 from trackrun.layout import ACTIVE_STATUSES, RunPaths
 from trackrun.run import normalize_params, normalize_tags, write_json_atomic
 from trackrun.server import schemas as s
+from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
 from trackrun.store import Store
 from trackrun.table import Table, jsonable
 
 MAX_RUNS_PAGE = 10_000
 DEFAULT_RUNS_PAGE = 200
 MAX_LOG_BYTES = 4 * 1024 * 1024
+#: Beyond this many changed rows, the change feed asks the client to refetch its window.
+MAX_CHANGED_ROWS = 500
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,200}$")
 #: Folders of a run whose files the API serves.
 SERVED_FOLDERS = ("code", "artifacts", "checkpoints")
@@ -44,6 +47,7 @@ class RunsManager:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._feed = ChangeFeed()
 
     # -- listing --------------------------------------------------------------------------
     def change_token(self) -> str:
@@ -58,6 +62,33 @@ class RunsManager:
             ).fetchone()
         return "-".join(str(v) for v in row)
 
+    def remember(self, token: str) -> None:
+        """Snapshot every run's state under ``token`` (once per token), for the change feed.
+
+        Call it right after reading ``token``: see ChangeFeed for why that order is safe.
+        """
+        if self._feed.knows(token):
+            return
+        with self.store.connection() as con:
+            rows = con.execute(SIGNATURES_SQL).fetchall()
+        self._feed.remember(token, signatures(rows))
+
+    def changes(self, since: str, token: str) -> s.Changes:
+        """The rows changed and the ids deleted from ``since`` to ``token`` (see s.Changes)."""
+        self.remember(token)
+        answer: s.Changes = {"change_token": token, "reset": False, "runs": [], "deleted": []}
+        if since == token:
+            return answer
+        diff = self._feed.diff(since, token)
+        if diff is None or len(diff[0]) > MAX_CHANGED_ROWS:
+            answer["reset"] = True
+            return answer
+        changed, answer["deleted"] = diff
+        if changed:
+            rows = self.store.runs(_ids_filter(changed), limit=len(changed))
+            answer["runs"] = [run_row(row) for row in rows]
+        return answer
+
     def list_runs(
         self,
         filter_text: str | None,
@@ -67,11 +98,13 @@ class RunsManager:
         change_token: str,
     ) -> s.RunsPage:
         """A window of the run list: ``limit`` rows from ``offset``, and the filtered total."""
+        self.remember(change_token)
         limit = DEFAULT_RUNS_PAGE if limit is None else max(0, min(limit, MAX_RUNS_PAGE))
         offset = max(0, offset)
         table = self.store.runs(filter_text, order_by, limit, offset)
         total = len(table) + offset
-        if len(table) == limit:
+        # A full window may have more after it; an empty one past the end says nothing.
+        if len(table) == limit or (not table and offset):
             total = self.store.count(filter_text)
         return {
             "runs": [run_row(row) for row in table],

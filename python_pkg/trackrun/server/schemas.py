@@ -105,9 +105,15 @@ class RunsPage(TypedDict):
 
 
 class Changes(TypedDict):
-    """``GET changes``: the change token, once it differs from ``since`` (or at the timeout)."""
+    """``GET changes``: once the store's token differs from ``since`` (or at the timeout), the
+    rows that changed or appeared since then, the ids deleted, and the new token. ``reset``:
+    the server cannot tell (``since`` unknown or too old, or too many changes), so refetch
+    the list window; ``runs`` and ``deleted`` are then empty."""
 
     change_token: str
+    reset: bool
+    runs: list[RunRow]
+    deleted: list[str]
 
 
 class Artifact(TypedDict):
