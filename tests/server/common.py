@@ -119,11 +119,17 @@ def store_files(root: Path) -> list[str]:
 
 def check_answer(route: str, method: str, response: Any) -> None:
     """Fail unless the contract declares this status for the route, and the body fits it."""
+    content_type = response.headers.get("Content-Type", "")
+    check_body(route, method, response.code, content_type, response.body)
+
+
+def check_body(route: str, method: str, status: int, content_type: str, body: bytes) -> None:
+    """check_answer on the parts of an answer."""
     operation = SPEC["paths"]["/" + route][method]
-    entry = operation["responses"].get(str(response.code))
-    assert entry, f"{method.upper()} {route} answered {response.code}, not in the contract"
+    entry = operation["responses"].get(str(status))
+    assert entry, f"{method.upper()} {route} answered {status}, not in the contract"
     content = entry.get("content", {})
     if "application/json" in content:
-        assert response.headers["Content-Type"].startswith("application/json")
+        assert content_type.startswith("application/json"), content_type
         schema = {**content["application/json"]["schema"], "components": SPEC["components"]}
-        jsonschema.validate(json.loads(response.body), schema, cls=jsonschema.Draft202012Validator)
+        jsonschema.validate(json.loads(body), schema, cls=jsonschema.Draft202012Validator)

@@ -17,7 +17,7 @@ def authorizer_class() -> Any:
 @pytest.fixture
 def jp_server_config(isolated_store: Path, authorizer_class: Any) -> dict[str, Any]:
     server: dict[str, Any] = {
-        "jpserver_extensions": {"trackrun": True},
+        "jpserver_extensions": {"trackrun": True, "jupyter_server_terminals": False},
         "allow_unauthenticated_access": False,
     }
     if authorizer_class is not None:

@@ -24,8 +24,6 @@ from tests.server.common import (
 )
 from trackrun.server.handlers import ROUTES
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 class ReadOnlyAuthorizer(Authorizer):
     """Lets every authenticated user read, and nobody write."""

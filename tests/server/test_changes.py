@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 import trackrun
 from tests.server.common import check_answer, get, make_runs
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 async def changes(jp_fetch: Any, since: str, timeout: int = 10) -> Any:

@@ -12,11 +12,19 @@ import jsonschema
 import pytest
 
 import trackrun
-from tests.server.common import SPEC, check_answer, get, make_runs, methods, samples, store_files
+from tests.server.common import (
+    SPEC,
+    check_answer,
+    check_body,
+    get,
+    make_runs,
+    methods,
+    samples,
+    store_files,
+)
 from trackrun.server import openapi
 from trackrun.server.handlers import ROUTES
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 
@@ -162,3 +170,23 @@ async def test_edge_values_never_answer_500(
     )
     assert response.code in (200, 400, 404), (response.code, response.body[:300])
     check_answer(route, "get", response)
+
+
+async def test_answer_check_refuses_what_the_contract_does_not_declare(jp_fetch: Any) -> None:
+    """The check used above can fail: an extra key, a wrong type, a missing key, a status."""
+    make_runs()
+    response = await jp_fetch("trackrun", "api", "runs")
+    check_answer("runs", "get", response)
+    page = json.loads(response.body)
+    broken = [
+        {**page, "surprise": 1},
+        {**page, "total": "2"},
+        {k: v for k, v in page.items() if k != "change_token"},
+        {**page, "runs": [{**page["runs"][0], "status": "sleeping"}]},
+    ]
+    kind = "application/json"
+    for body in broken:
+        with pytest.raises(jsonschema.ValidationError):
+            check_body("runs", "get", 200, kind, json.dumps(body).encode())
+    with pytest.raises(AssertionError, match="not in the contract"):
+        check_body("runs", "get", 418, kind, response.body)

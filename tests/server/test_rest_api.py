@@ -12,8 +12,6 @@ from tornado.httpclient import HTTPClientError
 import trackrun
 from tests.server.common import get, make_runs
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 async def test_status_and_runs_listing_with_etag(jp_fetch: Any) -> None:
     ids = make_runs()

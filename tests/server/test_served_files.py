@@ -14,8 +14,6 @@ import pytest
 import trackrun
 from tests.server.common import get, make_runs
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 SECRET = b"top secret"
 #: A run id with no run behind it, for a run folder planted by hand.
 PLANTED_ID = "20261126-000001-abcdef"

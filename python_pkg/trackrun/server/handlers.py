@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import logging
 import mimetypes
 import os
 import re
@@ -34,7 +33,6 @@ from trackrun.server.launch_service import LaunchService
 from trackrun.server.manager import FileNotInRunError, RunsManager
 from trackrun.server.requests import parse_body, parse_query
 
-log = logging.getLogger("trackrun.server")
 T = TypeVar("T")
 
 #: The authorization resource of every trackrun endpoint.
