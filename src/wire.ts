@@ -459,26 +459,8 @@ export interface operations {
           'application/json': components['schemas']['StatusInfo'];
         };
       };
-      /** @description bad input: the message names the parameter and the fix */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorBody'];
-        };
-      };
       /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
       403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorBody'];
-        };
-      };
-      /** @description no such run or file */
-      404: {
         headers: {
           [name: string]: unknown;
         };

@@ -120,7 +120,9 @@ class TrackrunHandler(APIHandler):
 
 
 class StatusHandler(TrackrunHandler):
-    operations = {"get": s.Operation("The server extension and its launcher", s.StatusInfo)}
+    operations = {
+        "get": s.Operation("The server extension and its launcher", s.StatusInfo, errors=())
+    }
 
     @web.authenticated
     @authorized
