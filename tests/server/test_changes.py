@@ -59,8 +59,11 @@ async def test_unknown_token_asks_for_a_refetch(jp_fetch: Any) -> None:
 
 
 async def test_feed_token_from_changes_chains(jp_fetch: Any) -> None:
-    make_runs()
-    token = (await changes(jp_fetch, "", timeout=0))["change_token"]
+    empty = (await changes(jp_fetch, "", timeout=0))["change_token"]
+    first = make_runs()
+    token_answer = await changes(jp_fetch, empty)
+    assert sorted(r["run_id"] for r in token_answer["runs"]) == sorted(first)
+    token = token_answer["change_token"]
     with trackrun.start_run(name="later") as later:
         pass
     answer = await changes(jp_fetch, token)

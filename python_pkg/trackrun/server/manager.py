@@ -70,8 +70,8 @@ class RunsManager:
         if self._feed.knows(token):
             return
         with self.store.connection() as con:
-            rows = con.execute(SIGNATURES_SQL).fetchall()
-        self._feed.remember(token, signatures(rows))
+            columns = con.execute(SIGNATURES_SQL).fetchnumpy()
+        self._feed.remember(token, signatures(columns))
 
     def changes(self, since: str, token: str) -> s.Changes:
         """The rows changed and the ids deleted from ``since`` to ``token`` (see s.Changes)."""
