@@ -468,6 +468,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBody'];
         };
       };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
     };
   };
   getChanges: {
@@ -502,6 +511,15 @@ export interface operations {
       };
       /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -559,6 +577,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBody'];
         };
       };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
     };
   };
   getRunsRunId: {
@@ -601,6 +628,15 @@ export interface operations {
       };
       /** @description no such run or file */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -668,6 +704,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBody'];
         };
       };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
     };
   };
   getRunsRunIdMetrics: {
@@ -714,6 +759,15 @@ export interface operations {
       };
       /** @description no such run or file */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -774,6 +828,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBody'];
         };
       };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
     };
   };
   getRunsRunIdLog: {
@@ -819,6 +882,15 @@ export interface operations {
       };
       /** @description no such run or file */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -877,6 +949,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBody'];
         };
       };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
     };
   };
   getCompare: {
@@ -920,6 +1001,15 @@ export interface operations {
       };
       /** @description no such run or file */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -978,6 +1068,15 @@ export interface operations {
       };
       /** @description the run's state does not allow it, or the id prefix is ambiguous */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -1047,6 +1146,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBody'];
         };
       };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
     };
   };
   postRunsRunIdTags: {
@@ -1093,6 +1201,15 @@ export interface operations {
       };
       /** @description no such run or file */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
         headers: {
           [name: string]: unknown;
         };

@@ -26,6 +26,7 @@ from trackrun.errors import (
     InvalidRunIdError,
     RunNotFoundError,
     RunStateError,
+    StoreError,
     TrackrunError,
 )
 from trackrun.server import schemas as s
@@ -45,6 +46,8 @@ _STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
     (FileNotInRunError, 404),
     (AmbiguousRunIdError, 409),
     (RunStateError, 409),
+    # The index stayed locked or cannot be used: the request was fine, retry later.
+    (StoreError, 503),
     (TrackrunError, 400),
     # The normalize_* validators refuse bad user values with these.
     (TypeError, 400),

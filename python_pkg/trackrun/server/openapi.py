@@ -127,7 +127,7 @@ def _operation(
     if op.not_modified:
         responses["304"] = {"description": "nothing changed since the ETag in If-None-Match"}
     error = {"application/json": {"schema": schema_of(schemas.ErrorBody, components)}}
-    for code in sorted({*op.errors, 403}):
+    for code in sorted({*op.errors, 403, 503}):
         responses[str(code)] = {"description": _ERROR_MEANING[code], "content": error}
     out["responses"] = responses
     return out
@@ -138,6 +138,7 @@ _ERROR_MEANING = {
     403: "not authenticated, not authorized, or a cookie write without the XSRF token",
     404: "no such run or file",
     409: "the run's state does not allow it, or the id prefix is ambiguous",
+    503: "the run store cannot be used now (its index stayed locked, or a disk error)",
 }
 
 
