@@ -98,7 +98,9 @@ class TrackrunHandler(APIHandler):
         body: dict[str, Any]
         status = next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), None)
         if status is not None:
-            body = {"message": str(exc), "code": getattr(exc, "code", "invalid_request")}
+            # Messages name files for the CLI's user; a browser is told "<store>" instead.
+            message = str(exc).replace(str(self.manager.store.root), "<store>")
+            body = {"message": message, "code": getattr(exc, "code", "invalid_request")}
             if isinstance(exc, FilterError):
                 body.update(message=exc.reason, column=exc.column)
         elif isinstance(exc, web.HTTPError):
