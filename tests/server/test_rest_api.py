@@ -209,11 +209,6 @@ async def test_index_held_by_another_program_is_503_without_paths(
         holder.communicate("", timeout=30)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store bug: after a StoreError for a foreign lock, the same Store answers "
-    "CatalogException 'Table runs does not exist' until restarted (reported to the lead)",
-)
 async def test_server_recovers_once_the_other_program_lets_go(
     jp_fetch: Any, isolated_store: Path
 ) -> None:

@@ -249,11 +249,16 @@ class Index:
                 # Files exactly as this process left them need no schema check again.
                 self._con = self._attach() if unchanged else self._connect_checked()
             except duckdb.Error as error:
-                if not unchanged or is_lock_conflict(error):
+                if is_lock_conflict(error):
+                    raise _lock_error(self.paths, error) from None
+                if not unchanged:
                     raise
                 self._con = self._connect_checked()  # damaged since: the checked path mends it
         except BaseException:
             self.close()
+            # The files are not as this process left them (it never opened them): another
+            # program may have created or changed them, so the next open checks them again.
+            self._stamp = None
             raise
         _open_indexes.add(self)
 
@@ -296,10 +301,7 @@ class Index:
             con = self._attach()
         except duckdb.Error as error:
             if is_lock_conflict(error):
-                raise StoreError(
-                    f"the run index {self.paths.index} is open in another program "
-                    f"({_first_line(error)}); close that program (e.g. a duckdb shell) and retry"
-                ) from None
+                raise _lock_error(self.paths, error) from None
             return self._rebuild_after(error)
         try:
             version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -367,6 +369,13 @@ class Index:
         self.generation += 1
         self.epoch += 1
         return con
+
+
+def _lock_error(paths: StorePaths, error: BaseException) -> StoreError:
+    return StoreError(
+        f"the run index {paths.index} is open in another program "
+        f"({_first_line(error)}); close that program (e.g. a duckdb shell) and retry"
+    )
 
 
 def _forget_invalidated_database() -> None:
