@@ -21,8 +21,8 @@ from typing import Any
 from trackrun.capture import scrub_environ_for_child
 from trackrun.cellcode import final_scalars
 from trackrun.errors import NotSerializableError
-from trackrun.layout import RunPaths
-from trackrun.run import Run, write_json_atomic
+from trackrun.layout import RunPaths, write_json_atomic
+from trackrun.run import Run
 
 #: Inputs larger than this (bytes) get a warning with their size.
 LARGE_INPUT_BYTES = int(os.environ.get("TRACKRUN_LARGE_INPUT_BYTES", str(2 * 1024**3)))
@@ -207,7 +207,7 @@ def _exit_with_supervisor() -> None:
         while True:
             time.sleep(1.0)
             if os.getppid() != parent:
-                from trackrun.events import flush_all_writers
+                from trackrun.event_writer import flush_all_writers
 
                 flush_all_writers()
                 os._exit(137)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from trackrun.detach import read_spec
-from trackrun.events import EventWriter
+from trackrun.event_writer import EventWriter
 from trackrun.launcher import KILL_GRACE
 from trackrun.layout import RunPaths, open_private
 from trackrun.run import process_identity

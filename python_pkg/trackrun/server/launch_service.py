@@ -16,8 +16,8 @@ from trackrun.capture import scrub_environ_for_child
 from trackrun.events import iter_events
 from trackrun.ids import is_run_id
 from trackrun.launcher import claim, launcher_file, queue_dir
-from trackrun.layout import StorePaths, open_private
-from trackrun.run import process_identity, write_json_atomic
+from trackrun.layout import StorePaths, open_private, write_json_atomic
+from trackrun.run import process_identity
 
 log = logging.getLogger("trackrun.server")
 

@@ -14,10 +14,10 @@ from typing import Any
 from trackrun.errors import RunStateError, TrackrunError
 from trackrun.events import append_event, iter_events
 from trackrun.ids import check_run_id, new_run_id
-from trackrun.layout import ACTIVE_STATUSES, RunPaths
-from trackrun.run import normalize_params, normalize_tags, write_json_atomic
+from trackrun.layout import ACTIVE_STATUSES, RunPaths, write_json_atomic
 from trackrun.store import Store
 from trackrun.table import Table, jsonable
+from trackrun.values import normalize_params, normalize_tags
 
 MAX_RUNS_PAGE = 10_000
 DEFAULT_RUNS_PAGE = 200
