@@ -133,3 +133,39 @@ def test_sigkill_after_recovery_loses_at_most_the_last_flush(isolated_store: Pat
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert _steps(events) == list(range(300))
+
+
+_FINISH_SCRIPT = r"""
+import sys
+from pathlib import Path
+from trackrun.event_writer import EventWriter
+from trackrun.layout import RunPaths
+from trackrun.run import Run
+
+folder = Path(sys.argv[1])
+run = Run(RunPaths(folder), folder, "full", EventWriter(Path("/dev/full"), max_buffer_bytes=500))
+for step in range(50):
+    run.log({"loss": 0.5}, step)
+    run.flush()
+lost = run.finish()
+print("lost", lost, run.dropped_records, flush=True)
+run._writer.abandon()
+"""
+
+
+@needs_dev_full
+@pytest.mark.slow
+def test_finish_reports_what_could_not_be_written(tmp_path: Path) -> None:
+    env = {**os.environ, "TRACKRUN_FINISH_RETRY_S": "0.2", "TRACKRUN_EXIT_RETRY_S": "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", _FINISH_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    _, lost, dropped = result.stdout.split()
+    assert 0 < int(dropped) < int(lost) <= 51  # dropped ones, plus the held ones at the end
+    assert f"ended with {int(lost):,} records not written" in result.stderr
+    assert f"{int(dropped):,} dropped while the store was not writable" in result.stderr

@@ -122,7 +122,7 @@ class EventWriter:
         ``held_records``) and the background thread keeps retrying.
         """
         with self._flush_lock:
-            return self._write_pending()
+            return self._write_pending(force=True)
 
     def close(self, retry_for: float = 0.0) -> bool:
         """Flush and stop accepting events; True when everything reached the file.
