@@ -22,9 +22,10 @@ from typing import Any
 
 from trackrun.events import (
     ENCODE_EVENT,
-    NON_FINITE,
     change_log_of,
+    float_text,
     last_seq_and_terminate,
+    number_text,
     touch_change_log,
 )
 from trackrun.layout import file_mode_in
@@ -44,7 +45,6 @@ _WRITE_CHUNK = 1 << 24
 EXIT_RETRY_S = float(os.environ.get("TRACKRUN_EXIT_RETRY_S", "10"))
 #: Metric names whose JSON text a writer remembers (beyond this, names are encoded each time).
 _MAX_CACHED_KEYS = 10_000
-_NON_FINITE_TEXT = {text: f'"{name}"' for text, name in NON_FINITE.items()}
 _encode_string = json.encoder.encode_basestring
 _open_writers: weakref.WeakSet[EventWriter] = weakref.WeakSet()
 
@@ -316,13 +316,13 @@ class EventWriter:
         # this runs once per logged step, and finish() formats every step not yet flushed.
         counters = self._step_counters
         keys = self._key_json
-        time_text = _float_text(float(when))
+        time_text = float_text(float(when))
         if step is not None:
             parts = []
             for key, raw in values.items():
                 counters[key] = step + 1
                 encoded = keys.get(key) or self._encode_key(key)
-                parts.append(f"{encoded}: {_number_text(raw)}")
+                parts.append(f"{encoded}: {number_text(raw)}")
             self._seq += 1
             lines.append(
                 f'{{"seq": {self._seq}, "type": "metrics", "time": {time_text}, '
@@ -334,7 +334,7 @@ class EventWriter:
             key_step = counters.get(key, 0)
             counters[key] = key_step + 1
             encoded = keys.get(key) or self._encode_key(key)
-            by_step.setdefault(key_step, []).append(f"{encoded}: {_number_text(raw)}")
+            by_step.setdefault(key_step, []).append(f"{encoded}: {number_text(raw)}")
         for key_step, parts in by_step.items():
             self._seq += 1
             lines.append(
@@ -377,26 +377,6 @@ def _resolve_deferred(items: list[tuple[Any, ...]]) -> None:
             values = [m[2].item() for m in members]
         for (payload, key, _), value in zip(members, values, strict=True):
             payload[key] = float(value)
-
-
-def _number_text(raw: Any) -> str:
-    """JSON text of a metric value: as json.dumps writes a float, non-finite ones as strings."""
-    return _float_text(raw if type(raw) is float else _to_float(raw))
-
-
-def _float_text(value: float) -> str:
-    text = float.__repr__(value)
-    return _NON_FINITE_TEXT.get(text, text)
-
-
-def _to_float(raw: Any) -> float:
-    """Convert a validated metric value; 0-d tensors are synced here, off the hot path."""
-    if type(raw) is float:
-        return raw
-    item = getattr(raw, "item", None)
-    if item is not None:
-        return float(item())
-    return float(raw)
 
 
 def flush_all_writers(retry_for: float = 0.0) -> None:

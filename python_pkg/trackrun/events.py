@@ -23,6 +23,7 @@ from trackrun.redaction import redact_tree
 
 #: The JSON text of the non-finite floats, by their repr.
 NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_NON_FINITE_TEXT = {text: f'"{name}"' for text, name in NON_FINITE.items()}
 #: One encoder for every non-metric event (json.dumps with options builds one per call).
 ENCODE_EVENT = json.JSONEncoder(allow_nan=False, default=str).encode
 #: Bytes read per step when scanning an event file backwards for its last sequence number.
@@ -39,6 +40,28 @@ def encode_number(value: float) -> float | str:
 def decode_number(value: Any) -> float:
     """Inverse of :func:`encode_number`: numbers and the non-finite strings become floats."""
     return float(value)
+
+
+def number_text(raw: Any) -> str:
+    """JSON text of a validated metric value: as json.dumps writes a float, non-finite ones as
+    strings. Raises OverflowError for an int beyond a double (log() refuses those first)."""
+    return float_text(raw if type(raw) is float else _to_float(raw))
+
+
+def float_text(value: float) -> str:
+    """JSON text of a float as json.dumps writes it; non-finite ones as "NaN", "Infinity"..."""
+    text = float.__repr__(value)
+    return _NON_FINITE_TEXT.get(text, text)
+
+
+def _to_float(raw: Any) -> float:
+    """Convert a validated metric value; 0-d tensors are synced here, off the hot path."""
+    if type(raw) is float:
+        return raw
+    item = getattr(raw, "item", None)
+    if item is not None:
+        return float(item())
+    return float(raw)
 
 
 def last_seq_and_terminate(path: Path, fd: int) -> int:
