@@ -72,6 +72,14 @@ COMPARE_CODE = ".trackrun-CompareView-code"
 DIFF_CHANGED = ".trackrun-mod-added, .trackrun-mod-removed"
 BEST_VALUE = ".trackrun-mod-best"
 LINE_MARK = "path[aria-roledescription='line mark']"
+POINT_MARK = "path[aria-roledescription='point']"
+LEGEND = "g[aria-roledescription='legend']"
+CHART_TOOLBAR = ".trackrun-MetricChart-toolbar"
+CHART_SMOOTHING = ".trackrun-MetricChart-smoothing input"
+CHART_LOG_Y = ".trackrun-MetricChart-logY"
+CHART_X = ".trackrun-MetricChart-x"
+CHART_Y_TICKS = "g[aria-roledescription='axis'][aria-label^='Y-axis'] text"
+RUN_CHIP_SWATCH = ".trackrun-CompareView-swatch"
 # The cell's live view.
 OUTPUT_STATUS = ".trackrun-RunOutput-status"
 OUTPUT_LAST_LINE = ".trackrun-RunOutput-lastLine"
@@ -435,6 +443,39 @@ class LabPage:
 
     def line_marks(self, chart: Locator) -> Locator:
         return chart.locator(LINE_MARK)
+
+    def point_marks(self, chart: Locator) -> Locator:
+        return chart.locator(POINT_MARK)
+
+    def legends(self, chart: Locator) -> Locator:
+        return chart.locator(LEGEND)
+
+    def y_tick_labels(self, chart: Locator) -> list[str]:
+        return chart.locator(CHART_Y_TICKS).all_text_contents()
+
+    def chart_toolbar(self, scope: Locator) -> Locator:
+        return scope.locator(CHART_TOOLBAR)
+
+    def set_smoothing(self, scope: Locator, value: float) -> None:
+        self.chart_toolbar(scope).locator(CHART_SMOOTHING).fill(str(value))
+
+    def set_log_y(self, scope: Locator, on: bool) -> None:
+        box = self.chart_toolbar(scope).locator(CHART_LOG_Y)
+        box.check() if on else box.uncheck()
+
+    def chart_x_axis(self, scope: Locator) -> Locator:
+        return self.chart_toolbar(scope).locator(CHART_X)
+
+    def run_chip_colors(self, view: Locator) -> list[str]:
+        """Background colours of the compare view's run chips' swatches, in order."""
+        return [
+            s.evaluate("n => getComputedStyle(n).backgroundColor")
+            for s in view.locator(RUN_CHIP_SWATCH).all()
+        ]
+
+    def line_colors(self, chart: Locator) -> list[str]:
+        """Stroke colours of the chart's line marks (each run's curve)."""
+        return [m.get_attribute("stroke") or "" for m in self.line_marks(chart).all()]
 
     # -- the compare view -----------------------------------------------------------------
     def compare_params(self, view: Locator) -> Locator:

@@ -9,6 +9,7 @@ import {
   TrackrunClient,
   VegaLiteSpec
 } from '../api';
+import { chartIsCurrent } from './curves';
 import { LogBuffer } from './log';
 import { StepPoll } from './poll';
 
@@ -211,6 +212,9 @@ export class RunModel implements IDisposable {
     if (more) {
       return 0; // far behind a fast-printing run: read on at once
     }
+    if (this._chartRetries > 0) {
+      return POLL_ACTIVE; // an ended run's chart came back behind: ask once more
+    }
     return this.isActive ? POLL_ACTIVE : null;
   }
 
@@ -253,12 +257,24 @@ export class RunModel implements IDisposable {
       return;
     }
     this._chartAt = now;
-    this._chart = await this._client.chart(
+    const chart = await this._client.chart(
       this.runId,
       this._options.chartPoints ?? 1000
     );
-    this._chartSignature = signature;
-    this._changed.emit('chart');
+    const changed = JSON.stringify(chart) !== JSON.stringify(this._chart);
+    this._chart = chart;
+    // A chart behind the detail's last steps (answered from an older state) is asked for
+    // again on the next poll instead of being kept as if it were current.
+    if (chartIsCurrent(chart, detail.metrics) || this._chartRetries >= 5) {
+      this._chartSignature = signature;
+      this._chartRetries = 0;
+    } else {
+      this._chartAt = 0;
+      this._chartRetries++;
+    }
+    if (changed) {
+      this._changed.emit('chart');
+    }
   }
 
   private _setProblem(error: unknown): void {
@@ -287,6 +303,7 @@ export class RunModel implements IDisposable {
   private _chart: VegaLiteSpec | null = null;
   private _chartSignature = '';
   private _chartAt = 0;
+  private _chartRetries = 0;
   private _log = new LogBuffer();
   private _code = new Map<string, string>();
   private _problem: IRunProblem | null = null;

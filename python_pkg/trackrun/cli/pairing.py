@@ -29,7 +29,8 @@ def register(sub: Any) -> None:
 
 def _cmd_init(args: argparse.Namespace) -> int:
     from trackrun.layout import find_git_root
-    from trackrun.project import check_pairs, init_project, sync_pairs
+    from trackrun.pairing import check_pairs, sync_pairs
+    from trackrun.project import init_project
 
     here = Path.cwd()
     root = Path(args.path) if args.path else (find_git_root(here) or here)

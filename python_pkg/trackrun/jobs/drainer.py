@@ -21,8 +21,8 @@ from trackrun.jobs.backends import Handle
 from trackrun.jobs.backends.local import LocalBackend
 from trackrun.jobs.queue import ACCEPTED, claim, drainer_file, queue_dir
 from trackrun.jobs.spawn import spawn_supervisor
-from trackrun.layout import StorePaths
-from trackrun.run import process_identity, write_json_atomic
+from trackrun.layout import StorePaths, write_json_atomic
+from trackrun.run import process_identity
 
 log = logging.getLogger("trackrun.jobs")
 

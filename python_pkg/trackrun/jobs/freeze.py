@@ -20,8 +20,8 @@ from trackrun.capture import scrub_environ_for_child
 from trackrun.errors import NotSerializableError, RunStateError, TrackrunError
 from trackrun.events import append_event
 from trackrun.ids import check_run_id, new_run_id
-from trackrun.layout import RunPaths, StorePaths
-from trackrun.run import normalize_params, write_json_atomic
+from trackrun.layout import RunPaths, StorePaths, write_json_atomic
+from trackrun.values import normalize_params
 
 #: Inputs larger than this (bytes) get a warning with their size.
 LARGE_INPUT_BYTES = int(os.environ.get("TRACKRUN_LARGE_INPUT_BYTES", str(2 * 1024**3)))

@@ -85,7 +85,7 @@ def _exit_with_supervisor() -> None:
         while True:
             time.sleep(1.0)
             if os.getppid() != parent:
-                from trackrun.events import flush_all_writers
+                from trackrun.event_writer import flush_all_writers
 
                 flush_all_writers()
                 os._exit(137)

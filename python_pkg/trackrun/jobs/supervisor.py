@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from trackrun import liveness
-from trackrun.events import EventWriter
+from trackrun.event_writer import EventWriter
 from trackrun.jobs import processes
 from trackrun.jobs.backends.local import KILL_GRACE
 from trackrun.jobs.freeze import read_spec

@@ -24,7 +24,8 @@ from trackrun.layout import default_store_root, open_private
 from trackrun.magic.live import LiveView
 from trackrun.magic.outputs import TeeStream
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
-from trackrun.run import Run, normalize_params
+from trackrun.run import Run
+from trackrun.values import normalize_params
 
 #: MIME type of the small bundle that lets the JupyterLab panel render a run from a saved notebook.
 RUN_MIME_TYPE = "application/vnd.trackrun.run+json"

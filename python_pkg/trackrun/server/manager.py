@@ -15,11 +15,11 @@ from trackrun.errors import TrackrunError
 from trackrun.events import append_event, iter_events
 from trackrun.ids import check_run_id
 from trackrun.layout import ACTIVE_STATUSES, RunPaths
-from trackrun.run import normalize_tags
 from trackrun.server import schemas as s
 from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
 from trackrun.store import Store
 from trackrun.table import Table, jsonable
+from trackrun.values import normalize_tags
 
 MAX_RUNS_PAGE = 10_000
 DEFAULT_RUNS_PAGE = 200

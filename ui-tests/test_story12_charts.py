@@ -1,0 +1,72 @@
+"""Story 12: metric charts with smoothing, log scale, one dot for one point, no legend for
+one run, and compare chips coloured as their curves."""
+
+from __future__ import annotations
+
+from conftest import Lab
+from fabricate import FakeRun, write_runs
+from pages import LabPage
+from playwright.sync_api import expect
+
+
+def _rgb(hex_color: str) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def test_run_chart_options(lab: Lab, ui: LabPage, screenshots) -> None:
+    write_runs(
+        lab.store,
+        [
+            FakeRun(
+                name="chart-opts",
+                metrics={
+                    "loss": [10 ** (-i / 4) + 0.05 * (i % 3) for i in range(40)],
+                    "final_acc": [0.91],  # logged once: a dot, not empty axes
+                },
+            )
+        ],
+    )
+    ui.open_sidebar()
+    view = ui.open_run("chart-opts")
+    chart = ui.chart_svgs(view).first
+    expect(chart).to_be_visible(timeout=30_000)
+    # One run: its name is in the title, not in a legend; the single value is a dot.
+    expect(ui.legends(chart)).to_have_count(0)
+    expect(ui.point_marks(chart)).not_to_have_count(0)
+    lines = ui.line_marks(chart).count()
+    assert lines >= 1
+
+    # Smoothing adds the smoothed curve over the faint raw one, in every panel.
+    ui.set_smoothing(view, 0.8)
+    expect(ui.line_marks(chart)).to_have_count(2 * lines)  # one more per panel
+    # Log scale: the ticks of the loss span decades.
+    ui.set_log_y(view, True)
+    expect(ui.chart_toolbar(view)).to_be_visible()
+    ui.page.wait_for_function(
+        "c => [...c.querySelectorAll('text')].some(t => /^1e-|^0\\.0+1$|^0\\.01$/.test(t.textContent))",
+        arg=chart.element_handle(),
+    )
+    ui.screenshot(screenshots / "run-view-charts.png")
+
+
+def test_compare_chips_coloured_as_their_lines(lab: Lab, ui: LabPage, screenshots) -> None:
+    write_runs(
+        lab.store,
+        [
+            FakeRun(name=f"colour-{i}", params={"lr": lr}, metrics={"loss": [1.0, 0.6 - lr, 0.4]})
+            for i, lr in enumerate((0.1, 0.2))
+        ],
+    )
+    ui.open_sidebar()
+    expect(ui.row("colour-1")).to_be_visible()
+    ui.select("colour-0", "colour-1")
+    view = ui.compare_selected()
+    chart = ui.compare_chart(view)
+    expect(chart).to_be_visible(timeout=30_000)
+    expect(ui.legends(chart)).to_have_count(1)
+    chips = ui.run_chip_colors(view)
+    strokes = [_rgb(c) for c in ui.line_colors(chart) if c.startswith("#")]
+    assert len(chips) == 2 and chips[0] != chips[1], chips
+    assert set(chips) == set(strokes), (chips, strokes)
+    ui.screenshot(screenshots / "compare-charts.png")
