@@ -13,7 +13,8 @@ import time
 from trackrun.errors import RunStateError
 from trackrun.layout import ACTIVE_STATUSES, TERMINAL_STATUSES
 from trackrun.store.perms import make_dir
-from trackrun.store.store import Store, delete_from_index
+from trackrun.store.rows import delete_from_index
+from trackrun.store.store import Store
 
 
 def trash_runs(

@@ -443,3 +443,26 @@ def param_columns(value: Any) -> tuple[str, float | None, str | None]:
         return "null", None, None
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text, None, text
+
+
+def delete_from_index(con: Any, run_ids: list[str]) -> None:
+    """Remove every row of the given runs from the index, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in (
+            "runs",
+            "params",
+            "tags",
+            "metrics",
+            "metric_summary",
+            "artifacts",
+            "ingest_offsets",
+            "quarantine",
+        ):
+            con.execute(
+                f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [run_ids]
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
