@@ -23,6 +23,8 @@ FULL_SCAN_INTERVAL = 30.0
 #: A directory modified less than this many seconds ago is listed again at the next look:
 #: a file created within the same clock tick would not change its mtime.
 RACY_MTIME = 2.0
+#: The store-level change counter: event writers append one byte to it on every flush.
+CHANGES_LOG = "changes.log"
 #: (run directory mtime in ns, ((event file name, size), ...)) as last seen.
 Signature = tuple[int, tuple[tuple[str, int], ...]]
 
@@ -76,6 +78,7 @@ class Snapshot:
     """What this process last saw of the run directories and of the index (to skip work)."""
 
     __slots__ = (
+        "changes",
         "full_scan_at",
         "generation",
         "present",
@@ -88,6 +91,8 @@ class Snapshot:
 
     def __init__(self, generation: int = -1) -> None:
         self.generation = generation
+        #: (size, mtime) of the store's changes.log when last looked at.
+        self.changes: tuple[int, int] | None = None
         self.runs_dir_mtime: int | None = None
         self.present: set[str] = set()
         self.states: dict[str, RunState] = {}
@@ -117,6 +122,7 @@ class Snapshot:
         """Record that the index now reflects what ``plan`` saw."""
         self.present = plan.present
         self.runs_dir_mtime = plan.runs_dir_mtime
+        self.changes = plan.changes
         if plan.full:
             self.full_scan_at = time.monotonic()
 
@@ -124,13 +130,23 @@ class Snapshot:
 class Plan:
     """What one look at the run directories found to do in the index."""
 
-    __slots__ = ("changed", "full", "prestat", "present", "removed", "runs_dir_mtime", "suspects")
+    __slots__ = (
+        "changed",
+        "changes",
+        "full",
+        "prestat",
+        "present",
+        "removed",
+        "runs_dir_mtime",
+        "suspects",
+    )
 
     def __init__(self, present: set[str], runs_dir_mtime: int | None, removed: set[str]) -> None:
         self.present = present
         self.runs_dir_mtime = runs_dir_mtime
         self.removed = removed
         self.changed: dict[str, Signature | None] = {}
+        self.changes: tuple[int, int] | None = None
         self.suspects: list[str] = []
         self.full = False
         #: On a first look: each run directory's mtime, stat'ed before the index is opened
@@ -146,6 +162,8 @@ def scan(snap: Snapshot, paths: StorePaths) -> Plan:
     """Compare the run directories with ``snap``; touches no index (stats only)."""
     now = time.time()
     runs = str(paths.runs)
+    # Before the runs: a writer that flushes after this look is seen by the next one.
+    changes = _stamp(f"{paths.root}/{CHANGES_LOG}")
     try:
         mtime = os.stat(runs).st_mtime_ns
     except FileNotFoundError:
@@ -154,11 +172,14 @@ def scan(snap: Snapshot, paths: StorePaths) -> Plan:
     if mtime != snap.runs_dir_mtime or now - mtime / 1e9 < RACY_MTIME:
         present = list_runs(runs)
     plan = Plan(present, mtime, snap.present - present)
+    plan.changes = changes
     if snap.generation < 0:
         # First look: _refresh compares with the index instead; stat what it will need.
         plan.prestat = stat_dirs(runs, present)
         return plan
-    plan.full = time.monotonic() - snap.full_scan_at > FULL_SCAN_INTERVAL
+    # A writer flushed since the last look (it appends a byte to changes.log on every
+    # flush): look at every run, quiet ones included, not only the watched ones.
+    plan.full = changes != snap.changes or time.monotonic() - snap.full_scan_at > FULL_SCAN_INTERVAL
     states, signatures, watch = snap.states, snap.signatures, snap.watch
     for run_id in present if plan.full else watch | (present - snap.present):
         state = states.get(run_id)
@@ -181,6 +202,14 @@ def list_runs(runs: str) -> set[str]:
         return {e.name for e in os.scandir(runs) if is_run_id(e.name) and e.is_dir()}
     except FileNotFoundError:
         return set()
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
 
 
 def stat_dirs(runs: str, run_ids: set[str]) -> dict[str, int]:

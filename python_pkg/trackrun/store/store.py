@@ -131,6 +131,28 @@ class Store:
         )
         return query.fill_live_durations(table)
 
+    def change_token(self) -> str:
+        """An opaque token that changes whenever what the store shows may have changed: a
+        run added, removed or grown, a run found dead, another process writing the index.
+
+        When nothing changed (the runs folder, the watched runs' event files, the store's
+        ``changes.log`` and the index files all as last seen) it is answered from those
+        stats alone, without opening DuckDB or taking the index lock.
+        """
+        with self._lock:
+            plan = scan(self._snapshot, self.paths)
+            known = self._snapshot.generation >= 0
+            if known and plan.clean and not self.index.changed_elsewhere():
+                self._snapshot.settle(plan)
+            else:
+
+                def refresh() -> None:
+                    with self.index.connection() as con:
+                        self._refresh(con, plan)
+
+                self._mending(refresh)
+            return f"{self._token_prefix}-{self._answers.version}"
+
     def count(self, filter: str | None = None) -> int:
         """How many runs match ``filter``."""
         count: int = self._answer(("count", filter), lambda con: query.count_runs(con, filter))
@@ -331,6 +353,7 @@ class Store:
             signatures.update(changed)
         snap.present = plan.present
         snap.runs_dir_mtime = plan.runs_dir_mtime
+        snap.changes = plan.changes
         snap.full_scan_at = time.monotonic()
         suspects = [r for r in snap.running if snap.states[r].lost()]
         if suspects:
