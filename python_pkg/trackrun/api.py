@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from trackrun.errors import NoActiveRunError
 from trackrun.layout import default_store_root
 from trackrun.run import Checkpoint, Run, active_run
+from trackrun.store import registry
 from trackrun.table import Table
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 #: Set in a detached job's environment: the run directory the job logs into.
 RUN_DIR_ENV = "TRACKRUN_RUN_DIR"
-_stores: dict[Path, Store] = {}
+_stores: dict[Path, Store] = registry.stores  # the registry's own (tests close them all)
 
 
 def start_run(
@@ -110,14 +111,7 @@ def tag(*tags: str) -> None:
 def get_store(store: str | os.PathLike[str] | Store | None = None) -> Store:
     """The Store at ``store`` (default store when None), shared within this process; a Store
     passed in is returned as is."""
-    from trackrun.store import Store
-
-    if isinstance(store, Store):
-        return store
-    root = Path(store).expanduser().resolve() if store else default_store_root()
-    if root not in _stores:
-        _stores[root] = Store(root)
-    return _stores[root]
+    return registry.get_store(store)
 
 
 def runs(

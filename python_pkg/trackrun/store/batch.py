@@ -20,9 +20,17 @@ class Metrics:
     event_sizes: list[int] = field(default_factory=list)
     #: Per run, in order: (run_id, number of points).
     runs: list[tuple[str, int]] = field(default_factory=list)
+    #: Points already in the pass's temporary points table (fastread.POINTS_TABLE), per run.
+    staged: dict[str, int] = field(default_factory=dict)
+    #: The next ``ord`` of that table (the order in which points were read).
+    next_ord: int = 0
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.keys) + sum(self.staged.values())
+
+    def run_ids(self) -> list[str]:
+        """The runs that have points in this pass."""
+        return list(dict.fromkeys([r for r, _ in self.runs] + list(self.staged)))
 
 
 @dataclass

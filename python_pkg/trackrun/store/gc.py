@@ -12,7 +12,9 @@ import time
 
 from trackrun.errors import RunStateError
 from trackrun.layout import ACTIVE_STATUSES, TERMINAL_STATUSES
-from trackrun.store.store import Store, delete_from_index
+from trackrun.store.perms import make_dir
+from trackrun.store.rows import delete_from_index
+from trackrun.store.store import Store
 
 
 def trash_runs(
@@ -87,7 +89,7 @@ def purge_trash(store: Store, dry_run: bool = False) -> list[str]:
 
 def _move_to_trash(store: Store, ids: list[str]) -> None:
     trash = store.paths.trash
-    trash.mkdir(exist_ok=True, mode=0o700)
+    make_dir(trash, store.paths.root)
     for run_id in ids:
         source = store.paths.run(run_id).root
         target = trash / run_id

@@ -17,6 +17,7 @@ import duckdb
 
 from trackrun.errors import StoreError
 from trackrun.layout import StorePaths
+from trackrun.store import perms
 from trackrun.store.diagnosis import is_lock_conflict
 from trackrun.store.lock import FairLock
 from trackrun.store.schema import SCHEMA_SQL, SCHEMA_VERSION
@@ -120,6 +121,7 @@ class Index:
         self._alias: str | None = None
         self._stamp: _Stamp | None = None
         self._flock = FairLock(paths.lock)
+        self._file_mode = perms.PRIVATE_FILE
         self._mutex = threading.RLock()
         self._depth = 0
         self._release_at = 0.0
@@ -150,6 +152,7 @@ class Index:
             if self._flock.held:
                 # Taken while still holding the lock: these are the files as this process left
                 # them, so a later difference means another process wrote to the index.
+                self._restrict_files()
                 self._stamp = self.stamp()
                 self._flock.release()
 
@@ -236,7 +239,11 @@ class Index:
             self.close()
 
     def _acquire_lock(self) -> None:
+        root = self.paths.root
+        perms.ensure_root(root)
+        perms.make_dir(self.paths.runs, root)
         self.paths.ensure()
+        self._flock.mode = self._file_mode = perms.file_mode(root)
         self._flock.acquire(LOCK_TIMEOUT)
 
     def _open(self) -> None:
@@ -362,10 +369,17 @@ class Index:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{self.paths.index}{suffix}")
 
+    def _restrict_files(self) -> None:
+        # DuckDB creates its files as the umask says (often 0644): narrow them to the store's.
+        index = str(self.paths.index)
+        for suffix in ("", ".wal"):
+            perms.restrict(index + suffix, self._file_mode)
+
     def _connect_fresh(self) -> Any:
         con = self._attach()
         con.execute(SCHEMA_SQL)
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        self._restrict_files()
         self.generation += 1
         self.epoch += 1
         return con

@@ -20,9 +20,10 @@ import duckdb
 
 from trackrun.ids import is_run_id
 from trackrun.layout import TERMINAL_STATUSES, StorePaths
+from trackrun.store import fastread
 from trackrun.store.batch import Batch
-from trackrun.store.reader import BadLine, read_new
-from trackrun.store.rows import write_batch
+from trackrun.store.reader import BadLine, parse_lines, read_bytes, read_new
+from trackrun.store.rows import drop_points, stage_lists, write_batch
 from trackrun.store.schema import RUN_FIELDS
 
 #: Steps are 0 <= step < 2**63 (a BIGINT that is never negative).
@@ -56,6 +57,13 @@ def ingest_run_rows(
     ids = sorted(r for r in set(run_ids) if is_run_id(r))
     if not ids:
         return {}
+    try:
+        return _ingest_pass(con, paths, ids)
+    finally:
+        drop_points(con)
+
+
+def _ingest_pass(con: Any, paths: StorePaths, ids: list[str]) -> dict[str, dict[str, Any]]:
     state = _State(con, ids)
     batch = Batch()
     for run_id in ids:
@@ -66,12 +74,15 @@ def ingest_run_rows(
         write_batch(con, batch)
     except _WRITE_ERRORS as error:
         if len(ids) == 1:
+            drop_points(con)
             batch = _quarantine_whole(paths, ids[0], state, error)
             write_batch(con, batch)
         else:
             rows: dict[str, dict[str, Any]] = {}
+            drop_points(con)
             for run_id in ids:
-                rows.update(ingest_run_rows(con, paths, [run_id]))
+                rows.update(_ingest_pass(con, paths, [run_id]))
+                drop_points(con)
             return rows
     _warn(batch)
     return batch.rows
@@ -81,6 +92,7 @@ class _State:
     """What the index holds of the runs of one pass: rows, offsets, each key's last step."""
 
     def __init__(self, con: Any, ids: list[str]) -> None:
+        self.con = con
         self.rows = _load_rows(con, ids)
         self.offsets: dict[tuple[str, str], tuple[int, int]] = {
             (r, f): (o, s)
@@ -200,22 +212,32 @@ def _read_run(
         batch.tag_ops[run_id] = [("add", _tag_list(record.get("tags")))]
         batch.new_runs.add(run_id)
         changed = True
-    points_before = len(batch.metrics)
+    listed_before = len(batch.metrics.keys)
     run_last = state.last_steps.setdefault(run_id, {})
     for event_file in run_paths.event_files():
         name = event_file.name
         offset, last_seq = state.offsets.get((run_id, name), (0, 0))
-        chunk = read_new(event_file, offset)
-        if chunk.end == offset:
+        data, end = read_bytes(event_file, offset)
+        if end == offset:
             continue
-        for line in chunk.bad:
-            batch.quarantine.append((run_id, name, line))
-        last_seq = _apply_events(run_id, name, row, chunk.events, last_seq, run_last, batch)
-        batch.offsets[(run_id, name)] = (chunk.end, last_seq)
+        points = None
+        if len(data) >= fastread.MIN_BYTES:
+            # Points read so far go to the points table first, to keep the order they came in.
+            stage_lists(state.con, batch.metrics)
+            base = batch.metrics.next_ord
+            points = fastread.parse(state.con, data, last_seq, run_id, base)
+        if points is not None:
+            last_seq = _apply_points(run_id, name, row, points, last_seq, run_last, batch)
+        else:
+            chunk = parse_lines(data, offset)
+            for line in chunk.bad:
+                batch.quarantine.append((run_id, name, line))
+            last_seq = _apply_events(run_id, name, row, chunk.events, last_seq, run_last, batch)
+        batch.offsets[(run_id, name)] = (end, last_seq)
         changed = True
-    points = len(batch.metrics) - points_before
-    if points:
-        batch.metrics.runs.append((run_id, points))
+    listed = len(batch.metrics.keys) - listed_before
+    if listed:
+        batch.metrics.runs.append((run_id, listed))
     if changed:
         batch.rows[run_id] = row
 
@@ -291,9 +313,38 @@ def _apply_events(
     return last_seq
 
 
+def _apply_points(
+    run_id: str,
+    file: str,
+    row: dict[str, Any],
+    points: fastread.Points,
+    last_seq: int,
+    run_last: dict[str, int],
+    batch: Batch,
+) -> int:
+    """Apply a chunk the native reader parsed; returns the new last seq (as _apply_events)."""
+    _apply_events(run_id, file, row, points.others, last_seq, run_last, batch)
+    last = row["last_event_at"]
+    if points.max_time is not None and (
+        not isinstance(last, (int, float)) or points.max_time > last
+    ):
+        row["last_event_at"] = points.max_time
+    for key, (first, top, increasing) in points.key_steps.items():
+        previous = run_last.get(key)
+        if not increasing or (previous is not None and first <= previous):
+            batch.overlapping.add(run_id)  # a resumed attempt re-logged steps
+        run_last[key] = top if previous is None else max(previous, top)
+    metrics = batch.metrics
+    metrics.staged[run_id] = metrics.staged.get(run_id, 0) + points.count
+    metrics.next_ord += points.last_seq + 1
+    return points.last_seq
+
+
 def _as_step(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise TypeError(f"step {raw!r} is not a number")
+    if isinstance(raw, float) and not raw.is_integer():
+        raise ValueError(f"step {raw!r} is not a whole number")
     step = int(raw)
     if not 0 <= step < MAX_STEP:
         raise ValueError(f"step {step} is outside 0 <= step < 2**63")

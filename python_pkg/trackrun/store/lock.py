@@ -12,8 +12,10 @@ taking the lock from under them.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -105,6 +107,10 @@ class FairLock:
 
     def _open(self, path: Path) -> int:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, self.mode)
+        # The umask may have taken bits away, or the file may predate private stores.
+        if stat.S_IMODE(os.fstat(fd).st_mode) != self.mode:
+            with contextlib.suppress(PermissionError):
+                os.fchmod(fd, self.mode)
         return fd
 
 

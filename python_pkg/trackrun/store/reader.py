@@ -46,18 +46,31 @@ def read_new(path: Path, offset: int) -> Chunk:
     other non-empty line as a :class:`BadLine` (broken JSON, not an object, no ``seq``, text
     that is not valid UTF-8). Never raises for bad content; a missing file reads as empty.
     """
+    data, _ = read_bytes(path, offset)
+    return parse_lines(data, offset)
+
+
+def read_bytes(path: Path, offset: int) -> tuple[bytes, int]:
+    """The complete lines of ``path`` after byte ``offset`` (each ending in a newline), and the
+    offset just after them (a half-written last line waits); a missing file reads as empty."""
     try:
         with open(path, "rb") as f:
             f.seek(offset)
             data = f.read()
     except FileNotFoundError:
-        return Chunk([], offset, [])
+        return b"", offset
     end = data.rfind(b"\n")
     if end < 0:
+        return b"", offset
+    return data[: end + 1], offset + end + 1
+
+
+def parse_lines(data: bytes, offset: int) -> Chunk:
+    """Parse ``data`` (complete lines read at ``offset``) as :func:`read_new` describes."""
+    if not data:
         return Chunk([], offset, [])
-    data = data[:end]
-    events, bad = _parse(data, offset)
-    return Chunk(events, offset + end + 1, bad)
+    events, bad = _parse(data[:-1], offset)
+    return Chunk(events, offset + len(data), bad)
 
 
 def _parse(data: bytes, offset: int) -> tuple[list[dict[str, Any]], list[BadLine]]:

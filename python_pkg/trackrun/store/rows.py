@@ -11,11 +11,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from trackrun.store.batch import Batch, Metrics
+from trackrun.store.fastread import POINTS_SCHEMA, POINTS_TABLE
 from trackrun.store.schema import RUN_COLUMNS, RUN_FIELDS
 
-# Rows reach DuckDB as columns: registered numpy arrays for big batches, list parameters
-# unnested in SQL for small ones in a process that has not imported numpy (its import costs
-# more than converting a few thousand values). Never pyarrow, which would import pandas.
+# Rows reach DuckDB as columns: the points of large chunks are already in a temporary
+# table (fastread reads them there with DuckDB's own JSON reader); other rows go as
+# registered numpy arrays for big batches, or as list parameters unnested in SQL for small
+# ones in a process that has not imported numpy (its import costs more than converting a
+# few thousand values). Never pyarrow: its array constructor imports pandas.
 
 #: Up to this many values (and with numpy not imported yet), columns go as list parameters.
 LIST_STAGING_LIMIT = 50_000
@@ -309,6 +312,19 @@ def _write_metrics(con: Any, batch: Batch) -> None:
     if not len(metrics):
         return
     overlapping = sorted(batch.overlapping)
+    if metrics.staged:
+        stage_lists(con, metrics)
+        if overlapping:
+            # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
+            staged = (
+                f"(SELECT run_id, key, step, value, wall_time FROM {POINTS_TABLE} QUALIFY "
+                "row_number() OVER (PARTITION BY run_id, key, step ORDER BY ord DESC) = 1)"
+            )
+        else:
+            staged = f"(SELECT run_id, key, step, value, wall_time FROM {POINTS_TABLE})"
+        _write_points(con, batch, staged, {})
+        _resummarise(con, overlapping)
+        return
     columns: _Columns = {}
     arrays: dict[str, Any] | None = None
     if _use_numpy(len(metrics) * 5):
@@ -325,42 +341,83 @@ def _write_metrics(con: Any, batch: Batch) -> None:
             keep = _newest_points(*(columns[c][1] for c in ("run_id", "key", "step")))
             if keep is not None:
                 columns = {n: (k, [v[i] for i in keep]) for n, (k, v) in columns.items()}
-    appended = [r for r, _ in metrics.runs if r not in batch.overlapping]
-    with _staged(con, "_staging_metrics", columns, arrays) as (staged, params):
-        points = _POINTS.format(staged=staged)
-        if overlapping:
-            con.execute(
-                f"DELETE FROM metrics m USING {staged} s WHERE m.run_id = s.run_id "
-                f"AND m.key = s.key AND m.step = s.step AND {_in_ids('m.run_id')}",
-                {**params, "ids": overlapping},
-            )
-        con.execute(f"INSERT INTO metrics SELECT * FROM {points}", params)
-        if appended:
-            # Only new steps (above each key's last one): fold them into the summary rather
-            # than re-aggregating the run's whole history on every ingestion.
-            summary = _SUMMARY_OF_POINTS.format(points=points, where=_in_ids())
-            args = {**params, "ids": appended}
-            con.execute(
-                "UPDATE metric_summary AS m SET last = n.last, min = least(m.min, n.min), "
-                "max = greatest(m.max, n.max), count = m.count + n.count, "
-                f"last_step = n.last_step FROM ({summary}) AS n "
-                "WHERE m.run_id = n.run_id AND m.key = n.key",
-                args,
-            )
-            con.execute(
-                f"INSERT INTO metric_summary SELECT * FROM ({summary}) AS n WHERE NOT EXISTS "
-                "(SELECT 1 FROM metric_summary m WHERE m.run_id = n.run_id AND m.key = n.key)",
-                args,
-            )
+    with _staged(con, "_staging_metrics", columns, arrays) as (staged_rel, params):
+        _write_points(con, batch, staged_rel, params)
+    _resummarise(con, overlapping)
+
+
+def stage_lists(con: Any, metrics: Metrics) -> None:
+    """Move the points gathered as Python lists into the pass's points table (after those
+    already there, in the order read), and clear the lists."""
+    if not metrics.keys:
+        return
+    con.execute(POINTS_SCHEMA)
+    count = len(metrics.keys)
+    columns = _metric_lists(metrics)
+    columns["ord"] = ("int", list(range(metrics.next_ord, metrics.next_ord + count)))
+    names = ", ".join(columns)
+    with _staged(con, "_staging_lists", columns) as (staged, params):
+        con.execute(f"INSERT INTO {POINTS_TABLE} ({names}) SELECT {names} FROM {staged}", params)
+    for run_id, points in metrics.runs:
+        metrics.staged[run_id] = metrics.staged.get(run_id, 0) + points
+    metrics.next_ord += count
+    metrics.keys.clear()
+    metrics.values.clear()
+    metrics.event_steps.clear()
+    metrics.event_times.clear()
+    metrics.event_sizes.clear()
+    metrics.runs.clear()
+
+
+def drop_points(con: Any) -> None:
+    """Drop the pass's points table, if any (at the end of every pass, written or not)."""
+    con.execute(f"DROP TABLE IF EXISTS {POINTS_TABLE}")
+
+
+def _write_points(con: Any, batch: Batch, staged: str, params: dict[str, Any]) -> None:
+    """Insert the staged points, and fold them into metric_summary for appended runs."""
+    metrics = batch.metrics
+    overlapping = sorted(batch.overlapping)
+    appended = [r for r in metrics.run_ids() if r not in batch.overlapping]
+    points = _POINTS.format(staged=staged)
     if overlapping:
-        con.execute(f"DELETE FROM metric_summary WHERE {_in_ids()}", {"ids": overlapping})
         con.execute(
-            "INSERT INTO metric_summary SELECT run_id, key, arg_max(value, step), "
-            "min(value) FILTER (WHERE NOT isnan(value)), "
-            "max(value) FILTER (WHERE NOT isnan(value)), count(*), max(step) "
-            f"FROM metrics WHERE {_in_ids()} GROUP BY run_id, key",
-            {"ids": overlapping},
+            f"DELETE FROM metrics m USING {staged} s WHERE m.run_id = s.run_id "
+            f"AND m.key = s.key AND m.step = s.step AND {_in_ids('m.run_id')}",
+            {**params, "ids": overlapping},
         )
+    con.execute(f"INSERT INTO metrics SELECT * FROM {points}", params)
+    if appended:
+        # Only new steps (above each key's last one): fold them into the summary rather
+        # than re-aggregating the run's whole history on every ingestion.
+        summary = _SUMMARY_OF_POINTS.format(points=points, where=_in_ids())
+        args = {**params, "ids": appended}
+        con.execute(
+            "UPDATE metric_summary AS m SET last = n.last, min = least(m.min, n.min), "
+            "max = greatest(m.max, n.max), count = m.count + n.count, "
+            f"last_step = n.last_step FROM ({summary}) AS n "
+            "WHERE m.run_id = n.run_id AND m.key = n.key",
+            args,
+        )
+        con.execute(
+            f"INSERT INTO metric_summary SELECT * FROM ({summary}) AS n WHERE NOT EXISTS "
+            "(SELECT 1 FROM metric_summary m WHERE m.run_id = n.run_id AND m.key = n.key)",
+            args,
+        )
+
+
+def _resummarise(con: Any, overlapping: list[str]) -> None:
+    """Rebuild the summary of runs whose steps were re-logged, from their whole history."""
+    if not overlapping:
+        return
+    con.execute(f"DELETE FROM metric_summary WHERE {_in_ids()}", {"ids": overlapping})
+    con.execute(
+        "INSERT INTO metric_summary SELECT run_id, key, arg_max(value, step), "
+        "min(value) FILTER (WHERE NOT isnan(value)), "
+        "max(value) FILTER (WHERE NOT isnan(value)), count(*), max(step) "
+        f"FROM metrics WHERE {_in_ids()} GROUP BY run_id, key",
+        {"ids": overlapping},
+    )
 
 
 def _insert(con: Any, table_name: str, columns: _Columns) -> None:
@@ -386,3 +443,26 @@ def param_columns(value: Any) -> tuple[str, float | None, str | None]:
         return "null", None, None
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text, None, text
+
+
+def delete_from_index(con: Any, run_ids: list[str]) -> None:
+    """Remove every row of the given runs from the index, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in (
+            "runs",
+            "params",
+            "tags",
+            "metrics",
+            "metric_summary",
+            "artifacts",
+            "ingest_offsets",
+            "quarantine",
+        ):
+            con.execute(
+                f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [run_ids]
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
