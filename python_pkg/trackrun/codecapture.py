@@ -9,7 +9,6 @@ kernel's shell is only looked up when IPython is already loaded.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import sys
@@ -218,8 +217,14 @@ def _holds_cell(path: Path, cell: str) -> bool:
     return False
 
 
-class _Tee(io.TextIOBase):
-    """A stream that also appends what it writes to a run's output.log, until the run ends."""
+#: Tees taken out of sys.stdout/stderr stay referenced: ``print`` holds only a borrowed
+#: reference to the stream it writes to, so freeing one inside its own ``write`` would crash.
+_retired: list[_Tee] = []
+
+
+class _Tee:
+    """A stream that also appends what it writes to a run's output.log, until the run ends;
+    everything else is the wrapped stream's."""
 
     def __init__(self, stream: TextIO, log: Any, finished: Callable[[], bool], name: str) -> None:
         self._stream = stream
@@ -231,6 +236,7 @@ class _Tee(io.TextIOBase):
         written = self._stream.write(text)
         if self._finished():
             if getattr(sys, self._name) is self:
+                _retired.append(self)
                 setattr(sys, self._name, self._stream)
         else:
             # If the log went away, the console still gets the text.
@@ -241,12 +247,5 @@ class _Tee(io.TextIOBase):
     def flush(self) -> None:
         self._stream.flush()
 
-    def isatty(self) -> bool:
-        return self._stream.isatty()
-
-    def fileno(self) -> int:
-        return self._stream.fileno()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self._stream, "encoding", "utf-8")
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
