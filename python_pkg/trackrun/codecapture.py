@@ -9,7 +9,6 @@ kernel's shell is only looked up when IPython is already loaded.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import sys
@@ -85,6 +84,7 @@ class CodeCapture:
         for name, tee in self._tees:
             tee.detach_log()
             if getattr(sys, name) is tee:
+                _retired.append(tee)
                 setattr(sys, name, tee.stream)
         self._tees.clear()
         if self._handle is not None:
@@ -249,8 +249,15 @@ def _holds_cell(path: Path, cell: str) -> bool:
     return False
 
 
-class _Tee(io.TextIOBase):
-    """A stream that also appends what it writes to a run's output.log, until detached."""
+#: Tees taken out of sys.stdout/stderr stay referenced: ``print`` holds only a borrowed
+#: reference to the stream it writes to, so freeing one inside its own ``write`` (a run
+#: finished from a signal handler mid-print) would crash.
+_retired: list[_Tee] = []
+
+
+class _Tee:
+    """A stream that also appends what it writes to a run's output.log, until detached;
+    everything else is the wrapped stream's."""
 
     def __init__(self, stream: TextIO, log: Any) -> None:
         self.stream = stream
@@ -272,12 +279,5 @@ class _Tee(io.TextIOBase):
     def flush(self) -> None:
         self._stream.flush()
 
-    def isatty(self) -> bool:
-        return self._stream.isatty()
-
-    def fileno(self) -> int:
-        return self._stream.fileno()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self._stream, "encoding", "utf-8")
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

@@ -156,3 +156,21 @@ def test_indenting_keeps_multi_line_strings_unchanged() -> None:
     namespace: dict[str, str] = {}
     exec(compile("if True:\n" + indented, "<test>", "exec"), namespace)  # noqa: S102
     assert namespace["text"] == "a\nb"
+
+
+def test_a_notebook_function_changes_only_the_arguments_its_body_changes() -> None:
+    history = [
+        "def fit(model, data):\n    model.update(len(data))\n    return sum(data)",
+        "net = {'n': 0}",
+        "points = [1, 2]",
+        "fit(net, points)",  # changes net (its `model`), only reads points
+        "points2 = points",
+    ]
+    assert kept(history, "print(net)") == [1, 2, 3, 4]
+    assert kept(history, "print(points)") == [3]
+
+
+def test_a_method_call_changes_its_object_not_its_arguments() -> None:
+    history = ["items = []", "extra = [1]", "items.extend(extra)", "import numpy as np"]
+    assert kept(history, "print(extra)") == [2]
+    assert kept(history, "print(items)") == [1, 2, 3]

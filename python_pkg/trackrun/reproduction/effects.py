@@ -14,6 +14,25 @@ from trackrun.cellcode import analyze_nodes, function_locals
 
 #: Builtins that run arbitrary code or reach the namespace: an input using them is opaque.
 OPAQUE_CALLS = frozenset({"exec", "eval", "globals", "locals", "vars", "__import__", "compile"})
+#: Builtins that neither change their arguments nor run notebook code of their own.
+PURE_BUILTINS = frozenset(
+    {
+        "print", "len", "range", "isinstance", "issubclass", "type", "id", "hash", "repr", "str",
+        "int", "float", "bool", "complex", "list", "tuple", "dict", "set", "frozenset", "sorted",
+        "reversed", "enumerate", "zip", "min", "max", "sum", "abs", "round", "any", "all", "hasattr",
+        "getattr", "callable", "format", "divmod", "pow", "chr", "ord", "bin", "hex", "oct",
+        "ascii", "open", "super", "object", "slice", "bytes", "bytearray", "memoryview", "map",
+        "filter", "iter",
+    }
+)  # fmt: skip
+#: Calls known to change an argument in place (besides library functions ending in ``_``).
+ARG_MUTATORS = frozenset(
+    {
+        "shuffle", "heappush", "heappop", "heapify", "heapreplace", "heappushpop", "insort",
+        "insort_left", "insort_right", "copyto", "put", "place", "putmask", "fill_diagonal",
+        "setattr", "delattr", "next", "clip_grad_norm_", "clip_grad_value_",
+    }
+)  # fmt: skip
 _CONDITIONAL = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.Match)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -23,7 +42,9 @@ class Site:
     """One call: ``root.path[0].path[1](...)``; ``root`` is None when the callee has no
     base name (``f()()``). ``args``: base names of the arguments (they may be mutated).
     ``out``: an ``out=`` keyword (numpy style) writes into an argument. ``conditional``:
-    inside an ``if``/loop/``try``, so it may not run. ``keywords``: its keyword names."""
+    inside an ``if``/loop/``try``, so it may not run. ``keywords``: its keyword names;
+    ``positional``/``named``: the base name of each argument (for mapping them to a notebook
+    function's parameters); ``starred``: ``*args``/``**kwargs`` hide the mapping."""
 
     root: str | None
     path: tuple[str, ...]
@@ -31,16 +52,22 @@ class Site:
     out: bool = False
     conditional: bool = False
     keywords: frozenset[str] = frozenset()
+    positional: tuple[str | None, ...] = ()
+    named: tuple[tuple[str, str | None], ...] = ()
+    starred: bool = False
 
 
 @dataclass
 class Body:
     """A function or class defined at top level: what calling it reads and may change
-    (global names only; its locals are its own)."""
+    (global names only; its locals are its own). ``params``: positional parameter names;
+    ``mutated_params``: the parameters whose objects the body may change in place."""
 
     reads: set[str] = field(default_factory=set)
     mutates: set[str] = field(default_factory=set)
     sites: list[Site] = field(default_factory=list)
+    params: tuple[str, ...] = ()
+    mutated_params: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -194,16 +221,26 @@ def _collect(
             root, path = _callee(sub.func)
             if out is not None and root in OPAQUE_CALLS and not path:
                 out.opaque = True
-            args = {root_name(a) for a in [*sub.args, *(k.value for k in sub.keywords)]}
-            global_args = frozenset(a for a in args if a is not None and a not in local)
+            positional = tuple(_global(data_root(a), local) for a in sub.args)
+            named = tuple(
+                (k.arg, _global(data_root(k.value), local)) for k in sub.keywords if k.arg
+            )
+            roots = [*positional, *(r for _, r in named)]
+            roots += [_global(data_root(k.value), local) for k in sub.keywords if not k.arg]
             names = frozenset(k.arg for k in sub.keywords if k.arg)
+            starred = any(isinstance(a, ast.Starred) for a in sub.args) or any(
+                not k.arg for k in sub.keywords
+            )
             site = Site(
                 None if root in local else root,
                 path,
-                global_args,
+                frozenset(a for a in roots if a is not None),
                 "out" in names,
                 conditional,
                 names,
+                positional,
+                named,
+                starred,
             )
             sites.append(site)
 
@@ -234,6 +271,25 @@ def _targets(target: ast.expr) -> list[ast.expr]:
 def _add(names: set[str], name: str | None, local: set[str]) -> None:
     if name is not None and name not in local:
         names.add(name)
+
+
+def _global(name: str | None, local: set[str]) -> str | None:
+    return None if name is None or name in local else name
+
+
+def data_root(node: ast.AST) -> str | None:
+    """The name whose object an argument expression refers into: ``x`` for ``x``, ``x.a``,
+    ``x[i]`` and ``x.parameters()`` (a method result may alias its object); None for a fresh
+    value such as ``len(x)`` or ``x + 1``."""
+    while True:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            node = node.func.value
+        else:
+            return None
 
 
 def root_name(node: ast.AST) -> str | None:
@@ -280,6 +336,11 @@ def _body(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Body:
     else:
         nested = [s for s in ast.walk(node) if isinstance(s, _FUNCTIONS) and s is not node]
         functions = [node, *nested]
+    if not isinstance(node, ast.ClassDef):
+        args = node.args
+        body.params = tuple(a.arg for a in [*args.posonlyargs, *args.args])
+        every = {*body.params, *(a.arg for a in args.kwonlyargs)}
+        body.mutated_params = frozenset(_mutated_params(node, every))
     for function in functions:
         local = function_locals(function)
         declared = {n for s in ast.walk(function) if isinstance(s, ast.Global) for n in s.names}
@@ -293,3 +354,38 @@ def _body(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Body:
                 ):
                     body.mutates.add(sub.id)
     return body
+
+
+def _mutated_params(node: ast.FunctionDef | ast.AsyncFunctionDef, params: set[str]) -> set[str]:
+    """Parameters whose objects the body may change: assigned attributes or items,
+    augmented assignment, method calls or calls of them, or passing them to a notebook
+    function (unknown here, so it may) or to an in-place call (``shuffle``, ``..._``)."""
+    out: set[str] = set()
+    for statement in node.body:
+        for sub in _walk_in_order(statement):
+            if isinstance(sub, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+                targets = sub.targets if isinstance(sub, (ast.Assign, ast.Delete)) else [sub.target]
+                for target in targets:
+                    for part in _targets(target):
+                        name = root_name(part) if not isinstance(part, ast.Name) else None
+                        if isinstance(sub, ast.AugAssign) and isinstance(part, ast.Name):
+                            name = part.id
+                        if name in params:
+                            out.add(name)
+            elif isinstance(sub, ast.Call):
+                root, path = _callee(sub.func)
+                if root in params:
+                    out.add(root)  # p.method(...) or p(...)
+                last = path[-1] if path else root or ""
+                changes_args = (
+                    last in ARG_MUTATORS
+                    or (last.endswith("_") and not last.startswith("_") and bool(path))
+                    or (not path and root is not None and root not in PURE_BUILTINS
+                        and root not in params)
+                )  # fmt: skip
+                if changes_args:
+                    for arg in [*sub.args, *(k.value for k in sub.keywords)]:
+                        name = data_root(arg)
+                        if name in params:
+                            out.add(name)
+    return out

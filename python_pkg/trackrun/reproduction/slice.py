@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from trackrun.reproduction.effects import Body, Effects, Site, analyze
+from trackrun.reproduction.effects import ARG_MUTATORS, PURE_BUILTINS, Body, Effects, Site, analyze
 from trackrun.reproduction.ipython import Translated, translate
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -39,17 +39,6 @@ PURE_CALLS = frozenset(
         "time", "monotonic", "strftime", "sleep", "runs", "compare", "metrics", "sql",
         "get_store", "current_run", "Generator", "default_rng", "RandomState", "PCG64",
         "SeedSequence",
-    }
-)  # fmt: skip
-#: Builtins that neither mutate their arguments nor run notebook code of their own.
-PURE_BUILTINS = frozenset(
-    {
-        "print", "len", "range", "isinstance", "issubclass", "type", "id", "hash", "repr", "str",
-        "int", "float", "bool", "complex", "list", "tuple", "dict", "set", "frozenset", "sorted",
-        "reversed", "enumerate", "zip", "min", "max", "sum", "abs", "round", "any", "all", "hasattr",
-        "getattr", "callable", "format", "divmod", "pow", "chr", "ord", "bin", "hex", "oct",
-        "ascii", "open", "super", "object", "slice", "bytes", "bytearray", "memoryview", "map",
-        "filter", "iter",
     }
 )  # fmt: skip
 
@@ -182,13 +171,19 @@ def _resolve_sites(
             continue
         if root is not None and not site.path and root in PURE_BUILTINS:
             continue
-        out.mutates |= site.args
         if root is None:
+            out.mutates |= site.args  # an unknown callee may change what it is given
             continue
+        last = site.path[-1] if site.path else root
+        if last in ARG_MUTATORS:
+            out.mutates |= site.args
         body = context.functions.get(root)
         if body is not None and not site.path:
+            out.mutates |= _changed_arguments(site, body)
             if root not in entered:  # recursion: each function's calls once per input
                 _resolve_sites(body.sites, context, out, seeded, entered | {root}, when)
+            continue
+        if root in _BUILTIN_NAMES and not site.path:
             continue
         # A method call or a call of an object: it may change the object.
         out.mutates.add(root)
@@ -197,6 +192,22 @@ def _resolve_sites(
             _resolve_sites(
                 context.functions[cls].sites, context, out, seeded, entered | {cls}, when
             )
+
+
+def _changed_arguments(site: Site, body: Body) -> set[str]:
+    """The arguments a call of a notebook function may change: those passed to parameters
+    its body changes (all of them when ``*args``/``**kwargs`` hide the mapping)."""
+    if not body.params and not body.mutated_params:
+        return set()
+    if site.starred:
+        return set(site.args) if body.mutated_params else set()
+    out = {
+        root
+        for param, root in zip(body.params, site.positional, strict=False)
+        if root is not None and param in body.mutated_params
+    }
+    out |= {root for key, root in site.named if root is not None and key in body.mutated_params}
+    return out
 
 
 def _package_call(
@@ -214,7 +225,8 @@ def _package_call(
         return
     if last in PURE_CALLS and not site.out:
         return
-    out.mutates |= site.args
+    if site.out or last in ARG_MUTATORS or (last.endswith("_") and not last.startswith("_")):
+        out.mutates |= site.args  # in place: torch's trailing underscore, out=, shuffle
     if site.keywords & OWN_GENERATOR:
         return
     if any(w in SEED_CALLS for w in words):
