@@ -123,3 +123,15 @@ def test_write_json_atomic_replaces_whole_files_and_leaves_no_temp(tmp_path: Pat
     assert json.loads(target.read_text()) == {"b": "/x"}  # the old content survives
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.json"]
     assert _mode(target) == 0o600
+
+
+def test_new_run_draws_again_when_an_id_is_taken(tmp_path: Path) -> None:
+    store = StorePaths(tmp_path / "store")
+    taken = store.new_run(iter(["20261130-000000-aaaaaa"]))
+    assert taken.root.is_dir() and taken.run_id == "20261130-000000-aaaaaa"
+    (taken.root / "run.json").write_text("{}")
+    fresh = store.new_run(iter(["20261130-000000-aaaaaa", "20261130-000000-bbbbbb"]))
+    assert fresh.run_id == "20261130-000000-bbbbbb"
+    assert (taken.root / "run.json").read_text() == "{}"  # the first run is untouched
+    with pytest.raises(FileExistsError, match="no free run id"):
+        store.new_run(iter(["20261130-000000-aaaaaa"]))

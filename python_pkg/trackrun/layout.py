@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from trackrun.ids import check_run_id
+from trackrun.ids import check_run_id, new_run_id
 
 #: Version of the run directory format, written into every run.json.
 FORMAT_VERSION = 1
@@ -112,6 +112,26 @@ class StorePaths:
     def run(self, run_id: str) -> RunPaths:
         """Paths of the run ``run_id``; the id is validated so it can never escape ``runs/``."""
         return RunPaths(self.runs / check_run_id(run_id))
+
+    def new_run(self, ids: Iterator[str] | None = None) -> RunPaths:
+        """Create the folder of a new run with a fresh id; return its paths.
+
+        Ids carry 24 random bits per second, so a store creating thousands of runs a
+        second (a sweep, a benchmark) can draw one that is taken: the folder is created
+        exclusively and another id drawn until one is free. ``ids`` replaces the id source
+        (for tests). Raises OSError when the folder cannot be created.
+        """
+        self.ensure()
+        private = not is_group_shared(self.runs)
+        source = ids if ids is not None else (new_run_id() for _ in range(1000))
+        for run_id in source:
+            paths = self.run(run_id)
+            try:
+                make_dir(paths.root, private=private)
+            except FileExistsError:
+                continue
+            return paths
+        raise FileExistsError(f"no free run id in {self.runs}")
 
     def ensure(self) -> StorePaths:
         """Create the store folders if missing; return self.

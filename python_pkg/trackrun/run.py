@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from trackrun import liveness
 from trackrun.event_writer import EventWriter, flush_all_writers
-from trackrun.ids import new_run_id, new_run_name
+from trackrun.ids import new_run_name
 from trackrun.layout import (
     FORMAT_VERSION,
     TERMINAL_STATUSES,
@@ -105,9 +105,12 @@ class Run:
         Raises TypeError for params that cannot be stored.
         """
         store = StorePaths(store_root).ensure()
-        run_id = run_id or new_run_id()
-        paths = store.run(run_id)
-        make_dir(paths.root, private=not is_group_shared(store.runs))
+        if run_id is None:
+            paths = store.new_run()
+            run_id = paths.run_id
+        else:
+            paths = store.run(run_id)
+            make_dir(paths.root, private=not is_group_shared(store.runs))
         clean_params = redact_params(normalize_params(params or {}))
         clean_tags = normalize_tags(tags or ())
         if provenance is None:

@@ -19,7 +19,7 @@ from typing import Any
 from trackrun.capture import scrub_environ_for_child
 from trackrun.errors import NotSerializableError, RunStateError, TrackrunError
 from trackrun.events import append_event
-from trackrun.ids import check_run_id, new_run_id
+from trackrun.ids import check_run_id
 from trackrun.layout import RunPaths, StorePaths, write_json_atomic
 from trackrun.values import normalize_params
 
@@ -194,8 +194,7 @@ def clone(
             f"{'it' if len(unknown) == 1 else 'them'} from the notebook "
             f"(it reads: {', '.join(spec.get('inputs') or []) or 'nothing'})"
         )
-    target = store.ensure().run(new_run_id())
-    target.root.mkdir(mode=0o700)
+    target = store.new_run()
     shutil.copytree(
         source.job,
         target.job,
