@@ -1,0 +1,204 @@
+"""Detach + attach leaves the kernel as if the cell had run in it: each case is run inline
+(the reference) and detached, in real kernels with real background jobs, and compared."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from trackrun.store import Store
+
+from ..kernels import Kernel, error_of, stdout_of
+from ..notebooks import make_git_project
+
+pytestmark = pytest.mark.slow
+
+
+def run_id_of(text: str) -> str:
+    match = re.search(r"detached run \S+ \((\d{8}-\d{6}-[0-9a-f]{6})\)", text)
+    assert match, text
+    return match.group(1)
+
+
+def wait_finished(project: Path, run_id: str, timeout: float = 240) -> None:
+    store = Store(project / ".trackrun", lease=0)
+    deadline = time.time() + timeout
+    status = ""
+    while time.time() < deadline:
+        status = str(store.summary(run_id)["status"])
+        if status in ("finished", "failed", "lost", "killed"):
+            break
+        time.sleep(0.3)
+    log = project / ".trackrun" / "runs" / run_id / "output.log"
+    assert status == "finished", (status, log.read_text() if log.exists() else "")
+
+
+def ok(kernel: Kernel, code: str, timeout: float = 240) -> str:
+    messages = kernel.run(code, timeout=timeout)
+    text = stdout_of(messages)
+    error = error_of(messages)
+    assert error is None, (text, error)
+    return text
+
+
+def last_json(text: str) -> dict[str, object]:
+    line = [x for x in text.splitlines() if x.startswith("{")][-1]
+    result: dict[str, object] = json.loads(line)
+    return result
+
+
+def run_case(
+    project: Path, setup: str, cell: str, check: str, mode: str, options: str = ""
+) -> tuple[dict[str, object], str]:
+    """Run ``setup`` then ``cell`` (inline, detached and attached in the same kernel, or
+    detached with the kernel shut down mid-run and a NEW kernel attaching); then ``check``,
+    which prints one JSON line. Returns that JSON and the attach output."""
+    kernel = Kernel.start(project)
+    attach_text = ""
+    try:
+        ok(kernel, "%load_ext trackrun")
+        ok(kernel, setup)
+        if mode == "inline":
+            ok(kernel, f"%%track_run {options}\n{cell}")
+        else:
+            run_id = run_id_of(ok(kernel, f"%%track_run --detach {options}\n{cell}"))
+            if mode == "new-kernel":
+                kernel.shutdown()  # mid-run: the job goes on without its kernel
+                wait_finished(project, run_id)
+                kernel = Kernel.start(project)
+                ok(kernel, "%load_ext trackrun")
+            attach_text = ok(kernel, f"%track_run --attach {run_id}")
+            assert "trackrun: loaded" in attach_text, attach_text
+        return last_json(ok(kernel, check)), attach_text
+    finally:
+        kernel.shutdown()
+
+
+def close(a: object, b: object) -> bool:
+    """Equal, numbers to 1e-6 (the same float32 math in two processes)."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, (int, float)):
+        return abs(a - b) <= 1e-6 * max(1.0, abs(a))
+    return a == b
+
+
+IDENTITY_SETUP = """
+import torch
+torch.manual_seed(0)
+model = torch.nn.Linear(4, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)   # made in an earlier cell
+w_ref = model.weight
+C = torch.randn(5, 3, requires_grad=True)
+W1 = torch.randn(3, 2, requires_grad=True)
+parameters = [C, W1]
+history = []
+alias = history
+tensors = {"C": C, "w": model.weight}
+X = torch.randn(8, 4)
+def make_peek():
+    w = model.weight
+    return lambda: round(float(w.sum()), 6)
+peek = make_peek()
+"""
+IDENTITY_CELL = """
+assert alias is history and w_ref is model.weight and tensors["C"] is C and parameters[0] is C
+start = peek()
+opt2 = torch.optim.SGD(parameters, lr=0.05)
+for step in range(25):
+    loss = model(X).pow(2).mean() + (torch.ones(8, 5) @ C @ W1).pow(2).mean()
+    opt.zero_grad(); opt2.zero_grad(); loss.backward(); opt.step(); opt2.step()
+    history.append(round(loss.item(), 6))
+"""
+IDENTITY_CHECK = """
+import json
+rel = dict(
+    alias=alias is history, p0=parameters[0] is C, p1=parameters[1] is W1,
+    w_ref=w_ref is model.weight, opt=opt.param_groups[0]["params"][0] is model.weight,
+    opt_state=model.weight in opt.state, opt2=opt2.param_groups[0]["params"][0] is C,
+    tensors=tensors["w"] is model.weight and tensors["C"] is C,
+    grad=C.grad is not None,
+)
+vals = dict(w=model.weight.detach().tolist(), C=C.detach().tolist(), history=history,
+            peek=peek(), mom=opt.state[model.weight]["momentum_buffer"].tolist())
+before = model.weight.detach().clone()
+loss = model(X).pow(2).mean(); opt.zero_grad(); loss.backward(); opt.step()
+rel["step_moves_model"] = not torch.equal(before, model.weight.detach())
+vals["w_after_step"] = model.weight.detach().tolist()
+print(json.dumps(dict(rel=rel, vals=vals)))
+"""
+
+GLOBALS_SETUP = """
+import torch
+torch.manual_seed(0)
+model = torch.nn.Linear(4, 1)
+data = torch.randn(16, 4)
+counter = 0
+seen = []
+def train(steps):
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    for _ in range(steps):
+        loss = model(data).pow(2).mean(); opt.zero_grad(); loss.backward(); opt.step()
+    return round(loss.item(), 6)
+def bump(x):
+    global counter
+    counter += 1
+    seen.append(x)
+"""
+GLOBALS_CELL = 'final = train(30)\nbump("a")\nbump("b")'
+GLOBALS_CHECK = """
+import json
+g = dict(train=train.__globals__ is globals(), bump=bump.__globals__ is globals())
+vals = dict(w=model.weight.detach().tolist(), final=final, counter=counter, seen=list(seen))
+bump("c"); train(1)
+vals.update(counter2=counter, seen2=list(seen), w2=model.weight.detach().tolist())
+print(json.dumps(dict(g=g, vals=vals)))
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_git_project(tmp_path / "project")
+
+
+@pytest.mark.parametrize("mode", ["same-kernel", "new-kernel"])
+def test_identity_and_in_place_merge_match_inline(project: Path, mode: str) -> None:
+    inline, _ = run_case(project, IDENTITY_SETUP, IDENTITY_CELL, IDENTITY_CHECK, "inline")
+    detached, text = run_case(project, IDENTITY_SETUP, IDENTITY_CELL, IDENTITY_CHECK, mode)
+    assert all(inline["rel"].values()), inline  # type: ignore[union-attr]
+    assert detached["rel"] == inline["rel"], (detached["rel"], text)
+    assert close(detached["vals"], inline["vals"]), (detached["vals"], inline["vals"])
+    if mode == "same-kernel":
+        assert "in place: " in text and "model" in text.split("in place: ")[1], text
+
+
+@pytest.mark.parametrize("mode", ["same-kernel", "new-kernel"])
+def test_notebook_functions_use_the_namespace_as_globals(project: Path, mode: str) -> None:
+    inline, _ = run_case(project, GLOBALS_SETUP, GLOBALS_CELL, GLOBALS_CHECK, "inline")
+    detached, text = run_case(project, GLOBALS_SETUP, GLOBALS_CELL, GLOBALS_CHECK, mode)
+    assert inline["g"] == {"train": True, "bump": True}
+    assert detached["g"] == inline["g"], text
+    assert close(detached["vals"], inline["vals"]), (detached["vals"], inline["vals"])
+    assert detached["vals"]["counter2"] == 3  # type: ignore[index]
+
+
+def test_what_cannot_merge_is_rebound_and_named(project: Path) -> None:
+    """An array resized in place cannot take its new shape into the kernel's array: it is
+    rebound, its value is the job's, and the attach message names it with the reason."""
+    setup = "import numpy as np\narr = np.zeros(3)\nkeep = arr\nsmall = np.zeros(2)\nmine = small"
+    cell = "arr.resize(5, refcheck=False)\narr[:] = 7\nsmall += 1"
+    check = (
+        "import json\nprint(json.dumps(dict(arr=arr.tolist(), small=small.tolist(), "
+        "small_same=mine is small, arr_same=keep is arr)))"
+    )
+    inline, _ = run_case(project, setup, cell, check, "inline")
+    detached, text = run_case(project, setup, cell, check, "same-kernel")
+    assert inline == {"arr": [7.0] * 5, "small": [1.0, 1.0], "small_same": True, "arr_same": True}
+    assert detached == {**inline, "arr_same": False}, text
+    assert re.search(r"rebound \(could not merge in place.*\): arr \(shape or dtype changed", text)
