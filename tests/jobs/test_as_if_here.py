@@ -202,3 +202,182 @@ def test_what_cannot_merge_is_rebound_and_named(project: Path) -> None:
     assert inline == {"arr": [7.0] * 5, "small": [1.0, 1.0], "small_same": True, "arr_same": True}
     assert detached == {**inline, "arr_same": False}, text
     assert re.search(r"rebound \(could not merge in place.*\): arr \(shape or dtype changed", text)
+
+
+MAGIC_CELL = """%time total = sum(range(1000))
+!echo shell-says-hi
+%env MY_SETTING=abc
+import os
+setting = os.environ["MY_SETTING"]
+"""
+CAPTURE_CELL = "%%capture cap\nprint('captured text')\n"
+
+
+def test_magics_run_in_the_job_as_inline(project: Path) -> None:
+    check = "import json\nprint(json.dumps(dict(total=total, setting=setting)))"
+    inline, _ = run_case(project, "", MAGIC_CELL, check, "inline")
+    detached, _ = run_case(project, "", MAGIC_CELL, check, "same-kernel")
+    assert detached == inline == {"total": 499500, "setting": "abc"}
+    runs = sorted((project / ".trackrun" / "runs").iterdir())
+    logs = [(r / "output.log").read_text() for r in runs]
+    for log in logs:  # inline, then detached: the same lines
+        assert "shell-says-hi" in log and "Wall time" in log, log
+    cap_check = "import json\nprint(json.dumps(dict(out=cap.stdout)))"
+    inline, _ = run_case(project, "", CAPTURE_CELL, cap_check, "inline")
+    detached, _ = run_case(project, "", CAPTURE_CELL, cap_check, "same-kernel")
+    assert detached == inline == {"out": "captured text\n"}
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("%matplotlib widget", "%matplotlib widget"),
+        ("%run -i other.py", "%run -i"),
+        ("%debug", "%debug"),
+        ("import ipywidgets", "widget display (ipywidgets)"),
+    ],
+)
+def test_frontend_magics_are_refused_before_launch(project: Path, line: str, named: str) -> None:
+    kernel = Kernel.start(project)
+    try:
+        ok(kernel, "%load_ext trackrun")
+        messages = kernel.run(f"%%track_run --detach\n{line}\nx = 1")
+        shown = stdout_of(messages) + json.dumps(error_of(messages))
+        assert named in shown and "nothing was started" in shown, shown
+    finally:
+        kernel.shutdown()
+    runs = project / ".trackrun" / "runs"
+    assert not runs.exists() or not list(runs.iterdir())
+
+
+def test_displays_in_the_job_land_in_the_run(project: Path) -> None:
+    cell = (
+        "from IPython.display import display, Image\nimport base64\n"
+        "png = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNk"
+        "YAAAAAYAAjCB0C8AAAAASUVORK5CYII=')\n"
+        "display(Image(data=png))\ndisplay({'a': 1})\ndone = True"
+    )
+    _, text = run_case(project, "", cell, "print('{}')", "same-kernel")
+    (run,) = (project / ".trackrun" / "runs").iterdir()
+    assert (run / "artifacts" / "display-1.png").read_bytes().startswith(b"\x89PNG")
+    log = (run / "output.log").read_text()
+    assert "saved as artifacts/display-1.png" in log and "{'a': 1}" in log, log
+
+
+HF_TOKEN = "hf_" + "A1b2C3d4" * 5
+DB_PASSWORD = "pw-s3cret-9981"
+SECRET_ENV = {
+    "HF_TOKEN": HF_TOKEN,
+    "DATABASE_URL": f"postgres://user:{DB_PASSWORD}@db.example/x",
+    "JUPYTER_TOKEN": "jt-0123456789abcdef",
+    "JUPYTERHUB_API_TOKEN": "jh-0123456789abcdef",
+}
+SECRET_CELL = """import os, hashlib
+seen = {k: hashlib.sha256(os.environ.get(k, "").encode()).hexdigest() for k in ("HF_TOKEN", "DATABASE_URL")}
+jupyter = sorted(k for k in os.environ if k.startswith(("JUPYTER", "JPY_API")))
+print("job sees", sorted(k for k in ("HF_TOKEN", "DATABASE_URL") if k in os.environ))
+"""
+SECRET_CHECK = "import json\nprint(json.dumps(dict(seen=seen, jupyter=jupyter)))"
+
+
+def expected_hashes() -> dict[str, str]:
+    import hashlib
+
+    return {
+        k: hashlib.sha256(SECRET_ENV[k].encode()).hexdigest() for k in ("HF_TOKEN", "DATABASE_URL")
+    }
+
+
+def assert_store_holds_no_secret(store: Path) -> None:
+    files = [p for p in store.rglob("*") if p.is_file()]
+    assert any(p.name == "spec.json" for p in files)
+    for path in files:
+        data = path.read_bytes()
+        for secret in (HF_TOKEN, DB_PASSWORD, "jt-0123456789abcdef", "jh-0123456789abcdef"):
+            assert secret.encode() not in data, (secret, path)
+
+
+def test_secrets_reach_the_job_through_memory_only(project: Path) -> None:
+    kernel = Kernel.start(project, env=SECRET_ENV)
+    try:
+        ok(kernel, "%load_ext trackrun")
+        run_id = run_id_of(ok(kernel, f"%%track_run --detach\n{SECRET_CELL}"))
+        ok(kernel, f"%track_run --attach {run_id}")
+        detached = last_json(ok(kernel, SECRET_CHECK))
+    finally:
+        kernel.shutdown()
+    assert detached == {"seen": expected_hashes(), "jupyter": []}
+    spec = json.loads((project / ".trackrun" / "runs" / run_id / "job" / "spec.json").read_text())
+    assert "HF_TOKEN" in spec["secret_names"] and "<redacted>" in spec["env"]["DATABASE_URL"]
+    assert_store_holds_no_secret(project / ".trackrun")
+
+
+def test_server_launched_job_gets_the_servers_secrets(project: Path) -> None:
+    from ..kernels import JupyterServer
+
+    (project / "s.ipynb").write_text(
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
+    server = JupyterServer.start(project, env=SECRET_ENV)
+    try:
+        kernel_id = server.start_kernel("s.ipynb")
+        server.run(
+            kernel_id,
+            "%load_ext trackrun\nimport os\nos.environ['KERNEL_ONLY_TOKEN'] = 'ko-123456789abc'",
+        )
+        launched = stdout_of(server.run(kernel_id, f"%%track_run --detach\n{SECRET_CELL}"))
+        run_id = run_id_of(launched)
+        handle = json.loads(
+            (project / ".trackrun" / "runs" / run_id / "job" / "handle.json").read_text()
+        )
+        assert handle["backend"] == "server", handle
+        assert "KERNEL_ONLY_TOKEN" in launched and "will not have it" in launched, launched
+        server.run(kernel_id, f"%track_run --attach {run_id}")
+        detached = last_json(stdout_of(server.run(kernel_id, SECRET_CHECK)))
+    finally:
+        server.stop()
+    assert detached == {"seen": expected_hashes(), "jupyter": []}
+    assert_store_holds_no_secret(project / ".trackrun")
+
+
+class _CreatesFile:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.path), "w"))
+
+
+def test_tampered_and_copied_outputs_are_refused(project: Path, tmp_path: Path) -> None:
+    import pickle
+    import shutil
+
+    kernel = Kernel.start(project)
+    try:
+        ok(kernel, "%load_ext trackrun")
+        tampered = run_id_of(ok(kernel, "%%track_run --detach\nx = [1, 2]"))
+        copied = run_id_of(ok(kernel, "%%track_run --detach\ny = {'a': 3}"))
+        wait_finished(project, tampered)
+        wait_finished(project, copied)
+        marker = tmp_path / "pwned"
+        outputs = project / ".trackrun" / "runs" / tampered / "job" / "outputs.pkl"
+        outputs.write_bytes(pickle.dumps({"names": {"x": _CreatesFile(marker)}, "grads": []}))
+        messages = kernel.run(f"%track_run --attach {tampered}")
+        shown = json.dumps(error_of(messages)) + stdout_of(messages)
+        assert "changed after this store wrote them" in shown, shown
+        assert not marker.exists()
+        assert "NameError" in json.dumps(error_of(kernel.run("x")))
+
+        other = tmp_path / "other-store"
+        shutil.copytree(project / ".trackrun" / "runs" / copied, other / "runs" / copied)
+        messages = kernel.run(f"%track_run --attach {copied} --store {other}")
+        shown = json.dumps(error_of(messages)) + stdout_of(messages)
+        assert (
+            "outputs were written by another store; `%track_run --attach "
+            f"{copied} --trust` loads them anyway" in shown
+        ), shown
+        assert "NameError" in json.dumps(error_of(kernel.run("y")))
+        ok(kernel, f"%track_run --attach {copied} --store {other} --trust")
+        assert last_json(ok(kernel, "import json\nprint(json.dumps(y))")) == {"a": 3}
+    finally:
+        kernel.shutdown()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import re
 import sys
 import threading
 import time
@@ -52,6 +53,7 @@ def run_job(run_dir: Path) -> int:
     namespace.update(spec.get("overrides") or {})  # params changed for a rerun
     source = (paths.job / "source.py").read_text(encoding="utf-8")
     _exit_with_supervisor()
+    bound_before = {name: id(value) for name, value in namespace.items()}
     if spec.get("runs_under") == "ipython":
         failure = run_in_shell(source, namespace, paths)
     else:  # a job frozen before jobs ran under IPython: plain Python source
@@ -70,7 +72,14 @@ def run_job(run_dir: Path) -> int:
         scalars = final_scalars(namespace, spec["assigned"])
         if scalars:
             run.log(scalars, step=0)
-    save_outputs(paths, namespace, spec, origins)
+    # Names bound in ways the cell's text does not show (``%time x = ...``, ``globals()``)
+    # come back too, as they would be there after an inline run.
+    rebound = [
+        name
+        for name, value in namespace.items()
+        if bound_before.get(name) != id(value) and not _SHELL_NAMES.fullmatch(name)
+    ]
+    save_outputs(paths, namespace, {**spec, "assigned": [*spec["assigned"], *rebound]}, origins)
     run.release()
     return 0
 
@@ -88,9 +97,13 @@ def run_in_shell(source: str, namespace: dict[str, Any], paths: RunPaths) -> Bas
     config = Config()
     config.HistoryManager.enabled = False  # no shared history database among jobs
     config.InteractiveShell.colors = "NoColor"
-    config.InteractiveShell.display_pub_class = "trackrun.jobs.runner.RunDisplayPublisher"
     shell = InteractiveShell.instance(user_ns=namespace, config=config)
-    shell.display_pub.folder = paths.artifacts  # type: ignore[attr-defined]
+    publisher = RunDisplayPublisher(parent=shell, shell=shell)  # type: ignore[no-untyped-call]
+    publisher.folder = paths.artifacts
+    shell.display_pub = publisher
+    # A terminal shell formats text only; the job keeps images (saved as artifacts).
+    formatter: Any = shell.display_formatter
+    formatter.active_types = list(formatter.formatters)
     if "matplotlib" in source or "plt." in source:
         with contextlib.suppress(Exception):  # figures as PNG when matplotlib is there
             from IPython.core.pylabtools import select_figure_formats
@@ -132,6 +145,8 @@ class RunDisplayPublisher(DisplayPublisher):
         return None
 
 
+#: Names the IPython shell itself binds in the namespace (history, output cache, helpers).
+_SHELL_NAMES = re.compile(r"_+|_i+|_i?\d+|_[oids]h|In|Out|get_ipython|exit|quit")
 _IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/svg+xml": ".svg"}
 
 
