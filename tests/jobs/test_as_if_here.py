@@ -381,3 +381,85 @@ def test_tampered_and_copied_outputs_are_refused(project: Path, tmp_path: Path) 
         assert last_json(ok(kernel, "import json\nprint(json.dumps(y))")) == {"a": 3}
     finally:
         kernel.shutdown()
+
+
+MLP_SETUP = """
+import random, torch
+random.seed(0)
+syllables = ["ka", "ri", "mo", "na", "le", "to", "sa", "vi", "du", "pe", "lo", "mi", "ra", "ne", "su"]
+words = ["".join(random.choice(syllables) for _ in range(random.randint(1, 4))) for _ in range(3000)]
+stoi = {c: i + 1 for i, c in enumerate(sorted(set("".join(words))))}
+stoi["."] = 0
+X, Y = [], []
+for w in words:
+    context = [0, 0, 0]
+    for ch in w + ".":
+        X.append(context); Y.append(stoi[ch]); context = context[1:] + [stoi[ch]]
+X, Y = torch.tensor(X), torch.tensor(Y)
+g = torch.Generator().manual_seed(2147483647)
+C = torch.randn((len(stoi), 10), generator=g)
+W1 = torch.randn((30, 200), generator=g) * 0.2
+b1 = torch.randn(200, generator=g) * 0.01
+W2 = torch.randn((200, len(stoi)), generator=g) * 0.01
+b2 = torch.zeros(len(stoi))
+parameters = [C, W1, b1, W2, b2]
+for p in parameters:
+    p.requires_grad = True
+def full_loss():
+    with torch.no_grad():
+        h = torch.tanh(C[X].view(-1, 30) @ W1 + b1)
+        return torch.nn.functional.cross_entropy(h @ W2 + b2, Y).item()
+def train(steps, lr):
+    for _ in range(steps):
+        ix = torch.randint(0, X.shape[0], (32,), generator=g)
+        h = torch.tanh(C[X[ix]].view(-1, 30) @ W1 + b1)
+        loss = torch.nn.functional.cross_entropy(h @ W2 + b2, Y[ix])
+        for p in parameters:
+            p.grad = None
+        loss.backward()
+        for p in parameters:
+            p.data += -lr * p.grad
+    return loss.item()
+start_loss = full_loss()
+"""
+MLP_CELL = """
+for chunk in range(24):
+    batch_loss = train(1000, 0.1 if chunk < 18 else 0.01)
+    trackrun.log(loss=batch_loss, full=full_loss(), step=chunk)
+job_loss = full_loss()
+"""
+MLP_CHECK = """
+import json
+same = parameters[0] is C and parameters[1] is W1 and parameters[4] is b2
+after_job = full_loss()
+train(100, 0.01)
+print(json.dumps(dict(same=same, start=start_loss, job=job_loss, after_job=after_job,
+                      continued=full_loss(), C=C[:2].tolist())))
+"""
+
+
+def test_char_mlp_trained_detached_continues_inline(tmp_path: Path) -> None:
+    """A realistic notebook: a character-level MLP trained from a list of parameter tensors
+    that are also named one by one; detach, attach, then 100 more steps in the kernel."""
+    results = {}
+    for mode in ("inline", "same-kernel"):
+        project = make_git_project(tmp_path / mode)
+        kernel = Kernel.start(project, env={"OMP_NUM_THREADS": "1"})  # 2 shared cores
+        try:
+            ok(kernel, "%load_ext trackrun")
+            ok(kernel, MLP_SETUP)
+            if mode == "inline":
+                ok(kernel, f"%%track_run\n{MLP_CELL}", timeout=600)
+            else:
+                run_id = run_id_of(ok(kernel, f"%%track_run --detach\n{MLP_CELL}"))
+                text = ok(kernel, f"%track_run --attach {run_id}", timeout=600)
+                assert "in place: " in text and "W1" in text, text
+            results[mode] = last_json(ok(kernel, MLP_CHECK))
+        finally:
+            kernel.shutdown()
+    inline, detached = results["inline"], results["same-kernel"]
+    assert detached["same"] is True
+    assert detached["after_job"] == detached["job"]  # the kernel holds what the job left
+    assert float(detached["job"]) < float(detached["start"]) - 0.5  # type: ignore[arg-type]
+    assert float(detached["continued"]) < float(detached["job"])  # type: ignore[arg-type]
+    assert close(detached, inline), (detached, inline)
