@@ -16,8 +16,6 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from IPython.core.displaypub import DisplayPublisher
-
 from trackrun.cellcode import final_scalars
 from trackrun.jobs.freeze import read_spec, save_outputs, store_root_of
 from trackrun.jobs.graph import load_graph
@@ -37,6 +35,7 @@ def run_job(run_dir: Path) -> int:
     ``sys.exit(n)`` in the cell ends the job with status ``n`` (0 or None: finished).
     """
     paths = RunPaths(run_dir)
+    _exit_with_supervisor(paths)  # first: the supervisor may die while this job still starts
     spec = read_spec(paths)
     sys.path[:0] = [p for p in spec["sys_path"] if p not in sys.path]
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
@@ -52,7 +51,6 @@ def run_job(run_dir: Path) -> int:
     origins = {id(obj): index for index, obj in memo.items()}
     namespace.update(spec.get("overrides") or {})  # params changed for a rerun
     source = (paths.job / "source.py").read_text(encoding="utf-8")
-    _exit_with_supervisor()
     bound_before = {name: id(value) for name, value in namespace.items()}
     if spec.get("runs_under") == "ipython":
         failure = run_in_shell(source, namespace, paths)
@@ -98,9 +96,7 @@ def run_in_shell(source: str, namespace: dict[str, Any], paths: RunPaths) -> Bas
     config.HistoryManager.enabled = False  # no shared history database among jobs
     config.InteractiveShell.colors = "NoColor"
     shell = InteractiveShell.instance(user_ns=namespace, config=config)
-    publisher = RunDisplayPublisher(parent=shell, shell=shell)  # type: ignore[no-untyped-call]
-    publisher.folder = paths.artifacts
-    shell.display_pub = publisher
+    shell.display_pub = _display_publisher(paths.artifacts)(parent=shell, shell=shell)
     # A terminal shell formats text only; the job keeps images (saved as artifacts).
     formatter: Any = shell.display_formatter
     formatter.active_types = list(formatter.formatters)
@@ -114,35 +110,46 @@ def run_in_shell(source: str, namespace: dict[str, Any], paths: RunPaths) -> Bas
     return error
 
 
-class RunDisplayPublisher(DisplayPublisher):
-    """Displays of a job: images saved as run artifacts, the rest printed as text."""
+def _display_publisher(folder: Path) -> type:
+    """The display publisher of a job (IPython is imported only once the cell runs)."""
+    from IPython.core.displaypub import DisplayPublisher
 
-    folder: Path | None = None
-    count = 0
+    class RunDisplayPublisher(DisplayPublisher):
+        """Displays of a job: images saved as run artifacts, the rest printed as text."""
 
-    def publish(
-        self, data: dict[str, Any], metadata: Any = None, *args: Any, **kwargs: Any
-    ) -> None:
-        try:
-            for mime, suffix in _IMAGE_TYPES.items():
-                if mime in data and self.folder is not None:
-                    self.count += 1
-                    self.folder.mkdir(exist_ok=True, mode=0o700)
-                    target = self.folder / f"display-{self.count}{suffix}"
-                    blob = data[mime]
-                    if isinstance(blob, str):
-                        blob = blob.encode() if mime == "image/svg+xml" else base64.b64decode(blob)
-                    target.write_bytes(blob)
-                    print(
-                        f"[display: {data.get('text/plain', mime)} saved as artifacts/{target.name}]"
-                    )
-                    return
-            print(data.get("text/plain", f"[display of {', '.join(data)}]"))
-        except Exception as error:  # a display never ends a job
-            print(f"trackrun: a display could not be recorded ({type(error).__name__}: {error})")
+        folder: Path | None = None
+        count = 0
 
-    def clear_output(self, wait: bool = False) -> None:
-        return None
+        def publish(
+            self, data: dict[str, Any], metadata: Any = None, *args: Any, **kwargs: Any
+        ) -> None:
+            try:
+                for mime, suffix in _IMAGE_TYPES.items():
+                    if mime in data and self.folder is not None:
+                        self.count += 1
+                        self.folder.mkdir(exist_ok=True, mode=0o700)
+                        target = self.folder / f"display-{self.count}{suffix}"
+                        blob = data[mime]
+                        if isinstance(blob, str):
+                            blob = (
+                                blob.encode() if mime == "image/svg+xml" else base64.b64decode(blob)
+                            )
+                        target.write_bytes(blob)
+                        print(
+                            f"[display: {data.get('text/plain', mime)} saved as artifacts/{target.name}]"
+                        )
+                        return
+                print(data.get("text/plain", f"[display of {', '.join(data)}]"))
+            except Exception as error:  # a display never ends a job
+                print(
+                    f"trackrun: a display could not be recorded ({type(error).__name__}: {error})"
+                )
+
+        def clear_output(self, wait: bool = False) -> None:
+            return None
+
+    RunDisplayPublisher.folder = folder
+    return RunDisplayPublisher
 
 
 #: Names the IPython shell itself binds in the namespace (history, output cache, helpers).
@@ -177,9 +184,20 @@ def _record_error(paths: RunPaths, error: BaseException, show: bool) -> None:
     (paths.job / "error.txt").write_text(text, encoding="utf-8")
 
 
-def _exit_with_supervisor() -> None:
-    """End this job if its supervisor dies: an unsupervised job would run on unrecorded."""
+def _exit_with_supervisor(paths: RunPaths) -> None:
+    """End this job if its supervisor dies: an unsupervised job would run on unrecorded.
+
+    The supervisor is known by the pid it recorded before starting this job, not by this
+    process's parent now: the supervisor may already be gone while this job starts.
+    """
+    from trackrun.events import iter_events
+
     parent = os.getppid()
+    for event in iter_events(paths.events_of("supervisor")):
+        if event.get("type") == "status" and event.get("pid"):
+            parent = int(event["pid"])
+    if os.getppid() != parent:
+        os._exit(137)
 
     def watch() -> None:
         while True:
