@@ -172,6 +172,17 @@ def _redact_text(text: str, secrets: list[tuple[str, str]]) -> str:
     return text
 
 
+def scan_secrets(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(value, name) of every secret in ``env`` (see ``redact_text_with``), longest first."""
+    return _scan_secrets(env)
+
+
+def redact_text_with(text: str, secrets: list[tuple[str, str]]) -> str:
+    """``text`` with the given secrets (from ``scan_secrets``), URL passwords and token
+    formats redacted: ``redact_text`` for an environment other than this process's."""
+    return _redact_text(text, secrets)
+
+
 def _redact_token(match: re.Match[str]) -> str:
     before = match.string[match.start() - 1 : match.start()]
     # Only at a word start ("desk-..." is no token); checked here to keep the patterns fast.

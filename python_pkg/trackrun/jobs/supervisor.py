@@ -21,6 +21,7 @@ from trackrun import liveness
 from trackrun.event_writer import EventWriter
 from trackrun.jobs import processes
 from trackrun.jobs.backends.local import KILL_GRACE
+from trackrun.jobs.environment import job_environment
 from trackrun.jobs.freeze import read_spec
 from trackrun.layout import RunPaths, open_private
 from trackrun.run import process_identity
@@ -76,7 +77,7 @@ class Supervisor:
         return 0 if status == "finished" else 1
 
     def _attempt(self, attempt: int) -> int:
-        env = dict(self.spec["env"])
+        env = job_environment(self.spec["env"], os.environ)  # secrets: from memory only
         env.update(
             PYTHONUNBUFFERED="1",
             TRACKRUN_RUN_DIR=str(self.paths.root),
