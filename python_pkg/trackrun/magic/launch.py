@@ -9,7 +9,8 @@ from IPython.core.error import UsageError
 
 from trackrun import jobs
 from trackrun.cellcode import analyze_cell, auto_params
-from trackrun.errors import NotSerializableError
+from trackrun.config import ConfigError, resolve_backend
+from trackrun.errors import NotSerializableError, TrackrunError
 from trackrun.magic.live import LiveView
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
 from trackrun.run import Run
@@ -25,6 +26,10 @@ def run_detached(
     """
     from trackrun.magic import show_run_bundle
 
+    try:  # bad backend options are refused before anything is recorded
+        backend, slurm_options = resolve_backend(store_root, args.on, args.slurm)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
     source = shell.transform_cell(cell)
     try:
         names = analyze_cell(source)
@@ -53,6 +58,7 @@ def run_detached(
             "detached": True,
             "retries": args.retries,
             "gpu": args.gpu,
+            "backend": backend,
             "magic": f"%%track_run {line}".strip(),
         },
         status="queued",
@@ -60,7 +66,10 @@ def run_detached(
     write_code_files(run.paths, cell, notebook, shell)
     jobs.write_job(run.paths, source, frozen, names.assigned, outputs, args.retries, args.gpu)
     run.release()
-    jobs.submit(run.dir)
+    try:
+        jobs.submit(run.dir, backend, slurm_options)
+    except TrackrunError as error:  # jobs.submit recorded the run failed
+        raise UsageError(f"%%track_run --detach: run {run.run_id} not submitted: {error}") from None
     show_run_bundle(run)
     print(
         f"trackrun: detached run {run.name} ({run.run_id}); it goes on if you close the "
