@@ -24,7 +24,7 @@ from trackrun.jobs.freeze import (
     write_job,
 )
 from trackrun.jobs.kill import kill
-from trackrun.layout import RunPaths
+from trackrun.layout import RunPaths, StorePaths
 from trackrun.store import Store
 
 #: The backend a detached run goes to when neither the cell nor the project names one.
@@ -67,6 +67,16 @@ def submit(
         raise
 
 
+def check_backend(store_root: Path, backend: str, options: dict[str, str]) -> None:
+    """Refuse a backend that cannot take runs before any run is recorded: an unknown name,
+    SLURM tools missing, a partition the cluster does not have. Raises TrackrunError."""
+    get_backend(backend, StorePaths(store_root))
+    if backend == "slurm":
+        from trackrun.jobs.backends.slurm import SlurmBackend
+
+        SlurmBackend(StorePaths(store_root)).check(options)
+
+
 def reconcile(store: Store) -> dict[str, JobState]:
     """Ask the cluster scheduler about runs whose heartbeats stopped and record what it
     says (see ``jobs/reconcile.py``); returns its answers by run id. Never raises for a
@@ -92,6 +102,7 @@ __all__ = [
     "Handle",
     "JobState",
     "backend_of",
+    "check_backend",
     "clone",
     "describe",
     "freeze_inputs",

@@ -15,15 +15,20 @@ What SLURM said last is kept in ``job/slurm-state.json`` for ``trackrun show`` a
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import threading
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from trackrun.events import HEARTBEAT_INTERVAL, append_event, iter_events
+from trackrun.jobs import slurm_cli
 from trackrun.jobs.backends import Handle, JobState, get_backend
 from trackrun.jobs.backends.slurm import MARKER_TIMEOUT, NOT_VISIBLE, SlurmBackend
-from trackrun.layout import ACTIVE_STATUSES, RunPaths
+from trackrun.layout import ACTIVE_STATUSES, RunPaths, StorePaths
 from trackrun.run import write_json_atomic
 from trackrun.store import Store
 
@@ -48,6 +53,13 @@ _VERDICTS = {
     "DEADLINE": ("failed", "SLURM cancelled the job at its deadline (DEADLINE)"),
 }
 _RESUBMIT = frozenset({"PREEMPTED", "NODE_FAIL"})
+#: Seconds between two background passes (the Jupyter server's drainer).
+RECONCILE_EVERY = float(os.environ.get("TRACKRUN_RECONCILE_EVERY", "15"))
+
+log = logging.getLogger("trackrun.jobs")
+_background: dict[Path, _Worker] = {}
+_background_lock = threading.Lock()
+_stores: dict[Path, Store] = {}
 
 
 def reconcile(store: Store, now: float | None = None) -> dict[str, JobState]:
@@ -83,6 +95,35 @@ def reconcile(store: Store, now: float | None = None) -> dict[str, JobState]:
     return answers
 
 
+def reconcile_in_background(store: StorePaths) -> None:
+    """Reconcile ``store`` in a background thread, at most every ``RECONCILE_EVERY`` seconds
+    (for the Jupyter server's drainer tick: a SLURM query may take seconds when the
+    controller is down, and the tick must not wait for it)."""
+    root = store.root
+    with _background_lock:
+        thread = _background.get(root)
+        if thread and (thread.is_alive() or time.monotonic() - thread.started < RECONCILE_EVERY):
+            return
+        worker = _Worker(root)
+        _background[root] = worker
+    worker.start()
+
+
+class _Worker(threading.Thread):
+    def __init__(self, root: Path) -> None:
+        super().__init__(name="trackrun-reconcile", daemon=True)
+        self.root = root
+        self.started = time.monotonic()
+
+    def run(self) -> None:
+        try:
+            if self.root not in _stores:
+                _stores[self.root] = Store(self.root, lease=0)
+            reconcile(_stores[self.root])
+        except Exception:  # a background pass must never take the server down
+            log.exception("trackrun: reconciling SLURM runs failed")
+
+
 def describe(store: Store, run_id: str) -> dict[str, Any] | None:
     """The backend's view of a detached run for ``trackrun show``: backend, job id, SLURM
     state with its detail, queue wait (seconds); None for runs without a jobs handle.
@@ -114,8 +155,6 @@ def save_state(run: RunPaths, state: JobState) -> None:
 
 def load_state(run: RunPaths) -> dict[str, Any] | None:
     """What the backend said last of ``run``, or None."""
-    import json
-
     try:
         data: dict[str, Any] = json.loads((run.job / "slurm-state.json").read_text("utf-8"))
         return data
@@ -150,6 +189,7 @@ def _judge(
     store.ingest([run.run_id])
     if store.summary(run.run_id)["status"] not in ACTIVE_STATUSES:
         return
+    _final_record(handle, state)
     slurm_state = str(state.extra.get("slurm_state") or "")
     started = (run.job / "slurm-started").exists()
     if not started and state.phase == "ended":
@@ -179,6 +219,19 @@ def _judge(
         if state.phase == "ended"
         else f"{state.detail} (asked squeue and sacct), and its supervisor recorded no end",
     )
+
+
+def _final_record(handle: Handle, state: JobState) -> None:
+    # squeue knows the end state but not the exit code: the final record (sacct) has both.
+    job_id = str(handle.ident.get("job_id") or "")
+    try:
+        final = slurm_cli.sacct([job_id]).get(job_id)
+    except slurm_cli.SlurmError:
+        return
+    if final is not None:
+        state.phase = "ended"
+        state.detail = final.state + (f", exit {final.exit_code}" if final.exit_code else "")
+        state.extra.update(slurm_state=final.state, exit_code=final.exit_code, source="sacct")
 
 
 def _record(store: Store, run: RunPaths, status: str, error: str) -> None:

@@ -62,7 +62,9 @@ class Supervisor:
             code = self._attempt(attempt)
             if self.cancelled and _stopped_by_scheduler(self.paths):
                 # SLURM stopped it (requeue, preemption, time limit), not the user: the
-                # requeued job goes on, or jobs.reconcile records SLURM's final state.
+                # requeued job goes on, or jobs.reconcile records SLURM's final state. This
+                # status supersedes the `killed` the job recorded on SIGTERM.
+                self.writer.emit("status", status="queued", error="stopped by SLURM")
                 self.writer.close()
                 return 1
             if self.cancelled:

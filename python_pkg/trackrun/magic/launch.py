@@ -9,7 +9,7 @@ from IPython.core.error import UsageError
 
 from trackrun import jobs
 from trackrun.cellcode import analyze_cell, auto_params
-from trackrun.config import ConfigError, resolve_backend
+from trackrun.config import resolve_backend
 from trackrun.errors import NotSerializableError, TrackrunError
 from trackrun.magic.live import LiveView
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
@@ -27,8 +27,12 @@ def run_detached(
     from trackrun.magic import show_run_bundle
 
     try:  # bad backend options are refused before anything is recorded
-        backend, slurm_options = resolve_backend(store_root, args.on, args.slurm)
-    except ConfigError as error:
+        slurm = args.slurm
+        if slurm and len(slurm) > 1 and slurm[0] == slurm[-1] and slurm[0] in "'\"":
+            slurm = slurm[1:-1]  # IPython's argument parsing keeps the quotes
+        backend, slurm_options = resolve_backend(store_root, args.on, slurm)
+        jobs.check_backend(store_root, backend, slurm_options)
+    except TrackrunError as error:
         raise UsageError(str(error)) from None
     source = shell.transform_cell(cell)
     try:

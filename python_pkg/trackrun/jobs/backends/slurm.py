@@ -71,7 +71,7 @@ class SlurmBackend:
         submitted), ControllerUnreachable, or StoreNotVisible (the job is cancelled then).
         """
         options = self.options(run)
-        self._check(options)
+        self.check(options)
         script = self._write_script(run, options, array_list=None)
         handle = Handle(self.name, run.run_id)
         handle.save(run)  # before the job can start: nobody judges this run by its pid
@@ -90,7 +90,7 @@ class SlurmBackend:
         if parallel is not None and parallel < 1:
             raise TrackrunError(f"parallel must be 1 or more, not {parallel}")
         options = self.options(runs[0])
-        self._check(options)
+        self.check(options)
         listing = runs[0].job / "slurm-array.txt"
         listing.write_text("".join(f"{r.root}\n" for r in runs), encoding="utf-8")
         script = self._write_script(runs[0], options, array_list=listing)
@@ -125,7 +125,9 @@ class SlurmBackend:
         except FileNotFoundError:
             return load_config(self.store.root).slurm
 
-    def _check(self, options: dict[str, str]) -> None:
+    def check(self, options: dict[str, str]) -> None:
+        """Refuse what would fail: no sbatch here, a partition the cluster does not have.
+        Raises SlurmNotInstalled, SlurmError, ControllerUnreachable."""
         if shutil.which("sbatch") is None:
             raise slurm_cli.SlurmNotInstalled(
                 "`sbatch` is not installed here (or not on PATH): the SLURM backend needs the "
