@@ -317,3 +317,48 @@ def test_supervisor_killed_on_the_node_becomes_lost_after_asking_sacct(
     steps = store.metrics(run.run_id, ["i"])["step"]
     assert steps == list(range(len(steps)))
     assert [e for e in iter_events(run.events_of("supervisor")) if e.get("status") == "lost"] == []
+
+
+def test_slurms_own_verdicts_become_clear_errors(cluster: Path, store_root: Path) -> None:
+    source = "import time\ntime.sleep(1000)\n"
+    timed = _make_job(store_root, source)
+    jobs.submit(timed.root, "slurm", {"time": "1"})  # one minute
+    cancelled = _make_job(store_root, source)
+    jobs.submit(cancelled.root, "slurm")
+    store = Store(store_root, lease=0)
+    for run in (timed, cancelled):
+        wait_until(lambda r=run: _status(store, r.run_id) == "running", "the jobs to run")
+    subprocess.run(["scancel", _job_id(cancelled)], check=True, timeout=20)  # not trackrun kill
+
+    def ended(run: RunPaths) -> bool:
+        cli(str(store_root), "ls")  # the CLI asks SLURM about runs it stopped itself
+        return _status(store, run.run_id) not in ("queued", "running")
+
+    wait_until(lambda: ended(cancelled), "the cancelled run to end")
+    info = store.summary(cancelled.run_id)
+    assert info["status"] == "killed" and "cancelled in SLURM (scancel)" in info["error"]
+    wait_until(lambda: ended(timed), "the time limit", timeout=240)
+    info = store.summary(timed.run_id)
+    assert info["status"] == "failed" and "time limit (TIMEOUT)" in info["error"], info["error"]
+
+
+def test_an_array_runs_its_runs_at_most_parallel_at_once(cluster: Path, store_root: Path) -> None:
+    runs = [
+        _make_job(store_root, f"import time\nprint('task {i}')\ntime.sleep(1)\n") for i in range(3)
+    ]
+    backend = jobs.get_backend("slurm", Store(store_root, lease=0).paths)
+    handles = backend.submit_many(runs, parallel=1)
+    array_id = str(handles[0].ident["array_job_id"])
+    assert [h.ident["job_id"] for h in handles] == [f"{array_id}_{i}" for i in range(3)]
+    assert [Handle.load(r) for r in runs] == handles
+    store = Store(store_root, lease=0)
+    seen_limit = False
+    while any(_status(store, r.run_id) in ("queued", "running") for r in runs):
+        states = [backend.state(h) for h in handles]
+        assert sum(s.phase == "running" for s in states) <= 1
+        seen_limit |= any("JobArrayTaskLimit" in (s.detail or "") for s in states)
+        time.sleep(0.2)
+    assert seen_limit
+    for i, run in enumerate(runs):
+        assert _status(store, run.run_id) == "finished"
+        assert f"task {i}" in run.output_log.read_text()
