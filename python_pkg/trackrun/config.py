@@ -78,7 +78,12 @@ def load_config(store_root: Path, cwd: Path | None = None) -> ProjectConfig:
         if not isinstance(options, dict):
             raise ConfigError(f"{path}: `slurm` must be a table of sbatch options")
         for key, value in options.items():
-            slurm[_check_key(str(key), str(path))] = _check_value(key, value, str(path))
+            name = _check_key(str(key), str(path))
+            if isinstance(value, bool) and name in SLURM_FLAGS:  # exclusive = true
+                if value:
+                    slurm[name] = ""
+                continue
+            slurm[name] = _check_value(key, value, str(path))
     return ProjectConfig(backend, slurm, tuple(sources))
 
 

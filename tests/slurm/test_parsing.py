@@ -137,5 +137,7 @@ def test_a_broken_config_file_is_named(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(ConfigError, match=r"config.toml: not valid TOML"):
         load_config(store)
     (store / "config.toml").write_text("[slurm]\nexclusive = true\n")
-    with pytest.raises(ConfigError, match="exclusive must be a string or a number"):
+    assert load_config(store).slurm == {"exclusive": ""}
+    (store / "config.toml").write_text("[slurm]\ntime = true\n")
+    with pytest.raises(ConfigError, match="time must be a string or a number"):
         load_config(store)

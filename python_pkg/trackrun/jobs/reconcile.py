@@ -27,7 +27,7 @@ from typing import Any
 from trackrun.events import HEARTBEAT_INTERVAL, append_event, iter_events
 from trackrun.jobs import slurm_cli
 from trackrun.jobs.backends import Handle, JobState, get_backend
-from trackrun.jobs.backends.slurm import MARKER_TIMEOUT, NOT_VISIBLE, SlurmBackend
+from trackrun.jobs.backends.slurm import MARKER_TIMEOUT, NOT_VISIBLE, USED_MARKER, SlurmBackend
 from trackrun.layout import ACTIVE_STATUSES, RunPaths, StorePaths
 from trackrun.run import write_json_atomic
 from trackrun.store import Store
@@ -100,6 +100,8 @@ def reconcile_in_background(store: StorePaths) -> None:
     (for the Jupyter server's drainer tick: a SLURM query may take seconds when the
     controller is down, and the tick must not wait for it)."""
     root = store.root
+    if not (root / USED_MARKER).exists():
+        return  # this store never sent a run to SLURM: nothing to ask
     with _background_lock:
         thread = _background.get(root)
         if thread and (thread.is_alive() or time.monotonic() - thread.started < RECONCILE_EVERY):

@@ -48,6 +48,9 @@ MARKER_GRACE = 5.0
 NOT_VISIBLE_EXIT = 78
 
 NOT_VISIBLE = "the store is not on a filesystem the compute node sees"
+#: A file in the store saying it has sent runs to SLURM (so the Jupyter server's periodic
+#: reconciliation costs nothing in stores that never did).
+USED_MARKER = ".slurm-used"
 
 
 class StoreNotVisible(TrackrunError):
@@ -75,6 +78,7 @@ class SlurmBackend:
         script = self._write_script(run, options, array_list=None)
         handle = Handle(self.name, run.run_id)
         handle.save(run)  # before the job can start: nobody judges this run by its pid
+        (self.store.root / USED_MARKER).touch()
         job_id = slurm_cli.sbatch(str(script), [], _submit_env())
         handle.ident = {"job_id": job_id, "job_ids": [job_id]}
         handle.save(run)
@@ -97,6 +101,7 @@ class SlurmBackend:
         handles = [Handle(self.name, r.run_id) for r in runs]
         for run, handle in zip(runs, handles, strict=False):
             handle.save(run)
+        (self.store.root / USED_MARKER).touch()
         spec = f"0-{len(runs) - 1}" + (f"%{parallel}" if parallel else "")
         array_id = slurm_cli.sbatch(str(script), [f"--array={spec}"], _submit_env())
         for index, (run, handle) in enumerate(zip(runs, handles, strict=False)):
