@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from trackrun.config import resolve_backend
 from trackrun.errors import TrackrunError
 from trackrun.events import append_event
 from trackrun.jobs.backends import Backend, Handle, JobState, backend_of, get_backend, store_of
@@ -46,6 +45,7 @@ def submit(
     the run; the run is then recorded ``failed`` with that message, so nothing is left
     queued or running.
     """
+    from trackrun.config import resolve_backend  # tomllib: only when submitting
     from trackrun.jobs.backends.server import HandOverRefused
 
     run = RunPaths(run_dir)

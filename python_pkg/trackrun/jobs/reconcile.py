@@ -69,6 +69,8 @@ def reconcile(store: Store, now: float | None = None) -> dict[str, JobState]:
     Never raises for a SLURM problem: an unreachable controller is recorded as the runs'
     state detail and the runs stay as they are.
     """
+    if not (store.root / USED_MARKER).exists():
+        return {}  # this store never sent a run to SLURM
     rows = store.sql(
         "SELECT run_id, status, last_event_at FROM runs WHERE status IN ('queued', 'running')"
     ).to_dicts()

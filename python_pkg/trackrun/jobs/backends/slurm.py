@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from trackrun.capture import scrub_environ_for_child
-from trackrun.config import load_config
 from trackrun.errors import TrackrunError
 from trackrun.ids import is_run_id
 from trackrun.jobs import slurm_cli
@@ -128,6 +127,8 @@ class SlurmBackend:
             saved = json.loads((run.job / "slurm.json").read_text(encoding="utf-8"))
             return {str(k): str(v) for k, v in saved.items()}
         except FileNotFoundError:
+            from trackrun.config import load_config  # tomllib: only when needed
+
             return load_config(self.store.root).slurm
 
     def check(self, options: dict[str, str]) -> None:
