@@ -20,6 +20,7 @@ from trackrun.ids import is_run_id
 from trackrun.jobs.backends import Handle
 from trackrun.jobs.backends.local import LocalBackend
 from trackrun.jobs.queue import ACCEPTED, claim, drainer_file, queue_dir
+from trackrun.jobs.reconcile import reconcile_in_background
 from trackrun.jobs.spawn import spawn_supervisor
 from trackrun.layout import StorePaths, write_json_atomic
 from trackrun.run import process_identity
@@ -75,6 +76,7 @@ class Drainer:
         """One round: heartbeat, accept, reap, start what fits."""
         if time.time() - self._last_heartbeat > 2.0:
             self._register()
+        reconcile_in_background(self.store)
         self._reap()
         folder = queue_dir(self.store.root)
         try:

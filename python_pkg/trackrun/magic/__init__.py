@@ -77,6 +77,18 @@ class TrackRunMagics(Magics):
     )
     @argument("--outputs", help="with --detach: names to bring back (default: all it assigns)")
     @argument(
+        "--on",
+        metavar="BACKEND",
+        help="with --detach: where the job runs: local or slurm (default: the project config's "
+        "backend, else local)",
+    )
+    @argument(
+        "--slurm",
+        metavar='"K=V ..."',
+        help='with --detach --on slurm: sbatch options, e.g. "partition=gpu gres=gpu:1 '
+        "time=04:00:00\" (over the project config's [slurm] table)",
+    )
+    @argument(
         "--attach",
         nargs="?",
         const="",
@@ -130,8 +142,10 @@ class TrackRunMagics(Magics):
             return run_detached(
                 self.shell, args, cell, _store_root(args), _explicit_params(args), line
             )
-        if args.retries or args.gpu or args.outputs:
-            raise UsageError("--retries, --gpu and --outputs only apply with --detach")
+        if args.retries or args.gpu or args.outputs or args.on or args.slurm:
+            raise UsageError(
+                "--retries, --gpu, --outputs, --on and --slurm only apply with --detach"
+            )
         return run_inline(self.shell, args, cell, line)
 
 
