@@ -7,6 +7,7 @@ exports; only ``jobs/`` spawns, signals or supervises a job process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from trackrun.jobs.backends import Backend, Handle, JobState, backend_of, get_backend, store_of
@@ -29,22 +30,42 @@ DEFAULT_BACKEND = "local"
 def submit(run_dir: Path, backend: str | None = None) -> Handle:
     """Submit the queued run at ``run_dir`` (its job already written); return its handle.
 
-    ``backend`` is a backend name; None or ``"local"`` means this machine: the store's live
-    Jupyter server takes the run into its queue (slots, GPUs) when there is one, else this
-    process starts the supervisor itself. Raises TrackrunError for an unknown backend, and
-    whatever the chosen backend raises when it refuses the run (nothing is started then).
+    ``backend`` is a backend name; None or ``"local"`` means this machine: the run joins the
+    store's queue, drained by the live Jupyter server when there is one, else by a queue
+    runner started here on demand (``jobs/queue_runner.py``), within the store-wide
+    ``max_parallel``. Raises TrackrunError for an unknown backend, and whatever the chosen
+    backend raises when it refuses the run (nothing is started then).
     """
-    from trackrun.jobs.backends.server import HandOverRefused
+    return submit_many([run_dir], backend=backend)[0]
 
-    run = RunPaths(run_dir)
-    store = store_of(run_dir)
+
+def submit_many(
+    run_dirs: Sequence[Path], parallel: int | None = None, backend: str | None = None
+) -> list[Handle]:
+    """Submit several queued runs at once (a sweep); at most ``parallel`` run together.
+
+    Locally the limit is each job's ``parallel`` in its spec (written by the sweep), which
+    whichever drainer serves the store applies; other backends get ``parallel`` through
+    their own ``submit_many`` (SLURM: one job array with ``%parallel``). Errors as
+    :func:`submit`.
+    """
+    from trackrun.jobs.queue_runner import enqueue, ensure_drainer
+
+    if not run_dirs:
+        return []
+    store = store_of(run_dirs[0])
     name = backend or DEFAULT_BACKEND
-    if name == "local":
-        try:
-            return get_backend("server", store).submit(run)
-        except HandOverRefused:
-            pass
-    return get_backend(name, store).submit(run)
+    if name != "local":
+        return get_backend(name, store).submit_many([RunPaths(d) for d in run_dirs], parallel)
+    handles = []
+    for run_dir in run_dirs:
+        run = RunPaths(run_dir)
+        handle = Handle("local", run.run_id)
+        handle.save(run)  # before queueing: the drainer's own handle must win
+        enqueue(store.root, run.run_id)
+        handles.append(handle)
+    ensure_drainer(store)
+    return handles
 
 
 __all__ = [
@@ -62,5 +83,6 @@ __all__ = [
     "load_outputs",
     "read_spec",
     "submit",
+    "submit_many",
     "write_job",
 ]

@@ -84,11 +84,26 @@ class TrackRunMagics(Magics):
         help="(line magic) follow a run live, then load its outputs; no id: newest running",
     )
     @argument("--no-load", action="store_true", help="with --attach: do not load outputs")
+    @argument("--sweep", help='one detached run per point, e.g. "lr=[1e-3, 1e-2] seed=range(3)"')
+    @argument("--sweep-random", type=int, metavar="N", help="with --sweep: N random draws")
+    @argument("--sweep-seed", type=int, help="with --sweep-random: seed, for the same points")
+    @argument("--parallel", type=int, metavar="N", help="with --sweep: at most N runs at once")
+    @argument("--sweep-metric", metavar="KEY", help="with --sweep: the metric that ranks runs")
+    @argument("--sweep-goal", choices=["max", "min"], default="max", help="with --sweep-metric")
+    @argument("--yes", action="store_true", help="with --sweep: allow more than 10,000 points")
+    @argument("--load", metavar="best", help="with --attach SWEEP: load the best run's outputs")
     @line_cell_magic
     def track_run(self, line: str, cell: str | None = None) -> Any:
         """Track a cell as a run in the trackrun store (code, params, environment, metrics,
         output, outcome); or, as a line magic with --attach, follow a run."""
         args = _parse(line)
+        from trackrun.magic.sweep import check_sweep_options, sweep_of
+
+        check_sweep_options(args)
+        if cell is None and args.attach and (sweep := sweep_of(_store_root(args), args.attach)):
+            from trackrun.magic.sweep import attach_sweep
+
+            return attach_sweep(self.shell, sweep, _store_root(args), args.load)
         if cell is None:
             if args.attach is None:
                 raise UsageError(
@@ -100,6 +115,12 @@ class TrackRunMagics(Magics):
             return attach(self.shell, args.attach, store=_store_root(args), load=not args.no_load)
         if args.attach is not None:
             raise UsageError("--attach is a line magic option: use `%track_run --attach RUN`")
+        if args.sweep is not None:
+            from trackrun.magic.sweep import run_sweep
+
+            return run_sweep(
+                self.shell, args, cell, _store_root(args), _explicit_params(args), line
+            )
         if args.detach:
             from trackrun.magic.launch import run_detached
 
