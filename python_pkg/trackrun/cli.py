@@ -105,8 +105,14 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_diff)
 
     p = sub.add_parser("kill", help="stop queued or running runs (detached: the whole job)")
-    p.add_argument("runs", nargs="+")
+    p.add_argument("runs", nargs="+", help="run ids/names, or sweep ids/names (the whole sweep)")
     p.set_defaults(handler=_cmd_kill)
+
+    p = sub.add_parser("queue", help="list queued detached runs; `run` drains; `clear` cancels")
+    p.add_argument("action", nargs="?", choices=["list", "run", "clear"], default="list")
+    p.add_argument("--sweep", help="with clear: only this sweep's queued runs (name or id)")
+    p.add_argument("--max-parallel", type=int, help="with run: runs at once (default: CPU cores)")
+    p.set_defaults(handler=_cmd_queue)
 
     p = sub.add_parser(
         "init", help="set a project up: notebook pairing, .gitignore, IPython startup"
@@ -351,10 +357,67 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_kill(args: argparse.Namespace) -> int:
+    from trackrun import jobs
     from trackrun.api import kill
 
     for run in args.runs:
-        print(f"killed {kill(run, store=args.store)}")
+        store = _store(args)
+        sweep = jobs.find_sweep(store.paths, run)
+        if sweep is None:
+            print(f"killed {kill(run, store=args.store)}")
+            continue
+        done = jobs.kill_sweep(store, sweep)
+        print(
+            f"sweep {sweep.name}: cancelled {len(done['cancelled'])} queued and killed "
+            f"{len(done['killed'])} running run(s)"
+        )
+    return 0
+
+
+def _cmd_queue(args: argparse.Namespace) -> int:
+    from trackrun import jobs
+    from trackrun.jobs.queue import live_drainer
+
+    store = _store(args)
+    if args.action == "run":
+        if not jobs.run_queue(store.paths, args.max_parallel):
+            info = live_drainer(store.paths.root) or {}
+            print(f"the queue is already being drained (pid {info.get('pid', '?')}); nothing to do")
+        else:
+            print("the queue is empty")
+        return 0
+    waiting = jobs.queued(store.paths)
+    if args.action == "clear":
+        sweep = jobs.find_sweep(store.paths, args.sweep) if args.sweep else None
+        if args.sweep and sweep is None:
+            raise TrackrunError(f"no sweep is named or numbered {args.sweep!r}")
+        chosen = [r for r in waiting if sweep is None or r in set(sweep.run_ids)]
+        cancelled = 0
+        for run_id in chosen:
+            try:
+                jobs.kill(store, run_id)
+                cancelled += 1
+            except TrackrunError as error:  # it started or ended meanwhile
+                print(f"{run_id}: {error}", file=sys.stderr)
+        print(f"cancelled {cancelled} queued run(s)")
+        return 0
+    drainer = live_drainer(store.paths.root)
+    who = (
+        f"drained by pid {drainer['pid']}"
+        if drainer
+        else "no drainer: `trackrun queue run` starts them"
+    )
+    rows = [_read_run_json(store, run_id) for run_id in waiting]
+    table = Table(
+        {
+            "run_id": waiting,
+            "name": [r.get("name") for r in rows],
+            "sweep": [((r.get("launch") or {}).get("sweep") or {}).get("name") for r in rows],
+        }
+    )
+    print(table.format(max_rows=200) if waiting else "the queue is empty")
+    if waiting:
+        print(f"{len(waiting)} queued; {who}")
     return 0
 
 

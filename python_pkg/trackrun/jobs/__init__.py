@@ -21,7 +21,9 @@ from trackrun.jobs.freeze import (
     write_job,
 )
 from trackrun.jobs.kill import kill
-from trackrun.layout import RunPaths
+from trackrun.jobs.sweep import Sweep, SweepError, parse_sweep
+from trackrun.jobs.sweep_runs import SweepRecord, find_sweep, kill_sweep, list_sweeps
+from trackrun.layout import RunPaths, StorePaths
 
 #: The backend a detached run goes to when neither the cell nor the project names one.
 DEFAULT_BACKEND = "local"
@@ -68,6 +70,20 @@ def submit_many(
     return handles
 
 
+def run_queue(store: StorePaths, max_parallel: int | None = None) -> bool:
+    """Drain ``store``'s queue in this process (``trackrun queue run``); see queue_runner."""
+    from trackrun.jobs.queue_runner import run_queue as drain
+
+    return drain(store, max_parallel)
+
+
+def queued(store: StorePaths) -> list[str]:
+    """Ids of the runs waiting in ``store``'s queue, oldest first."""
+    from trackrun.jobs.queue_runner import queued as waiting
+
+    return waiting(store)
+
+
 __all__ = [
     "DEFAULT_BACKEND",
     "Backend",
@@ -82,6 +98,15 @@ __all__ = [
     "kill",
     "load_outputs",
     "read_spec",
+    "Sweep",
+    "SweepError",
+    "SweepRecord",
+    "find_sweep",
+    "kill_sweep",
+    "list_sweeps",
+    "parse_sweep",
+    "queued",
+    "run_queue",
     "submit",
     "submit_many",
     "write_job",

@@ -15,13 +15,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from trackrun.errors import TrackrunError
+from trackrun.errors import RunStateError, TrackrunError
 from trackrun.ids import new_run_id, new_run_name
 from trackrun.jobs.freeze import clone
 from trackrun.layout import RunPaths, StorePaths
 from trackrun.run import write_json_atomic
+
+if TYPE_CHECKING:
+    from trackrun.store import Store
 
 SWEEP_ID_PATTERN = re.compile(r"^sw-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 #: Tag prefix of a sweep's runs (``sweep:<name>`` and ``sweep:<id>``).
@@ -154,3 +157,23 @@ def set_job_fields(run: RunPaths, fields: Mapping[str, Any]) -> None:
     spec = json.loads(path.read_text(encoding="utf-8"))
     spec.update(fields)
     write_json_atomic(path, spec)
+
+
+def kill_sweep(store: Store, record: SweepRecord) -> dict[str, list[str]]:
+    """Stop a whole sweep: cancel its queued runs first (so no freed slot starts one), then
+    kill its running ones. Returns ``{"cancelled": [...], "killed": [...]}`` (run ids)."""
+    from trackrun.jobs.kill import kill
+
+    statuses = store.runs(f"sweep = {record.sweep_id}")
+    status_of = dict(zip(statuses["run_id"], statuses["status"], strict=True))
+    done: dict[str, list[str]] = {"cancelled": [], "killed": []}
+    for wanted, key in (("queued", "cancelled"), ("running", "killed")):
+        for run_id in record.run_ids:
+            if status_of.get(run_id) != wanted:
+                continue
+            try:
+                kill(store, run_id)
+            except RunStateError:
+                continue  # it ended meanwhile
+            done[key].append(run_id)
+    return done
