@@ -66,7 +66,7 @@ def submit_many(
         handle.save(run)  # before queueing: the drainer's own handle must win
         enqueue(store.root, run.run_id)
         handles.append(handle)
-    ensure_drainer(store)
+    ensure_drainer(store, [RunPaths(d).run_id for d in run_dirs])
     return handles
 
 

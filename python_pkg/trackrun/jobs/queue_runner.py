@@ -16,13 +16,14 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from trackrun.capture import scrub_environ_for_child
 from trackrun.ids import is_run_id
 from trackrun.jobs import slots
 from trackrun.jobs.drainer import Drainer
-from trackrun.jobs.queue import ACCEPTED, queue_dir
+from trackrun.jobs.queue import ACCEPTED, HANDOVER_WAIT, queue_dir
 from trackrun.layout import StorePaths, open_private
 
 #: Seconds between two rounds of the runner.
@@ -36,17 +37,26 @@ def enqueue(store_root: Path, run_id: str) -> None:
     (folder / run_id).touch()
 
 
-def ensure_drainer(store: StorePaths) -> bool:
+def ensure_drainer(store: StorePaths, run_ids: Sequence[str] = ()) -> bool:
     """Make sure someone drains ``store``'s queue; True when a runner was started for it.
 
-    Call it after queueing. Nothing is started while a drainer holds the store's lock
-    (a live Jupyter server or a runner): a runner about to exit looks at the queue again
-    after letting go of the lock, so an entry queued before this call is never stranded.
+    Call it after queueing ``run_ids``. While a drainer holds the store's lock (a live
+    Jupyter server or a runner), this waits up to HANDOVER_WAIT seconds for it to accept
+    them, and starts a runner if the lock comes free meanwhile (the drainer died). A runner
+    about to exit looks at the queue again after letting go of the lock, so an entry
+    queued before this call is never stranded.
     """
-    if slots.lock_is_held(store.root):
-        return False
-    spawn_runner(store)
-    return True
+    folder = queue_dir(store.root)
+    deadline = time.monotonic() + HANDOVER_WAIT
+    while True:
+        if not slots.lock_is_held(store.root):
+            spawn_runner(store)
+            return True
+        if not any((folder / run_id).exists() for run_id in run_ids):
+            return False  # accepted (a drainer starts accepted runs on the tick it takes them)
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
 
 
 def spawn_runner(store: StorePaths) -> subprocess.Popen[bytes]:

@@ -108,6 +108,8 @@ class Sweep:
         without ``confirmed``.
         """
         randoms = self.random_axes
+        if samples is not None and samples < 1:
+            raise SweepError(f"--sweep-random must be 1 or more, not {samples}", self.text, 1)
         if randoms and not samples:
             axis = randoms[0]
             raise SweepError(
@@ -116,8 +118,6 @@ class Sweep:
                 self.text,
                 axis.column,
             )
-        if samples is not None and samples < 1:
-            raise SweepError(f"--sweep-random must be 1 or more, not {samples}", self.text, 1)
         if samples and not randoms:
             raise SweepError(
                 "--sweep-random needs at least one random axis, e.g. lr=loguniform(1e-4, 1e-1)",
