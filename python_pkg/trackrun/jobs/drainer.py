@@ -67,7 +67,13 @@ class Drainer:
         """
         self.store.ensure()
         queue_dir(self.store.root).mkdir(exist_ok=True, mode=0o700)
-        return self._take_lock()
+        # A launcher probing the lock holds it for a moment: try for a little while.
+        deadline = time.monotonic() + 0.5
+        while not self._take_lock():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     @property
     def holds_lock(self) -> bool:
@@ -135,7 +141,7 @@ class Drainer:
                     os.rename(folder / name, folder / f"{name}{ACCEPTED}")
                 except FileNotFoundError:
                     continue  # the submitter withdrew it and starts it itself
-        for name in sorted(n for n in os.listdir(folder) if n.endswith(ACCEPTED)):
+        for name in _oldest_first(folder, [n for n in os.listdir(folder) if n.endswith(ACCEPTED)]):
             if len(self._children) + len(self._adopted) >= self.max_parallel:
                 break
             run_id = name.removesuffix(ACCEPTED)
@@ -207,6 +213,19 @@ class Drainer:
         group, _ = slots.slot_group(_read_json(self.store.runs / run_id / "job" / "spec.json"))
         if group:
             self._group_of[run_id] = group
+
+
+def _oldest_first(folder: Path, names: list[str]) -> list[str]:
+    """Queue entries in the order they were queued (a sweep's points in point order; run ids
+    made in the same second do not sort by time)."""
+
+    def queued_at(name: str) -> tuple[int, str]:
+        try:
+            return (os.stat(folder / name).st_mtime_ns, name)
+        except FileNotFoundError:
+            return (0, name)
+
+    return sorted(names, key=queued_at)
 
 
 def _assigned_gpus(pid: int) -> list[str]:
