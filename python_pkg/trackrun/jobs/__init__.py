@@ -7,6 +7,7 @@ exports; only ``jobs/`` spawns, signals or supervises a job process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from trackrun.jobs.freeze import (
     write_job,
 )
 from trackrun.jobs.kill import kill
+from trackrun.jobs.queue import live_drainer
+from trackrun.jobs.sweep import Sweep, SweepError, parse_sweep
+from trackrun.jobs.sweep_runs import SweepRecord, find_sweep, kill_sweep, list_sweeps
 from trackrun.layout import RunPaths, StorePaths
 from trackrun.store import Store
 
@@ -37,34 +41,86 @@ def submit(
 
     ``backend`` is a backend name; None means the project config's (``[tool.trackrun]`` in
     pyproject.toml or ``<store>/config.toml``), else ``local``. ``local`` means this machine:
-    the store's live Jupyter server takes the run into its queue (slots, GPUs) when there is
-    one, else this process starts the supervisor itself. ``slurm_options`` (sbatch options,
-    over the project config's) are saved with the job for the ``slurm`` backend.
+    the run joins the store's queue, drained by the live Jupyter server when there is one
+    (slots, GPUs), else by a queue runner started here on demand (``jobs/queue_runner.py``),
+    within the store-wide ``max_parallel``. ``slurm_options`` (sbatch options, over the
+    project config's) are saved with the job for the ``slurm`` backend.
 
     Raises TrackrunError (ConfigError, SlurmError...) when the backend is unknown or refuses
     the run; the run is then recorded ``failed`` with that message, so nothing is left
     queued or running.
     """
-    from trackrun.config import resolve_backend  # tomllib: only when submitting
-    from trackrun.jobs.backends.server import HandOverRefused
+    return submit_many([run_dir], backend=backend, slurm_options=slurm_options)[0]
 
-    run = RunPaths(run_dir)
-    store = store_of(run_dir)
+
+def submit_many(
+    run_dirs: Sequence[Path],
+    parallel: int | None = None,
+    backend: str | None = None,
+    slurm_options: dict[str, str] | None = None,
+) -> list[Handle]:
+    """Submit several queued runs at once (a sweep); at most ``parallel`` run together.
+
+    Locally the limit is each job's ``parallel`` in its spec (written by the sweep), which
+    whichever drainer serves the store applies; other backends get ``parallel`` through
+    their own ``submit_many`` (SLURM: one job array with ``%parallel``). Errors as
+    :func:`submit`: every run is recorded ``failed`` when the backend refuses them.
+    """
+    from trackrun.config import resolve_backend  # tomllib: only when submitting
+    from trackrun.jobs.queue_runner import enqueue, ensure_drainer
+
+    if not run_dirs:
+        return []
+    store = store_of(run_dirs[0])
+    runs = [RunPaths(d) for d in run_dirs]
     try:
         name, options = resolve_backend(store.root, backend)
-        if name == "local":
-            try:
-                return get_backend("server", store).submit(run)
-            except HandOverRefused:
-                pass
-        elif name == "slurm":
+        if name == "slurm":
             from trackrun.jobs.backends.slurm import write_options
 
-            write_options(run, {**options, **(slurm_options or {})})
-        return get_backend(name, store).submit(run)
+            for run in runs:
+                write_options(run, {**options, **(slurm_options or {})})
+        if name != "local":
+            return get_backend(name, store).submit_many(runs, parallel)
     except TrackrunError as error:
-        append_event(run.events_of("observer"), "status", status="failed", error=str(error))
+        for run in runs:
+            append_event(run.events_of("observer"), "status", status="failed", error=str(error))
         raise
+    handles = []
+    for run in runs:
+        handle = Handle("local", run.run_id)
+        handle.save(run)  # before queueing: the drainer's own handle must win
+        enqueue(store.root, run.run_id)
+        handles.append(handle)
+    ensure_drainer(store, [run.run_id for run in runs])
+    return handles
+
+
+def read_launch(run: RunPaths) -> dict[str, Any]:
+    """The run's name and launch record (``{"name", "sweep", ...}``) from its run.json;
+    empty for a run folder without one."""
+    import json
+
+    try:
+        record = json.loads(run.run_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    launch = record.get("launch") if isinstance(record, dict) else None
+    return {**(launch if isinstance(launch, dict) else {}), "name": record.get("name")}
+
+
+def run_queue(store: StorePaths, max_parallel: int | None = None) -> bool:
+    """Drain ``store``'s queue in this process (``trackrun queue run``); see queue_runner."""
+    from trackrun.jobs.queue_runner import run_queue as drain
+
+    return drain(store, max_parallel)
+
+
+def queued(store: StorePaths) -> list[str]:
+    """Ids of the runs waiting in ``store``'s queue, oldest first."""
+    from trackrun.jobs.queue_runner import queued as waiting
+
+    return waiting(store)
 
 
 def check_backend(store_root: Path, backend: str, options: dict[str, str]) -> None:
@@ -108,9 +164,21 @@ __all__ = [
     "freeze_inputs",
     "get_backend",
     "kill",
+    "live_drainer",
+    "read_launch",
     "load_outputs",
     "read_spec",
     "reconcile",
+    "Sweep",
+    "SweepError",
+    "SweepRecord",
+    "find_sweep",
+    "kill_sweep",
+    "list_sweeps",
+    "parse_sweep",
+    "queued",
+    "run_queue",
     "submit",
+    "submit_many",
     "write_job",
 ]
