@@ -174,12 +174,15 @@ class Lab:
         )
         return list(self.api("GET", "/trackrun/api/runs" + query)["runs"])
 
-    def write_notebook(self, name: str, cells: list[str]) -> str:
-        """Write a notebook of code cells into the project; returns its path (relative)."""
+    def write_notebook(
+        self, name: str, cells: list[str], outputs: dict[int, list[Any]] | None = None
+    ) -> str:
+        """Write a notebook of code cells into the project; returns its path (relative).
+        ``outputs`` gives saved outputs by cell index (as a kernel would have left them)."""
         notebook = {
             "cells": [
                 {"cell_type": "code", "execution_count": None, "id": f"cell-{i}",
-                 "metadata": {}, "outputs": [], "source": source}
+                 "metadata": {}, "outputs": (outputs or {}).get(i, []), "source": source}
                 for i, source in enumerate(cells)
             ],
             "metadata": {
