@@ -31,6 +31,11 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 from pages import LabPage  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402 - pages.py needs playwright too
+
+# The machine running these is shared and often busy: a server's first ingest or a kernel
+# start can take longer than Playwright's 5 s default for a condition to come true.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = os.environ.get("TRACKRUN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

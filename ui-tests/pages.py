@@ -80,6 +80,7 @@ CHART_LOG_Y = ".trackrun-MetricChart-logY"
 CHART_X = ".trackrun-MetricChart-x"
 CHART_Y_TICKS = "g[aria-roledescription='axis'][aria-label^='Y-axis'] text"
 RUN_CHIP_SWATCH = ".trackrun-CompareView-swatch"
+CHART_TOOLTIP = "#vg-tooltip-element.visible"
 # The cell's live view.
 OUTPUT_STATUS = ".trackrun-RunOutput-status"
 OUTPUT_LAST_LINE = ".trackrun-RunOutput-lastLine"
@@ -452,6 +453,13 @@ class LabPage:
 
     def y_tick_labels(self, chart: Locator) -> list[str]:
         return chart.locator(CHART_Y_TICKS).all_text_contents()
+
+    def hover_chart(self, chart: Locator, fx: float, fy: float) -> Locator:
+        """Move the pointer to a fraction (``fx``, ``fy``) of the chart; returns the tooltip."""
+        box = chart.bounding_box()
+        assert box is not None
+        self.page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=3)
+        return self.page.locator(CHART_TOOLTIP)
 
     def chart_toolbar(self, scope: Locator) -> Locator:
         return scope.locator(CHART_TOOLBAR)

@@ -69,4 +69,8 @@ def test_compare_chips_coloured_as_their_lines(lab: Lab, ui: LabPage, screenshot
     strokes = [_rgb(c) for c in ui.line_colors(chart) if c.startswith("#")]
     assert len(chips) == 2 and chips[0] != chips[1], chips
     assert set(chips) == set(strokes), (chips, strokes)
+    # Hovering a panel shows every run's value at that step in one tooltip.
+    tooltip = ui.hover_chart(chart, 0.2, 0.3)
+    expect(tooltip).to_contain_text("colour-0")
+    expect(tooltip).to_contain_text("colour-1")
     ui.screenshot(screenshots / "compare-charts.png")
