@@ -79,6 +79,7 @@ CHART_SMOOTHING = ".trackrun-MetricChart-smoothing input"
 CHART_LOG_Y = ".trackrun-MetricChart-logY"
 CHART_X = ".trackrun-MetricChart-x"
 CHART_Y_TICKS = "g[aria-roledescription='axis'][aria-label^='Y-axis'] text"
+CHART_X_TICKS = "g[aria-roledescription='axis'][aria-label^='X-axis'] text"
 RUN_CHIP_SWATCH = ".trackrun-CompareView-swatch"
 CHART_TOOLTIP = "#vg-tooltip-element.visible"
 # The cell's live view.
@@ -460,6 +461,28 @@ class LabPage:
         assert box is not None
         self.page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=3)
         return self.page.locator(CHART_TOOLTIP)
+
+    def x_ticks(self, chart: Locator) -> Locator:
+        """The x axes' labels and titles of a chart."""
+        return chart.locator(CHART_X_TICKS)
+
+    def wait_x_ticks(self, chart: Locator, ticks: list[str], same: bool = True) -> None:
+        """Wait until the chart's x labels are ``ticks`` (in any order), or differ from them."""
+        self.page.wait_for_function(
+            "([c, sel, want, same]) => ([...c.querySelectorAll(sel)]"
+            ".map(t => t.textContent).sort().join('|') === want) === same",
+            arg=[chart.element_handle(), CHART_X_TICKS, "|".join(sorted(ticks)), same],
+        )
+
+    def zoom_chart(self, chart: Locator, fx: float, fy: float, wheel: float) -> None:
+        """Turn the mouse wheel over a point of the chart (negative: zoom in)."""
+        self.hover_chart(chart, fx, fy)
+        self.page.mouse.wheel(0, wheel)
+
+    def double_click_chart(self, chart: Locator, fx: float, fy: float) -> None:
+        box = chart.bounding_box()
+        assert box is not None
+        self.page.mouse.dblclick(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
 
     def chart_toolbar(self, scope: Locator) -> Locator:
         return scope.locator(CHART_TOOLBAR)

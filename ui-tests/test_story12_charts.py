@@ -49,6 +49,13 @@ def test_run_chart_options(lab: Lab, ui: LabPage, screenshots) -> None:
     )
     ui.screenshot(screenshots / "run-view-charts.png")
 
+    # The wheel zooms (the x ticks change), a double-click puts the view back.
+    ticks = ui.x_ticks(chart).all_text_contents()
+    ui.zoom_chart(chart, 0.7, 0.5, -600)
+    ui.wait_x_ticks(chart, ticks, same=False)
+    ui.double_click_chart(chart, 0.7, 0.5)
+    ui.wait_x_ticks(chart, ticks)
+
 
 def test_compare_chips_coloured_as_their_lines(lab: Lab, ui: LabPage, screenshots) -> None:
     write_runs(
