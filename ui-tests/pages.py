@@ -288,6 +288,9 @@ class LabPage:
     def expect_row_status(self, name: str, status: str, timeout: float = 120_000) -> None:
         expect(self.row(name)).to_have_attribute("data-status", status, timeout=timeout)
 
+    def filter_box(self) -> Locator:
+        return self.panel().locator(FILTER)
+
     def filter(self, text: str) -> None:
         box = self.page.locator(PANEL).locator(FILTER)
         box.fill(text)
@@ -452,15 +455,16 @@ class LabPage:
     def legends(self, chart: Locator) -> Locator:
         return chart.locator(LEGEND)
 
-    def y_tick_labels(self, chart: Locator) -> list[str]:
-        return chart.locator(CHART_Y_TICKS).all_text_contents()
-
     def hover_chart(self, chart: Locator, fx: float, fy: float) -> Locator:
         """Move the pointer to a fraction (``fx``, ``fy``) of the chart; returns the tooltip."""
         box = chart.bounding_box()
         assert box is not None
         self.page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=3)
         return self.page.locator(CHART_TOOLTIP)
+
+    def y_ticks(self, chart: Locator) -> Locator:
+        """The y axes' labels of a chart."""
+        return chart.locator(CHART_Y_TICKS)
 
     def x_ticks(self, chart: Locator) -> Locator:
         """The x axes' labels and titles of a chart."""
