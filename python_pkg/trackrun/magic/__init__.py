@@ -329,13 +329,12 @@ def _tee_output(log_path: Path) -> Iterator[None]:
         log.close()
 
 
-def load_ipython_extension(shell: Any) -> None:
-    """Register the magics and bind ``trackrun`` in the namespace (``%load_ext trackrun``),
-    so ``trackrun.log(...)`` works in the next cell as the README shows."""
-    import trackrun
-
+def load_ipython_extension(shell: Any, api: Any = None) -> None:
+    """Register the magics; bind ``api`` (the ``trackrun`` package, handed down by its
+    ``load_ipython_extension``) as ``trackrun`` in the namespace, as the README shows."""
     shell.register_magics(TrackRunMagics)
-    shell.push({"trackrun": trackrun})
+    if api is not None:
+        shell.push({"trackrun": api})
 
 
 __all__ = ["RUN_MIME_TYPE", "TrackRunMagics", "load_ipython_extension"]
