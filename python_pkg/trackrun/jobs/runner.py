@@ -6,6 +6,7 @@ Started by the supervisor as ``python -c 'from trackrun.jobs.runner import main;
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trackrun.cellcode import final_scalars
+from trackrun.events import flush_all_writers
 from trackrun.jobs.freeze import read_spec, save_outputs
 from trackrun.layout import RunPaths
 from trackrun.run import Run
@@ -38,6 +40,8 @@ def run_job(run_dir: Path) -> int:
         namespace.update(cloudpickle.load(f))
     namespace.update(spec.get("overrides") or {})  # params changed for a rerun
     source = (paths.job / "source.py").read_text(encoding="utf-8")
+    if os.environ.get("TRACKRUN_BACKEND") == "slurm":
+        _sigterm_flushes_only()  # before Run.attach, whose handler would record `killed`
     run = Run.attach(run_dir)
     _exit_with_supervisor()
     try:
@@ -91,6 +95,17 @@ def _exit_with_supervisor() -> None:
                 os._exit(137)
 
     threading.Thread(target=watch, name="trackrun-supervisor-watch", daemon=True).start()
+
+
+def _sigterm_flushes_only() -> None:
+    # Under SLURM a SIGTERM may be a requeue, a preemption or a time limit, not an end: the
+    # supervisor records the outcome; the job only keeps what it logged.
+    def on_sigterm(signum: int, frame: object) -> None:
+        flush_all_writers()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def main() -> None:
