@@ -23,6 +23,7 @@ from trackrun import liveness
 from trackrun.events import EventWriter, flush_all_writers
 from trackrun.ids import new_run_id, new_run_name
 from trackrun.layout import FORMAT_VERSION, TERMINAL_STATUSES, RunPaths, StorePaths
+from trackrun.signing import read_verified, sign_file
 
 #: Checkpoints kept per run by default (older ones are deleted).
 DEFAULT_KEEP_CHECKPOINTS = 3
@@ -205,8 +206,11 @@ class Run:
             with open(tmp, "wb") as f:
                 pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, target)
+        # -- signed checkpoints (jobs helper; issue 17): loading verifies before unpickling --
+        sign_file(target, self.paths.root.parent.parent, _checkpoint_signature(target))
         for old in list_checkpoints(self.paths)[: -max(keep, 1)]:
             old.unlink(missing_ok=True)
+            _checkpoint_signature(old).unlink(missing_ok=True)
         self._writer.emit("checkpoint", step=step, file=target.name, size=target.stat().st_size)
         self._writer.flush()
         return target
@@ -434,6 +438,10 @@ def load_latest_checkpoint(paths: RunPaths) -> Checkpoint | None:
         return None
     newest = files[-1]
     step = int(newest.name[5:17])
+    # -- signed checkpoints (jobs helper; issue 17): raises UntrustedPickleError --
+    read_verified(
+        newest, paths.root.parent.parent, "checkpoint", signature=_checkpoint_signature(newest)
+    )
     if newest.suffix == ".pt":
         import torch
 
@@ -442,6 +450,12 @@ def load_latest_checkpoint(paths: RunPaths) -> Checkpoint | None:
         with open(newest, "rb") as f:
             state = pickle.load(f)
     return Checkpoint(step=step, state=state, path=newest)
+
+
+def _checkpoint_signature(checkpoint: Path) -> Path:
+    """Where a checkpoint's signature lives (outside ``checkpoints/``, whose listing stays
+    the checkpoints alone)."""
+    return checkpoint.parent.parent / "signatures" / f"{checkpoint.name}.sig"
 
 
 def _torch_or_none() -> Any:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from trackrun.jobs.signing import UntrustedPickleError, read_verified, store_key, write_signed
+from trackrun.signing import UntrustedPickleError, read_verified, store_key, write_signed
 
 
 class _CreatesFile:
@@ -64,3 +64,20 @@ def test_unsigned_pickle_is_refused(tmp_path: Path) -> None:
     os.unlink(target)
     with pytest.raises(FileNotFoundError):
         read_verified(target, tmp_path / "store", "inputs")
+
+
+def test_checkpoints_are_signed_and_a_changed_one_is_refused(tmp_path: Path) -> None:
+    from trackrun.run import Run
+
+    run = Run.start(tmp_path / "store", name="ck")
+    try:
+        path = run.checkpoint({"w": [1, 2]}, step=3)
+        loaded = run.latest_checkpoint()
+        assert loaded is not None and loaded.state == {"w": [1, 2]} and loaded.step == 3
+        marker = tmp_path / "pwned"
+        path.write_bytes(pickle.dumps(_CreatesFile(marker)))
+        with pytest.raises(UntrustedPickleError, match="checkpoint"):
+            run.latest_checkpoint()
+        assert not marker.exists()
+    finally:
+        run.finish()

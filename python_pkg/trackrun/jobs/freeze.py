@@ -25,9 +25,9 @@ from trackrun.events import append_event
 from trackrun.ids import check_run_id, new_run_id
 from trackrun.jobs.environment import spec_environment
 from trackrun.jobs.graph import dump_graph, load_graph, reached_names, restore_names
-from trackrun.jobs.signing import read_verified, write_signed
 from trackrun.layout import RunPaths, StorePaths
 from trackrun.run import normalize_params, write_json_atomic
+from trackrun.signing import read_verified, write_signed
 
 #: Inputs larger than this (bytes) get a warning with their size.
 LARGE_INPUT_BYTES = int(os.environ.get("TRACKRUN_LARGE_INPUT_BYTES", str(2 * 1024**3)))

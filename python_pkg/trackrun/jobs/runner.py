@@ -19,9 +19,9 @@ from typing import Any
 from trackrun.cellcode import final_scalars
 from trackrun.jobs.freeze import read_spec, save_outputs, store_root_of
 from trackrun.jobs.graph import load_graph
-from trackrun.jobs.signing import read_verified
 from trackrun.layout import RunPaths
 from trackrun.run import Run
+from trackrun.signing import read_verified
 
 
 def run_job(run_dir: Path) -> int:
