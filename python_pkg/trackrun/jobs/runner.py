@@ -153,7 +153,7 @@ def _display_publisher(folder: Path) -> type:
 
 
 #: Names the IPython shell itself binds in the namespace (history, output cache, helpers).
-_SHELL_NAMES = re.compile(r"_+|_i+|_i?\d+|_[oids]h|In|Out|get_ipython|exit|quit")
+_SHELL_NAMES = re.compile(r"_+|_i+|_i?\d+|_[oids]h|In|Out|get_ipython|exit|quit|open")
 _IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/svg+xml": ".svg"}
 
 
