@@ -409,9 +409,9 @@ def full_loss():
     with torch.no_grad():
         h = torch.tanh(C[X].view(-1, 30) @ W1 + b1)
         return torch.nn.functional.cross_entropy(h @ W2 + b2, Y).item()
-def train(steps, lr):
+def train(steps, lr, batch=32):
     for _ in range(steps):
-        ix = torch.randint(0, X.shape[0], (32,), generator=g)
+        ix = torch.randint(0, X.shape[0], (batch,), generator=g) if batch else slice(None)
         h = torch.tanh(C[X[ix]].view(-1, 30) @ W1 + b1)
         loss = torch.nn.functional.cross_entropy(h @ W2 + b2, Y[ix])
         for p in parameters:
@@ -432,7 +432,7 @@ MLP_CHECK = """
 import json
 same = parameters[0] is C and parameters[1] is W1 and parameters[4] is b2
 after_job = full_loss()
-train(100, 0.01)
+train(100, 0.05, batch=None)  # 100 more full-batch steps, inline
 print(json.dumps(dict(same=same, start=start_loss, job=job_loss, after_job=after_job,
                       continued=full_loss(), C=C[:2].tolist())))
 """

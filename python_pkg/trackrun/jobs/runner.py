@@ -21,9 +21,9 @@ from trackrun.cellcode import final_scalars
 from trackrun.event_writer import flush_all_writers
 from trackrun.jobs.freeze import read_spec, save_outputs, store_root_of
 from trackrun.jobs.graph import load_graph, track_optimizer_steps
-from trackrun.jobs.signing import read_verified
 from trackrun.layout import RunPaths
 from trackrun.run import Run
+from trackrun.signing import read_verified
 
 
 def run_job(run_dir: Path) -> int:
@@ -158,7 +158,7 @@ def _display_publisher(folder: Path) -> type:
 
 
 #: Names the IPython shell itself binds in the namespace (history, output cache, helpers).
-_SHELL_NAMES = re.compile(r"_+|_i+|_i?\d+|_[oids]h|In|Out|get_ipython|exit|quit")
+_SHELL_NAMES = re.compile(r"_+|_i+|_i?\d+|_[oids]h|In|Out|get_ipython|exit|quit|open")
 _IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/svg+xml": ".svg"}
 
 

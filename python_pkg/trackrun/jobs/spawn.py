@@ -23,9 +23,9 @@ def spawn_supervisor(
     The supervisor is a freshly spawned interpreter (never a fork of the caller: forking a
     kernel that touched CUDA or threads can hang), detached from the caller's process group
     and terminal, with stdin closed and Jupyter's own credentials removed from its
-    environment (the other secrets stay: the job gets them from here, never from a file,
-    see ``jobs/environment.py``), so it outlives the kernel, the Jupyter server and the browser. Its own
-    output (not the job's) goes to ``RUN_DIR/supervisor.log``. ``extra_env`` adds variables
+    environment (the other secrets stay: the job gets them from here, never from a file;
+    see ``jobs/environment.py``), so it outlives the kernel, the Jupyter server and the
+    browser. Its own output (not the job's) goes to ``RUN_DIR/supervisor.log``. ``extra_env`` adds variables
     (e.g. the GPUs a queue drainer assigned).
     """
     env = without_jupyter_credentials(os.environ)
