@@ -111,8 +111,11 @@ _secrets_cache: tuple[float, int, list[tuple[str, str]]] = (-1e18, -1, [])
 
 
 def current_secrets() -> list[tuple[str, str]]:
-    """(value, name) of the secrets of ``os.environ`` (see _scan_secrets), rescanned at most once a second
-    unless the number of variables changes."""
+    """(value, name) of the secrets of ``os.environ`` (see _scan_secrets), longest first.
+
+    Rescanned at most once a second unless the number of variables changes: this runs for
+    every string written, and a scan of the environment costs microseconds.
+    """
     global _secrets_cache
     now = time.monotonic()
     stamp, count, secrets = _secrets_cache
