@@ -22,6 +22,7 @@ from trackrun.event_writer import flush_all_writers
 from trackrun.jobs.freeze import read_spec, save_outputs, store_root_of
 from trackrun.jobs.graph import load_graph, track_optimizer_steps
 from trackrun.layout import RunPaths
+from trackrun.redaction import RedactingStream
 from trackrun.run import Run
 from trackrun.signing import read_verified
 
@@ -38,6 +39,10 @@ def run_job(run_dir: Path) -> int:
     """
     paths = RunPaths(run_dir)
     _exit_with_supervisor(paths)  # first: the supervisor may die while this job still starts
+    # stdout and stderr are the run's output.log: what the cell prints is kept, its
+    # secrets are not.
+    sys.stdout = RedactingStream(sys.stdout)
+    sys.stderr = RedactingStream(sys.stderr)
     spec = read_spec(paths)
     sys.path[:0] = [p for p in spec["sys_path"] if p not in sys.path]
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
