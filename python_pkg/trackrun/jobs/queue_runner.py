@@ -24,6 +24,7 @@ from trackrun.jobs import slots
 from trackrun.jobs.drainer import Drainer
 from trackrun.jobs.environment import without_jupyter_credentials
 from trackrun.jobs.queue import ACCEPTED, HANDOVER_WAIT, queue_dir
+from trackrun.jobs.spawn import keep
 from trackrun.layout import StorePaths, open_private
 
 #: Seconds between two rounds of the runner.
@@ -68,7 +69,7 @@ def spawn_runner(store: StorePaths) -> subprocess.Popen[bytes]:
     """
     store.ensure()
     with open_private(store.root / "queue-runner.log") as log:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "trackrun.jobs.queue_runner", str(store.root)],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -78,6 +79,7 @@ def spawn_runner(store: StorePaths) -> subprocess.Popen[bytes]:
             env=without_jupyter_credentials(os.environ),
             cwd=str(store.root),
         )
+    return keep(process)
 
 
 def run_queue(store: StorePaths, max_parallel: int | None = None, tick: float = TICK) -> bool:
