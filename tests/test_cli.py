@@ -105,3 +105,27 @@ def test_reindex_after_index_deleted(two_runs: list[str], isolated_store: Path) 
     cli("ls")
     os.unlink(isolated_store / "index.duckdb")
     assert "reindexed 2 run(s)" in cli("reindex").stdout
+
+
+def test_show_tells_dropped_records_exit_code_and_a_stalled_main_thread() -> None:
+    from trackrun.events import append_event
+
+    with trackrun.start_run(name="hurt") as run:
+        trackrun.log(loss=1.0, step=0)
+    append_event(
+        run.paths.events_of("observer"),
+        "status",
+        status="failed",
+        dropped_records=1234,
+        exit_code=3,
+    )
+    healthy = trackrun.start_run(name="stuck")
+    append_event(healthy.paths.events_of("observer"), "heartbeat", stalled_for=720.0)
+    try:
+        out = cli("show", run.run_id).stdout
+        assert "dropped   1,234 records" in out and "exit code 3" in out
+        out = cli("show", healthy.run_id).stdout
+        assert "stalled   the main thread made no progress for 12m" in out
+        assert "dropped" not in out
+    finally:
+        healthy.finish()

@@ -114,6 +114,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
             f"  backend   {job['backend']}  job {job['job_id']}  {job.get('state') or '-'}"
             + (f"  queue wait {duration(wait)}" if isinstance(wait, (int, float)) else "")
         )
+    lines += _health_lines(store.paths.run(info["run_id"]), str(info["status"]))
     if info.get("notebook"):
         lines.append(f"  notebook  {info['notebook']}")
     if git:
@@ -152,6 +153,52 @@ def _cmd_show(args: argparse.Namespace) -> int:
         lines += ["  " + line for line in str(info["error"]).rstrip().splitlines()[-15:]]
     print("\n".join(lines))
     return 0
+
+
+def _health_lines(run: Any, status: str) -> list[str]:
+    """What the run's writers said about themselves at the end of their event files: records
+    they had to drop, an exit code, a main thread that stopped making progress."""
+    dropped, stalled, exit_code = 0, 0.0, None
+    for path in run.event_files():
+        for event in _tail_events(path):
+            if event.get("type") == "status":
+                dropped = max(dropped, int(event.get("dropped_records") or 0))
+                if event.get("exit_code") is not None:
+                    exit_code = event["exit_code"]
+            elif event.get("type") == "heartbeat":
+                stalled = float(event.get("stalled_for") or 0.0)
+    lines = []
+    if dropped:
+        lines.append(f"  dropped   {dropped:,} records the store could not take (see the log)")
+    if exit_code not in (None, 0):
+        lines.append(f"  exit code {exit_code}")
+    if status == "running" and stalled >= 60:
+        lines.append(
+            f"  stalled   the main thread made no progress for {duration(stalled)} "
+            "(still running; trackrun never kills it)"
+        )
+    return lines
+
+
+def _tail_events(path: Path, size: int = 1 << 18) -> list[dict[str, Any]]:
+    """The complete events in the last ``size`` bytes of an event file (oldest first)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            start = max(0, f.tell() - size)
+            f.seek(start)
+            lines = f.read().split(b"\n")[1 if start else 0 :]  # a cut first line is skipped
+    except OSError:
+        return []
+    events = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
