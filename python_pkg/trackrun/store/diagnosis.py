@@ -25,6 +25,25 @@ def is_lock_conflict(error: BaseException) -> bool:
     return isinstance(error, duckdb.IOException) and all(part in text for part in _LOCK_CONFLICT)
 
 
+#: The operating system's words for a full disk or a spent quota, as DuckDB repeats them.
+_DISK_FULL = ("No space left on device", "Disk quota exceeded")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True when ``error`` says the disk (or the user's quota) is full."""
+    text = str(error)
+    return any(words in text for words in _DISK_FULL)
+
+
+def disk_full_error(index: str, error: BaseException) -> StoreError:
+    """The error a full disk gives: says so, says what to do, and that nothing is lost."""
+    words = next((w for w in _DISK_FULL if w in str(error)), "the disk is full")
+    return StoreError(
+        f"cannot update the run index {index}: {words}. Free some space on that disk and "
+        "retry; the run folders are unchanged, so nothing is lost"
+    )
+
+
 def is_damage(error: BaseException, index: str) -> bool:
     """True when ``error``, raised while reading the index file ``index``, means that file is
     damaged. An I/O error counts only when it names that file (a query may read others), and
@@ -32,7 +51,7 @@ def is_damage(error: BaseException, index: str) -> bool:
     if not isinstance(error, duckdb.Error) or is_lock_conflict(error):
         return False
     text = str(error)
-    if "No space left on device" in text or "Disk quota exceeded" in text:
+    if is_disk_full(error):
         return False
     if isinstance(error, duckdb.IOException):
         return index in text

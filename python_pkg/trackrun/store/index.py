@@ -19,7 +19,7 @@ from trackrun.errors import StoreError
 from trackrun.layout import StorePaths
 from trackrun.store import perms
 from trackrun.store.database import forget_invalidated_database, shared_database
-from trackrun.store.diagnosis import is_lock_conflict
+from trackrun.store.diagnosis import disk_full_error, is_disk_full, is_lock_conflict
 from trackrun.store.lock import FairLock
 from trackrun.store.schema import SCHEMA_SQL, SCHEMA_VERSION
 
@@ -254,6 +254,8 @@ class Index:
         except duckdb.Error as error:
             if is_lock_conflict(error):
                 raise _lock_error(self.paths, error) from None
+            if is_disk_full(error):  # a full disk is not a damaged index: keep it as it is
+                raise disk_full_error(str(self.paths.index), error) from None
             return self._rebuild_after(error)
         try:
             version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from trackrun.store.index import Index
 
 # isort: split
-from trackrun.store.diagnosis import check_read_only, is_damage
+from trackrun.store.diagnosis import check_read_only, disk_full_error, is_damage, is_disk_full
 
 # isort: split
 from trackrun.errors import StoreError
@@ -87,6 +87,8 @@ class Store:
                 except Exception as error:
                     if is_damage(error, str(self.paths.index)):
                         self._mend(error)
+                    if is_disk_full(error):
+                        raise disk_full_error(str(self.paths.index), error) from error
                     raise
                 finally:
                     if self.index.stamp() != before:
@@ -102,6 +104,8 @@ class Store:
         try:
             return action()
         except Exception as error:
+            if is_disk_full(error):
+                raise disk_full_error(str(self.paths.index), error) from error
             if not is_damage(error, str(self.paths.index)):
                 raise
             self._mend(error)
