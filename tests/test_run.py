@@ -183,6 +183,8 @@ def test_a_hung_main_thread_is_reported_stalled_and_left_alone(
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_run_json_is_written_with_params_and_reopened(isolated_store: Path) -> None:

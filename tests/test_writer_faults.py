@@ -132,6 +132,8 @@ def test_sigkill_after_recovery_loses_at_most_the_last_flush(isolated_store: Pat
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
     assert _steps(events) == list(range(300))
 
 

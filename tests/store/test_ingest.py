@@ -102,6 +102,8 @@ while True:
     killed_at = time.time()
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
 
     store = Store(isolated_store)
     history = store.metrics(run_id, ["t"])

@@ -182,6 +182,8 @@ time.sleep(60)
     assert store.runs()["status"] == ["running"]  # remembered
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
     assert store.runs()["status"] == ["lost"]
     assert store.summary(run_id)["status"] == "lost"
 
@@ -213,6 +215,8 @@ time.sleep(60)
     killer.close()
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
     assert watcher.runs()["status"] == ["killed"]
     assert "lost" not in observer.read_text()
 
