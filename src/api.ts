@@ -1,13 +1,21 @@
-// The typed client of trackrun's REST API (docs/rest-api.md): the only code that talks HTTP.
+// The typed client of trackrun's REST API (docs/openapi.json): the only code that talks HTTP.
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+
+import type { components, operations } from './wire';
 
 /** Where the API lives, relative to the server's base URL. */
 export const API_PATH = 'trackrun/api';
 
+// The wire types are generated from docs/openapi.json into ./wire (`jlpm contract:generate`);
+// the names below are the ones the rest of the panel uses.
+type Schemas = components['schemas'];
+type QueryOf<K extends keyof operations> = NonNullable<
+  operations[K]['parameters']['query']
+>;
+
 /** Status of a run, as the store records it. */
-export type RunStatus =
-  'queued' | 'running' | 'finished' | 'failed' | 'killed' | 'lost';
+export type RunStatus = Schemas['RunStatus'];
 
 /** Statuses of a run that may still change. */
 export const ACTIVE_STATUSES: ReadonlySet<string> = new Set([
@@ -16,146 +24,62 @@ export const ACTIVE_STATUSES: ReadonlySet<string> = new Set([
 ]);
 
 /** A metric value: non-finite numbers arrive as strings so the JSON stays valid. */
-export type MetricValue = number | 'NaN' | 'Infinity' | '-Infinity' | null;
+export type MetricValue = Schemas['MetricValue'];
 
 /** A parameter value: anything JSON. */
 export type ParamValue = unknown;
 
-export interface IMetricSummary {
-  last: MetricValue;
-  min: MetricValue;
-  max: MetricValue;
-  count?: number;
-  last_step?: number | null;
-}
+export type IMetricSummary = Schemas['MetricSummary'];
 
 /** One row of `GET runs`. */
-export interface IRunRow {
-  run_id: string;
-  name: string;
-  status: RunStatus;
-  notebook: string | null;
-  started_at: number | null;
-  ended_at: number | null;
-  duration: number | null;
-  attempts: number | null;
-  detached: boolean | null;
-  tags: string[];
-  params: Record<string, ParamValue>;
-  metrics: Record<string, IMetricSummary>;
-}
+export type IRunRow = Schemas['RunRow'];
 
-export interface IArtifact {
-  name: string;
-  size: number;
-  sha256: string;
-}
+export type IArtifact = Schemas['Artifact'];
 
-export interface IAttempt {
-  attempt: number;
-  state: string;
-  exit_code: number | null;
-  time: number | null;
-}
+export type IAttempt = Schemas['Attempt'];
 
-export interface IProvenance {
-  git?: {
-    commit?: string | null;
-    branch?: string | null;
-    dirty?: boolean | null;
-    diff?: string | null;
-    diff_truncated?: boolean | null;
-  } | null;
-  python?: Record<string, unknown> | null;
-  hardware?: Record<string, unknown> | null;
-  packages?: Record<string, string> | null;
-  [key: string]: unknown;
-}
+export type IGitInfo = Schemas['GitInfo'];
+
+export type IProvenance = Schemas['Provenance'];
 
 /** `GET runs/{id}`. */
-export interface IRunDetail extends Omit<IRunRow, 'attempts' | 'metrics'> {
-  /** Attempts of a detached run (its supervisor's record); empty for inline runs. */
-  attempts: IAttempt[];
-  metrics: Record<string, IMetricSummary>;
-  cell_id: string | null;
-  host: string | null;
-  pid: number | null;
-  user: string | null;
-  git_commit: string | null;
-  git_branch: string | null;
-  git_dirty: boolean | null;
-  error: string | null;
-  created_at: number | null;
-  artifacts: IArtifact[];
-  code_files: string[];
-  outputs: {
-    saved: string[];
-    skipped: { name: string; type: string; reason: string }[];
-  } | null;
-  provenance: IProvenance | null;
-  launch: Record<string, unknown> | null;
-  note: string | null;
-}
+export type IRunDetail = Schemas['RunDetail'];
 
 /** `GET status`. */
-export interface IStatusInfo {
-  version: string;
-  store: string;
-  running: number;
-  queued: number;
-  launcher: {
-    pid: number;
-    started_at: number | null;
-    max_parallel: number | null;
-  };
-}
+export type IStatusInfo = Schemas['StatusInfo'];
 
 /** `GET runs`. */
-export interface IRunsPage {
-  runs: IRunRow[];
-  total: number;
-  offset: number;
-  limit: number;
-  change_token: string;
-}
+export type IRunsPage = Schemas['RunsPage'];
+
+/** `GET changes`. */
+export type IChanges = Schemas['Changes'];
+
+/** `GET runs/{id}/metrics`. */
+export type IMetricSeries = Schemas['MetricSeries'];
 
 /** `GET runs/{id}/log`. */
-export interface ILogChunk {
-  text: string;
-  offset: number;
-  next_offset: number;
-  size: number;
-  live: boolean;
-  status: RunStatus;
-}
+export type ILogChunk = Schemas['LogChunk'];
 
 /** A table as the API sends it. */
-export interface ITable {
-  columns: string[];
-  rows: unknown[][];
-}
+export type ITable = Schemas['Table'];
 
 /** A Vega-Lite spec, passed through untouched to the chart component. */
-export type VegaLiteSpec = Record<string, unknown>;
+export type VegaLiteSpec = Schemas['VegaLiteSpec'];
 
 /** `GET compare`. */
-export interface IComparison {
-  runs: IRunRow[];
-  params_diff: ITable;
-  params_all: ITable;
-  summary: ITable;
-  chart: VegaLiteSpec;
-  code_diff: { cell: string; notebook: string } | null;
-  packages: [string, string | null, string | null][];
-}
+export type IComparison = Schemas['Comparison'];
+
+/** `POST runs/{id}/kill`, `DELETE runs/{id}`, `POST runs/{id}/rerun`, `POST runs/{id}/tags`. */
+export type IKilled = Schemas['Killed'];
+export type IDeleted = Schemas['Deleted'];
+export type IRerun = Schemas['Rerun'];
+export type ITags = Schemas['Tags'];
+
+/** The error body of every failed request: `{message, code}` (`column` for filters). */
+export type IErrorBody = Schemas['ErrorBody'];
 
 /** Query of `GET runs`. */
-export interface IRunsQuery {
-  filter?: string;
-  order_by?: string;
-  limit?: number;
-  offset?: number;
-}
+export type IRunsQuery = QueryOf<'getRuns'>;
 
 /** An error answered by the API (`{message, code}`) or by the network. */
 export class TrackrunApiError extends Error {
@@ -210,24 +134,54 @@ export class TrackrunClient {
     return { page, etag: response.headers.get('ETag') };
   }
 
-  /** `GET changes`: resolves with the store's change token once it differs from `token`. */
-  async changes(token: string, timeout: number): Promise<string> {
-    const body = await this._json<{ change_token: string }>('GET', 'changes', {
-      token,
+  /**
+   * `GET changes`: resolves with the store's change token once it differs from `since`.
+   * (Never a query parameter named `token`: Jupyter Server takes that for the login token.)
+   */
+  async changes(since: string, timeout: number): Promise<string> {
+    const body = await this._json<IChanges>('GET', 'changes', {
+      since,
       timeout
-    });
+    } satisfies QueryOf<'getChanges'>);
     return body.change_token;
+  }
+
+  /**
+   * `GET changes` as a feed: once the store differs from `since` (or after `timeout` s),
+   * the rows that changed or appeared, the ids deleted and the new token. On `reset`, the
+   * server cannot tell what changed: refetch the list window.
+   */
+  changeFeed(since: string, timeout: number): Promise<IChanges> {
+    return this._json<IChanges>('GET', 'changes', {
+      since,
+      timeout
+    } satisfies QueryOf<'getChanges'>);
   }
 
   run(runId: string): Promise<IRunDetail> {
     return this._json<IRunDetail>('GET', `runs/${enc(runId)}`);
   }
 
+  /**
+   * `GET runs/{id}/metrics`: each metric's series, downsampled to about `maxPoints` points
+   * (all keys when `keys` is empty).
+   */
+  metrics(
+    runId: string,
+    keys: string[] = [],
+    maxPoints = 2000
+  ): Promise<IMetricSeries> {
+    return this._json<IMetricSeries>('GET', `runs/${enc(runId)}/metrics`, {
+      keys: keys.join(','),
+      max_points: maxPoints
+    } satisfies QueryOf<'getRunsRunIdMetrics'>);
+  }
+
   /** `GET runs/{id}/chart`: the Vega-Lite spec of the run's metric curves. */
   chart(runId: string, maxPoints = 1000): Promise<VegaLiteSpec> {
     return this._json<VegaLiteSpec>('GET', `runs/${enc(runId)}/chart`, {
       max_points: maxPoints
-    });
+    } satisfies QueryOf<'getRunsRunIdChart'>);
   }
 
   /** `GET runs/{id}/log`: the log from byte `offset` (negative: from the end). */
@@ -235,7 +189,7 @@ export class TrackrunClient {
     return this._json<ILogChunk>('GET', `runs/${enc(runId)}/log`, {
       offset,
       max_bytes: maxBytes
-    });
+    } satisfies QueryOf<'getRunsRunIdLog'>);
   }
 
   /** `GET runs/{id}/code/{file}`: the text of a code file. */
@@ -263,42 +217,41 @@ export class TrackrunClient {
   }
 
   compare(runIds: string[]): Promise<IComparison> {
-    return this._json<IComparison>('GET', 'compare', { ids: runIds.join(',') });
+    return this._json<IComparison>('GET', 'compare', {
+      ids: runIds.join(',')
+    } satisfies QueryOf<'getCompare'>);
   }
 
-  kill(runId: string): Promise<{ run_id: string; status: RunStatus }> {
-    return this._json('POST', `runs/${enc(runId)}/kill`);
+  kill(runId: string): Promise<IKilled> {
+    return this._json<IKilled>('POST', `runs/${enc(runId)}/kill`);
   }
 
-  delete(
-    runId: string,
-    force: boolean
-  ): Promise<{ run_id: string; deleted: boolean }> {
-    return this._json(
+  delete(runId: string, force: boolean): Promise<IDeleted> {
+    return this._json<IDeleted>(
       'DELETE',
       `runs/${enc(runId)}`,
-      force ? { force: 'true' } : undefined
+      force ? ({ force: true } satisfies QueryOf<'deleteRunsRunId'>) : undefined
     );
   }
 
-  rerun(
-    runId: string,
-    params?: Record<string, unknown>
-  ): Promise<{ run_id: string }> {
-    return this._json('POST', `runs/${enc(runId)}/rerun`, undefined, {
-      params: params ?? {}
-    });
+  rerun(runId: string, params?: Record<string, unknown>): Promise<IRerun> {
+    const body: Schemas['RerunRequest'] = { params: params ?? {} };
+    return this._json<IRerun>(
+      'POST',
+      `runs/${enc(runId)}/rerun`,
+      undefined,
+      body
+    );
   }
 
-  tags(
-    runId: string,
-    add: string[],
-    remove: string[]
-  ): Promise<{ run_id: string; tags: string[] }> {
-    return this._json('POST', `runs/${enc(runId)}/tags`, undefined, {
-      add,
-      remove
-    });
+  tags(runId: string, add: string[], remove: string[]): Promise<ITags> {
+    const body: Schemas['TagsRequest'] = { add, remove };
+    return this._json<ITags>(
+      'POST',
+      `runs/${enc(runId)}/tags`,
+      undefined,
+      body
+    );
   }
 
   private async _json<T>(

@@ -9,6 +9,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { IStateDB } from '@jupyterlab/statedb';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { TrackrunClient } from './api';
@@ -16,6 +17,7 @@ import { CONTEXT_MENU, CommandIDs, addCommands } from './commands';
 import { trackrunIcon } from './icons';
 import { RunModel } from './models/run';
 import { RunsModel } from './models/runs';
+import { persistTableState } from './models/viewstate';
 import { PANEL_ID, ViewOpener } from './opener';
 import { ITrackrun } from './tokens';
 import { RUN_MIME_TYPE, RunOutput } from './views/mime/RunOutput';
@@ -35,7 +37,8 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     ILayoutRestorer,
     IStatusBar,
     IDocumentManager,
-    INotebookTracker
+    INotebookTracker,
+    IStateDB
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -43,10 +46,14 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     restorer: ILayoutRestorer | null,
     statusBar: IStatusBar | null,
     docManager: IDocumentManager | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    stateDB: IStateDB | null
   ): ITrackrun => {
     const client = new TrackrunClient(app.serviceManager.serverSettings);
     const runs = new RunsModel(client);
+    if (stateDB) {
+      persistTableState(runs, stateDB);
+    }
     const run = (command: string) => (runId: string) =>
       void app.commands.execute(command, { runId });
     const opener = new ViewOpener({

@@ -113,16 +113,16 @@ class JupyterServer:
         port = free_port()
         token = secrets.token_hex(16)
         log_path = root.parent / f"jupyter-server-{port}.log"
-        log = open(log_path, "wb")  # noqa: SIM115 - owned by the server process
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-                f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={root}",
-                f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0",
-                *(extra_args or []),
-            ],
-            stdout=log, stderr=subprocess.STDOUT, env=kernel_env(env), cwd=str(root),
-        )  # fmt: skip
+        with open(log_path, "wb") as log:  # the server process keeps its own copy of the fd
+            process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+                    f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={root}",
+                    f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0",
+                    *(extra_args or []),
+                ],
+                stdout=log, stderr=subprocess.STDOUT, env=kernel_env(env), cwd=str(root),
+            )  # fmt: skip
         server = cls(process, f"http://127.0.0.1:{port}", token, root, log_path)
         deadline = time.time() + 60
         while time.time() < deadline:

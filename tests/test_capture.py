@@ -112,10 +112,10 @@ def test_redact_environ() -> None:
     assert set(out) == set(env)
     for name in SECRETS:
         assert out[name] == "<redacted>"
-    assert out["DATABASE_URL"] == "postgres://u:<redacted>@h/db"
+    assert out["DATABASE_URL"] == "postgres://u:<redacted:DATABASE_URL>@h/db"
     assert out["MIRROR"] == "https://<redacted>@github.com/x.git"
     assert out["COPY_OF_TOKEN"] == "<redacted>"
-    assert out["HEADER"] == "Authorization: Bearer <redacted>"
+    assert out["HEADER"] == "Authorization: Bearer <redacted:GITHUB_TOKEN>"
     assert out["PATH"] == "/usr/bin:/bin" and out["HOME"] == "/home/me"
     assert env["MY_API_KEY"] == SECRETS["MY_API_KEY"]  # input untouched
 
@@ -130,7 +130,7 @@ def test_well_known_token_formats_are_redacted_anywhere() -> None:
 
 def test_short_secret_values_only_redact_equal_values() -> None:
     out = redact_environ({"SOME_FLAG_TOKEN": "true", "PIN_KEY": "1234", "A": "1234", "B": "x1234"})
-    assert out == {"SOME_FLAG_TOKEN": "<redacted>", "PIN_KEY": "<redacted>", "A": "<redacted>",
+    assert out == {"SOME_FLAG_TOKEN": "<redacted>", "PIN_KEY": "<redacted>", "A": "<redacted:PIN_KEY>",
                    "B": "x1234"}  # fmt: skip
 
 
@@ -156,7 +156,7 @@ def test_provenance_never_contains_secrets(repo: Path, monkeypatch: pytest.Monke
     for value in [*SECRETS.values(), DB_URL_PASSWORD, "cli-secret-1", "cli-secret-2"]:
         assert value not in text
     prov = json.loads(text)
-    assert prov["env"]["DATABASE_URL"] == "postgres://u:<redacted>@h/db"
+    assert prov["env"]["DATABASE_URL"] == "postgres://u:<redacted:DATABASE_URL>@h/db"
     assert prov["process"]["argv"] == [
         "train.py",
         "--api-key",

@@ -299,7 +299,9 @@ def test_four_detached_runs_at_once(project: Path, kernel: Kernel) -> None:
         assert history["value"] == [float(k * 1000 + i) for i in range(60)]
 
 
-def test_secrets_never_reach_the_job_and_files_are_private(tmp_path: Path) -> None:
+def test_secrets_reach_the_job_but_never_a_file_and_files_are_private(tmp_path: Path) -> None:
+    """The kernel's secrets reach the job through the launched process's environment
+    (Jupyter's own token never does); no file of the run holds a secret value."""
     project = make_git_project(tmp_path / "p")
     secrets = {
         "JUPYTER_TOKEN": "tok-123456789",
@@ -316,7 +318,7 @@ def test_secrets_never_reach_the_job_and_files_are_private(tmp_path: Path) -> No
     store = Store(project / ".trackrun", lease=0)
     assert _wait_status(store, run_id, {"finished", "failed", "lost"}) == "finished"
     run_dir = project / ".trackrun" / "runs" / run_id
-    assert (run_dir / "output.log").read_text().strip() == "['PLAIN_SETTING']"
+    assert (run_dir / "output.log").read_text().strip() == "['MY_API_KEY', 'PLAIN_SETTING']"
     for path in run_dir.rglob("*"):
         if path.is_file():
             data = path.read_bytes()

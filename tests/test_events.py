@@ -7,7 +7,8 @@ import math
 import time
 from pathlib import Path
 
-from trackrun.events import EventWriter, append_event, read_events
+from trackrun.event_writer import EventWriter
+from trackrun.events import append_event, read_events
 
 
 def test_flusher_writes_within_interval_without_explicit_flush(tmp_path: Path) -> None:
@@ -143,3 +144,64 @@ def test_deferred_tensors_are_converted_in_bulk_with_exact_values(tmp_path: Path
     events, _, _ = read_events(path, 0)
     values = [e["values"] for e in events if e["type"] == "metrics"]
     assert values == [{"loss": i * 0.25, "count": float(i), "plain": 1.5} for i in range(50)]
+
+
+def test_second_writer_continues_after_a_megabyte_last_line(tmp_path: Path) -> None:
+    # One log() of 32k keys is a ~1 MB line; a retried attempt's writer used to read only the
+    # last 64 KiB, restart at seq 1, and have every record it wrote skipped by ingestion.
+    path = tmp_path / "events.jsonl"
+    first = EventWriter(path)
+    first.emit("status", status="running")
+    first.log_metrics({f"layer_{i:05d}/grad_norm": i + 0.5 for i in range(32_000)}, step=0)
+    first.close()
+    last_line = path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    assert len(last_line) > 2**20 and json.loads(last_line)["seq"] == 2
+    second = EventWriter(path)
+    second.log_metrics({"x": 1.0}, step=1)
+    second.emit("status", status="finished")
+    second.close()
+    events, _, bad = read_events(path, 0)
+    assert bad == 0
+    assert [e["seq"] for e in events] == [1, 2, 3, 4]
+
+
+def test_last_sequence_found_behind_torn_and_long_lines(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    long_junk = b"x" * (3 * 65536 + 17)
+    path.write_bytes(
+        b'{"seq": 41, "type": "heartbeat", "time": 1}\n'
+        + b'{"seq": 42, "type": "tags", "time": 1, "add": ["'
+        + b"t" * 200_000
+        + b'"]}\n'
+        + long_junk  # a torn last line longer than several scan chunks
+    )
+    writer = EventWriter(path)
+    writer.emit("status", status="finished")
+    writer.close()
+    events, _, bad = read_events(path, 0)
+    assert [e["seq"] for e in events] == [41, 42, 43] and bad == 1
+
+
+def test_each_flush_of_a_run_folder_grows_the_store_change_log(tmp_path: Path) -> None:
+    from trackrun.layout import StorePaths
+
+    store = StorePaths(tmp_path / "store").ensure()
+    folder = store.run("20261130-000000-abcdef").root
+    folder.mkdir()
+    writer = EventWriter(folder / "events.jsonl", flush_interval=1000)
+    assert not store.change_log.exists()
+    for step in range(1000):  # many records, one flush: one byte
+        writer.log_metrics({"x": 1.0}, step)
+    writer.flush()
+    assert store.change_log.stat().st_size == 1
+    assert writer.flush()  # nothing new: no byte
+    assert store.change_log.stat().st_size == 1
+    append_event(folder / "events.observer.jsonl", "status", status="lost")
+    writer.close()
+    assert store.change_log.stat().st_size == 2
+    assert store.change_log.stat().st_mode & 0o777 == 0o600
+    # An event file outside a store has no change log to touch.
+    outside = EventWriter(tmp_path / "events.jsonl")
+    outside.emit("status", status="running")
+    outside.close()
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["changes.log", "runs"]

@@ -12,7 +12,8 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
-from trackrun.project import check_pairing, check_pairs, init_project, sync_pairs
+from trackrun.pairing import check_pairing, check_pairs, sync_pairs
+from trackrun.project import init_project
 
 pytestmark = [
     pytest.mark.slow,
@@ -143,7 +144,9 @@ async def test_notebook_rewritten_by_git_is_reported_and_fixed_by_sync(
     assert message.startswith(f"{notebook} ") and f"newer than its paired {script}" in message
     assert f"jupytext --sync {notebook}" in message
 
-    assert sync_pairs(jp_root_dir) == ["nb.ipynb: updated nb.py from nb.ipynb"]
+    lines = sync_pairs(jp_root_dir)
+    assert len(lines) == 1 and lines[0].startswith("nb.ipynb: updated nb.py from nb.ipynb")
+    assert "(previous version kept in .trackrun/pairing-backup/" in lines[0]
 
     cells = (await _open(jp_fetch, "nb.ipynb"))["content"]["cells"]
     assert cells[2]["source"] == "y = x + 3\ny"

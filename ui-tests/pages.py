@@ -37,6 +37,10 @@ CELL_OUTPUT = ".jp-OutputArea"
 SPLIT_HANDLES = "#jp-main-split-panel > .lm-SplitPanel-handle"
 TOAST_NO = ".jp-toast-button:has-text('No')"
 # The runs panel's parts.
+COLUMNS_BUTTON = ".trackrun-RunsPanel-columns"
+COLUMN_CHOOSER = ".trackrun-ColumnChooser"
+COLUMN_CHOICE = ".trackrun-ColumnChooser-item"
+RESIZE_GRIP = ".trackrun-RunsTable-resize"
 PANEL_FOOTER = ".trackrun-RunsPanel-footer"
 PANEL_STALE = ".trackrun-RunsPanel-stale"
 NUMBER_CELL = ".trackrun-mod-number"
@@ -68,6 +72,16 @@ COMPARE_CODE = ".trackrun-CompareView-code"
 DIFF_CHANGED = ".trackrun-mod-added, .trackrun-mod-removed"
 BEST_VALUE = ".trackrun-mod-best"
 LINE_MARK = "path[aria-roledescription='line mark']"
+POINT_MARK = "path[aria-roledescription='point']"
+LEGEND = "g[aria-roledescription='legend']"
+CHART_TOOLBAR = ".trackrun-MetricChart-toolbar"
+CHART_SMOOTHING = ".trackrun-MetricChart-smoothing input"
+CHART_LOG_Y = ".trackrun-MetricChart-logY"
+CHART_X = ".trackrun-MetricChart-x"
+CHART_Y_TICKS = "g[aria-roledescription='axis'][aria-label^='Y-axis'] text"
+CHART_X_TICKS = "g[aria-roledescription='axis'][aria-label^='X-axis'] text"
+RUN_CHIP_SWATCH = ".trackrun-CompareView-swatch"
+CHART_TOOLTIP = "#vg-tooltip-element.visible"
 # The cell's live view.
 OUTPUT_STATUS = ".trackrun-RunOutput-status"
 OUTPUT_LAST_LINE = ".trackrun-RunOutput-lastLine"
@@ -214,6 +228,52 @@ class LabPage:
     def header_cells(self) -> Locator:
         return self.panel().locator(HEADER_CELL)
 
+    def header(self, column: str) -> Locator:
+        return self.panel().locator(f'{HEADER_CELL}[data-column="{column}"]')
+
+    def column_order(self) -> list[str]:
+        """The table's columns, left to right (``params.lr``, ``name``...)."""
+        return [c.get_attribute("data-column") or "" for c in self.header_cells().all()]
+
+    def toggle_column(self, column: str) -> None:
+        """Show or hide ``column`` through the column chooser."""
+        self.panel().locator(COLUMNS_BUTTON).click()
+        chooser = self.panel().locator(COLUMN_CHOOSER)
+        expect(chooser).to_be_visible()
+        exact = re.compile(f"^{re.escape(column)}$")
+        chooser.locator(COLUMN_CHOICE).filter(has_text=exact).locator("input").click()
+        self.page.keyboard.press("Escape")
+        expect(chooser).to_have_count(0)
+
+    def resize_column(self, column: str, dx: int) -> None:
+        """Drag the right edge of ``column``'s header by ``dx`` px."""
+        box = self.header(column).locator(RESIZE_GRIP).bounding_box()
+        assert box is not None
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        self.page.mouse.move(x, y)
+        self.page.mouse.down()
+        self.page.mouse.move(x + dx, y, steps=4)
+        self.page.mouse.up()
+
+    def expect_workspace_saved(self, text: str) -> Any:
+        """A context in which JupyterLab must save its workspace with ``text`` in it (the
+        state database lives in the workspace)."""
+        return self.page.expect_request(
+            lambda r: (
+                r.method == "PUT" and "/api/workspaces" in r.url and text in (r.post_data or "")
+            ),
+        )
+
+    def move_column(self, column: str, before: str) -> None:
+        """Drag ``column``'s header onto ``before``'s: it moves just before it."""
+        self.header(column).drag_to(self.header(before))
+
+    def reload(self) -> None:
+        """Load JupyterLab again keeping its workspace (login's ``?reset`` would clear it)."""
+        self.page.goto(f"{self.url}/lab?token={self.token}")
+        self.wait_until_restored()
+        self.dismiss_news()
+
     def rows(self) -> Locator:
         return self.page.locator(PANEL).locator(ROW)
 
@@ -227,6 +287,9 @@ class LabPage:
 
     def expect_row_status(self, name: str, status: str, timeout: float = 120_000) -> None:
         expect(self.row(name)).to_have_attribute("data-status", status, timeout=timeout)
+
+    def filter_box(self) -> Locator:
+        return self.panel().locator(FILTER)
 
     def filter(self, text: str) -> None:
         box = self.page.locator(PANEL).locator(FILTER)
@@ -368,6 +431,10 @@ class LabPage:
     def output_toggle(self, output: Locator) -> Locator:
         return output.locator(OUTPUT_TOGGLE)
 
+    def output_log_lines(self, output: Locator) -> Locator:
+        """The lines of the cell view's expanded log."""
+        return output.locator(LOG_ANY_LINE)
+
     def output_connection(self, output: Locator) -> Locator:
         """The cell view's "connection lost" note."""
         return output.locator(OUTPUT_CONNECTION)
@@ -381,6 +448,69 @@ class LabPage:
 
     def line_marks(self, chart: Locator) -> Locator:
         return chart.locator(LINE_MARK)
+
+    def point_marks(self, chart: Locator) -> Locator:
+        return chart.locator(POINT_MARK)
+
+    def legends(self, chart: Locator) -> Locator:
+        return chart.locator(LEGEND)
+
+    def hover_chart(self, chart: Locator, fx: float, fy: float) -> Locator:
+        """Move the pointer to a fraction (``fx``, ``fy``) of the chart; returns the tooltip."""
+        box = chart.bounding_box()
+        assert box is not None
+        self.page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=3)
+        return self.page.locator(CHART_TOOLTIP)
+
+    def y_ticks(self, chart: Locator) -> Locator:
+        """The y axes' labels of a chart."""
+        return chart.locator(CHART_Y_TICKS)
+
+    def x_ticks(self, chart: Locator) -> Locator:
+        """The x axes' labels and titles of a chart."""
+        return chart.locator(CHART_X_TICKS)
+
+    def wait_x_ticks(self, chart: Locator, ticks: list[str], same: bool = True) -> None:
+        """Wait until the chart's x labels are ``ticks`` (in any order), or differ from them."""
+        self.page.wait_for_function(
+            "([c, sel, want, same]) => ([...c.querySelectorAll(sel)]"
+            ".map(t => t.textContent).sort().join('|') === want) === same",
+            arg=[chart.element_handle(), CHART_X_TICKS, "|".join(sorted(ticks)), same],
+        )
+
+    def zoom_chart(self, chart: Locator, fx: float, fy: float, wheel: float) -> None:
+        """Turn the mouse wheel over a point of the chart (negative: zoom in)."""
+        self.hover_chart(chart, fx, fy)
+        self.page.mouse.wheel(0, wheel)
+
+    def double_click_chart(self, chart: Locator, fx: float, fy: float) -> None:
+        box = chart.bounding_box()
+        assert box is not None
+        self.page.mouse.dblclick(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+
+    def chart_toolbar(self, scope: Locator) -> Locator:
+        return scope.locator(CHART_TOOLBAR)
+
+    def set_smoothing(self, scope: Locator, value: float) -> None:
+        self.chart_toolbar(scope).locator(CHART_SMOOTHING).fill(str(value))
+
+    def set_log_y(self, scope: Locator, on: bool) -> None:
+        box = self.chart_toolbar(scope).locator(CHART_LOG_Y)
+        box.check() if on else box.uncheck()
+
+    def chart_x_axis(self, scope: Locator) -> Locator:
+        return self.chart_toolbar(scope).locator(CHART_X)
+
+    def run_chip_colors(self, view: Locator) -> list[str]:
+        """Background colours of the compare view's run chips' swatches, in order."""
+        return [
+            s.evaluate("n => getComputedStyle(n).backgroundColor")
+            for s in view.locator(RUN_CHIP_SWATCH).all()
+        ]
+
+    def line_colors(self, chart: Locator) -> list[str]:
+        """Stroke colours of the chart's line marks (each run's curve)."""
+        return [m.get_attribute("stroke") or "" for m in self.line_marks(chart).all()]
 
     # -- the compare view -----------------------------------------------------------------
     def compare_params(self, view: Locator) -> Locator:

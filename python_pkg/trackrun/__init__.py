@@ -15,15 +15,20 @@ from trackrun.api import (
     log,
     log_params,
     metrics,
+    reproduce,
     resume,
     runs,
     sql,
     start_run,
     tag,
 )
+from trackrun.codecapture import watch_current_shell
 from trackrun.errors import TrackrunError
 from trackrun.run import Checkpoint, Run
 from trackrun.table import Table
+
+# In a kernel, remember from now on which inputs fail (reproduce drops them from a slice).
+watch_current_shell()
 
 __version__ = "0.1.0"
 
@@ -61,6 +66,7 @@ __all__ = [
     "log",
     "log_params",
     "metrics",
+    "reproduce",
     "resume",
     "runs",
     "sql",

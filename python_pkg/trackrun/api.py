@@ -10,16 +10,18 @@ from typing import TYPE_CHECKING, Any
 from trackrun.errors import NoActiveRunError
 from trackrun.layout import default_store_root
 from trackrun.run import Checkpoint, Run, active_run
+from trackrun.store import registry
 from trackrun.table import Table
 
 if TYPE_CHECKING:
     from trackrun.codediff import CodeDiff
     from trackrun.comparison import Comparison
+    from trackrun.reproduction import Reproduction
     from trackrun.store import Store
 
 #: Set in a detached job's environment: the run directory the job logs into.
 RUN_DIR_ENV = "TRACKRUN_RUN_DIR"
-_stores: dict[Path, Store] = {}
+_stores: dict[Path, Store] = registry.stores  # the registry's own (tests close them all)
 
 
 def start_run(
@@ -29,15 +31,17 @@ def start_run(
     *,
     note: str | None = None,
     store: str | os.PathLike[str] | None = None,
+    reproduces: str | None = None,
 ) -> Run:
     """Start a run and make it the current one; returns the Run.
 
     Use ``with trackrun.start_run(...) as run:`` (finished, failed or killed on exit), or call
     it plainly and end with ``trackrun.finish()``. ``store`` defaults to ``$TRACKRUN_HOME``,
     else ``.trackrun/`` at the root of the enclosing git repository, else ``./.trackrun``.
+    ``reproduces``: the id of the run this one re-runs (written by ``trackrun reproduce``).
     """
     root = Path(store).expanduser().resolve() if store else default_store_root()
-    return Run.start(root, name=name, params=params, tags=tags, note=note)
+    return Run.start(root, name=name, params=params, tags=tags, note=note, reproduces=reproduces)
 
 
 def current_run() -> Run | None:
@@ -107,14 +111,7 @@ def tag(*tags: str) -> None:
 def get_store(store: str | os.PathLike[str] | Store | None = None) -> Store:
     """The Store at ``store`` (default store when None), shared within this process; a Store
     passed in is returned as is."""
-    from trackrun.store import Store
-
-    if isinstance(store, Store):
-        return store
-    root = Path(store).expanduser().resolve() if store else default_store_root()
-    if root not in _stores:
-        _stores[root] = Store(root)
-    return _stores[root]
+    return registry.get_store(store)
 
 
 def runs(
@@ -185,3 +182,23 @@ def diff(a: str, b: str, *, store: str | os.PathLike[str] | None = None) -> Code
     from trackrun.codediff import diff as build
 
     return build(a, b, store=store)
+
+
+def reproduce(
+    source: str,
+    /,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    run: bool = False,
+    force: bool = False,
+    rtol: float = 1e-4,
+    timeout: float | None = None,
+    store: str | os.PathLike[str] | None = None,
+) -> Reproduction:
+    """Turn run ``source`` back into a standalone folder (reproduce.py, requirements.txt,
+    git.patch, README.md, inputs.md) at ``out``; with ``run=True``, also run it in a fresh
+    process and compare (verdict identical, within tolerance or different, stored on both
+    runs). Raises RunNotFoundError or TrackrunError (no recorded code, non-empty ``out``)."""
+    from trackrun.reproduction import reproduce as build
+
+    return build(source, out, run=run, force=force, rtol=rtol, timeout=timeout, store=store)

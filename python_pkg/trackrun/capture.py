@@ -1,4 +1,7 @@
-"""Provenance capture for a run: git state, Python, hardware, process, packages, redacted env."""
+"""Provenance capture for a run: git state, Python, hardware, process, packages, redacted env.
+
+Redaction itself lives in :mod:`trackrun.redaction`; its entry points are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -7,135 +10,53 @@ import functools
 import getpass
 import os
 import platform
-import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-REDACTED = "<redacted>"
-#: A variable whose upper-cased name contains one of these holds a secret. This covers
-#: JUPYTER_TOKEN, JPY_API_TOKEN, JUPYTERHUB_API_TOKEN, JUPYTERHUB_COOKIE_SECRET,
-#: JUPYTER_GATEWAY_AUTH_TOKEN, JUPYTER_GATEWAY_HTTP_PWD, CONFIGPROXY_AUTH_TOKEN, ...
-#: JPY_SESSION_NAME is deliberately not matched: it is the notebook's path, not a credential.
-SECRET_NAME_PARTS = (
-    "TOKEN", "KEY", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "PWD", "CREDENTIAL", "AUTH",
-    "COOKIE", "PRIVATE", "SIGNATURE", "JWT",
-)  # fmt: skip
-# PWD/OLDPWD are directories; GIT_AUTHOR_* and friends merely contain "AUTH".
-_NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
-_URL_USERINFO = re.compile(r"://([^\s/?#@'\"<>]+)@")
-# Well-known token formats. One pattern each: a pattern that starts with a literal is searched
-# fast, which matters for a 1 MB diff (one alternation is ~15x slower).
-_TOKEN_LIKE = tuple(
-    re.compile(p + r"\b")
-    for p in (
-        r"gh[pousr]_[A-Za-z0-9]{20,}", r"github_pat_\w{20,}", r"glpat-[\w-]{20,}",
-        r"hf_[A-Za-z0-9]{30,}", r"sk-[\w-]{20,}", r"xox[abprs]-[\w-]{10,}", r"AKIA[0-9A-Z]{16}",
-    )
-)  # fmt: skip
-_TRIVIAL_VALUES = frozenset({"true", "false", "none", "null", "yes", "no"})
+from trackrun.redaction import (
+    REDACTED,
+    current_secrets,
+    is_secret_name,
+    is_secret_param_name,
+    redact_argv,
+    redact_environ,
+    redact_params,
+    redact_text,
+    redact_tree,
+    redact_tree_with,
+    scrub_environ_for_child,
+    secret_values,
+)
+
+__all__ = [
+    "REDACTED",
+    "capture_git",
+    "capture_hardware",
+    "capture_packages",
+    "capture_process",
+    "capture_provenance",
+    "is_secret_name",
+    "is_secret_param_name",
+    "notebook_as_percent_script",
+    "redact_environ",
+    "redact_params",
+    "redact_text",
+    "redact_tree",
+    "scrub_environ_for_child",
+    "secret_values",
+]
+
 _GIT_TIMEOUT_S = 10.0
 _SHA1_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _PROCESS_IMPORTED_AT = time.time()
-
-
-def is_secret_name(name: str) -> bool:
-    """True when the environment variable ``name`` (any case) looks like it holds a secret."""
-    upper = name.upper()
-    if upper in _NOT_SECRET_NAMES:
-        return False
-    upper = upper.replace("AUTHOR", "")
-    return any(part in upper for part in SECRET_NAME_PARTS)
-
-
-def _secret_values(env: Mapping[str, str]) -> list[str]:
-    """Values of the secret variables in ``env`` worth searching for, longest first."""
-    values = {
-        v for k, v in env.items() if is_secret_name(k) and len(v) >= 4 and v not in _TRIVIAL_VALUES
-    }
-    return sorted(values, key=len, reverse=True)
-
-
-def _redact_text(text: str, secrets: list[str]) -> str:
-    """``text`` with known secret values, URL credentials and well-known token formats removed."""
-    for secret in secrets:
-        # Short secrets only count as whole values: as substrings they would hit random text.
-        if len(secret) >= 8 and secret in text:
-            text = text.replace(secret, REDACTED)
-        elif text == secret:
-            return REDACTED
-    if "://" in text and "@" in text:
-        text = _URL_USERINFO.sub(_redact_userinfo, text)
-    for pattern in _TOKEN_LIKE:
-        text = pattern.sub(_redact_token, text)
-    return text
-
-
-def _redact_token(match: re.Match[str]) -> str:
-    before = match.string[match.start() - 1 : match.start()]
-    # Only at a word start ("desk-..." is no token); checked here to keep the patterns fast.
-    inside_word = before != "" and (before.isalnum() or before in "_-")
-    return match.group(0) if inside_word else REDACTED
-
-
-def _redact_userinfo(match: re.Match[str]) -> str:
-    user, sep, _password = match.group(1).partition(":")
-    # A bare user part is often a token itself (https://<token>@github.com).
-    return f"://{user}:{REDACTED}@" if sep else f"://{REDACTED}@"
-
-
-def redact_environ(env: Mapping[str, str]) -> dict[str, str]:
-    """Return a copy of ``env`` with secret values replaced by ``"<redacted>"``.
-
-    Redacted: variables with a secret name, other values containing a secret variable's value,
-    passwords in ``scheme://user:password@host`` URLs, and well-known token formats.
-    """
-    secrets = _secret_values(env)
-    return {k: REDACTED if is_secret_name(k) else _redact_text(v, secrets) for k, v in env.items()}
-
-
-def scrub_environ_for_child(env: Mapping[str, str]) -> dict[str, str]:
-    """Return a copy of ``env`` without the secret variables, for launching detached jobs."""
-    return {k: v for k, v in env.items() if not is_secret_name(k)}
-
-
-def _redact_argv(argv: list[str], secrets: list[str]) -> list[str]:
-    """``argv`` with secret-looking option values (``--api-key=X``, ``--token X``) redacted."""
-    out: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next and not arg.startswith("-"):
-            out.append(REDACTED)
-            hide_next = False
-            continue
-        hide_next = False
-        name, eq, _value = arg.partition("=")
-        if arg.startswith("-") and is_secret_name(name.lstrip("-").replace("-", "_")):
-            if eq:
-                arg = f"{name}={REDACTED}"
-            else:
-                hide_next = True
-        out.append(_redact_text(arg, secrets))
-    return out
-
-
-def _redact_tree(obj: Any, secrets: list[str]) -> Any:
-    """A copy of the JSON-like ``obj`` with every string passed through ``_redact_text``."""
-    if isinstance(obj, str):
-        return _redact_text(obj, secrets)
-    if isinstance(obj, dict):
-        return {k: _redact_tree(v, secrets) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_redact_tree(v, secrets) for v in obj]
-    return obj
 
 
 def _git(args: list[str], cwd: Path, keep: int = 1 << 16) -> tuple[int, bytes, int]:
@@ -360,7 +281,7 @@ def capture_process() -> dict[str, Any]:
         "pid": os.getpid(),
         "user": _user(),
         "cwd": cwd,
-        "argv": _redact_argv(list(sys.argv), _secret_values(os.environ)),
+        "argv": redact_argv(list(sys.argv)),
         "start_time": datetime.fromtimestamp(start, timezone.utc).isoformat(),
         "start_time_unix": start,
         "hostname": socket.gethostname(),
@@ -381,7 +302,7 @@ def capture_provenance(cwd: Path | None = None, *, include_packages: bool = True
         "packages": capture_packages() if include_packages else None,
         "env": redact_environ(os.environ),
     }
-    redacted: dict[str, Any] = _redact_tree(result, _secret_values(os.environ))
+    redacted: dict[str, Any] = redact_tree_with(result, current_secrets())
     return redacted
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,11 +30,25 @@ def analyze_cell(source: str) -> CellNames:
     Reads inside functions, lambdas and comprehensions count as free when the name is not
     local there; builtins are never free. Raises SyntaxError for code that does not parse.
     """
-    tree = ast.parse(source)
+    return analyze_nodes(ast.parse(source).body)
+
+
+def analyze_nodes(statements: Sequence[ast.stmt]) -> CellNames:
+    """``analyze_cell`` for statements already parsed (e.g. one function definition)."""
     visitor = _Scope()
-    for statement in tree.body:
+    for statement in statements:
         visitor.visit(statement)
     return CellNames(free=visitor.free, assigned=visitor.assigned_order)
+
+
+def function_locals(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    """Names local to a function: its parameters and every name its body binds (unless
+    declared ``global``/``nonlocal``)."""
+    args = node.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    every += [a for a in (args.vararg, args.kwarg) if a is not None]
+    body: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
+    return {a.arg for a in every} | _locally_bound(body)
 
 
 class _Scope(ast.NodeVisitor):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackrun.comparison import open_store
+from trackrun.store.registry import get_store as open_store
 
 if TYPE_CHECKING:
     from trackrun.store import Store

@@ -262,11 +262,7 @@ def welch_test(
 
 # -- selecting and tabulating runs ----------------------------------------------------------
 def open_store(store: str | os.PathLike[str] | Store | None) -> Store:
-    from trackrun.store import Store
-
-    if isinstance(store, Store):
-        return store
-    from trackrun.api import get_store
+    from trackrun.store.registry import get_store
 
     return get_store(store)
 

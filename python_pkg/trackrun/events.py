@@ -1,4 +1,6 @@
-"""Append-only event files: the buffered writer a run logs through, and the offset reader ingestion uses.
+"""Append-only event files: their format, the offset reader ingestion uses, one-off appends.
+
+The buffered writer a run logs through is :mod:`trackrun.event_writer`.
 
 One line per event, JSON, each with a per-file sequence number ``seq``. Metric points are
 ``{"seq", "type": "metrics", "time", "step", "values": {key: number}}``; non-finite numbers are
@@ -7,40 +9,32 @@ written as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` so every li
 
 from __future__ import annotations
 
-import atexit
-import collections
 import contextlib
 import json
 import math
 import os
-import sys
-import threading
 import time
-import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-#: Seconds between background flushes; a SIGKILL loses at most this much.
-DEFAULT_FLUSH_INTERVAL = float(os.environ.get("TRACKRUN_FLUSH_INTERVAL", "0.5"))
-#: Seconds of silence after which the flusher writes a heartbeat line.
-HEARTBEAT_INTERVAL = 5.0
+from trackrun.layout import change_log_of_event_file, file_mode_in
+from trackrun.redaction import redact_tree
 
-_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-_NON_FINITE_TEXT = {text: f'"{name}"' for text, name in _NON_FINITE.items()}
+#: The JSON text of the non-finite floats, by their repr.
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_NON_FINITE_TEXT = {text: f'"{name}"' for text, name in NON_FINITE.items()}
 #: One encoder for every non-metric event (json.dumps with options builds one per call).
-_ENCODE_EVENT = json.JSONEncoder(allow_nan=False, default=str).encode
-_encode_string = json.encoder.encode_basestring
-#: Metric names whose JSON text a writer remembers (beyond this, names are encoded each time).
-_MAX_CACHED_KEYS = 10_000
-_open_writers: weakref.WeakSet[EventWriter] = weakref.WeakSet()
+ENCODE_EVENT = json.JSONEncoder(allow_nan=False, default=str).encode
+#: Bytes read per step when scanning an event file backwards for its last sequence number.
+_SEQ_SCAN_CHUNK = 1 << 16
 
 
 def encode_number(value: float) -> float | str:
     """Return ``value`` unchanged if finite, else its JSON-safe string form ("NaN", "Infinity"...)."""
     if math.isfinite(value):
         return value
-    return _NON_FINITE[repr(float(value))]
+    return NON_FINITE[repr(float(value))]
 
 
 def decode_number(value: Any) -> float:
@@ -48,186 +42,14 @@ def decode_number(value: Any) -> float:
     return float(value)
 
 
-class EventWriter:
-    """Buffered, append-only writer of one event file.
-
-    ``log_metrics`` only appends to an in-memory deque (the hot path: no I/O, no JSON); a
-    daemon thread serializes and appends pending events every ``flush_interval`` seconds
-    with a single ``write``; ``flush()`` does the same synchronously, and every open writer
-    is flushed at interpreter exit. Lines are only ever appended whole, so a reader never
-    ingests a half-written line (it stops at the last newline).
-    """
-
-    def __init__(
-        self,
-        path: Path,
-        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
-        heartbeat_interval: float | None = HEARTBEAT_INTERVAL,
-    ) -> None:
-        self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        self._seq = _last_seq_and_terminate(path, self._fd)
-        self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
-        self._step_counters: dict[str, int] = {}
-        self._key_json: dict[str, str] = {}
-        self._flush_lock = threading.Lock()
-        self._closed = False
-        self._flush_interval = flush_interval
-        self._heartbeat_interval = heartbeat_interval
-        self._last_write = time.time()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(
-            target=self._flush_loop, name=f"trackrun-flush-{path.parent.name}", daemon=True
-        )
-        self._thread.start()
-        _open_writers.add(self)
-
-    # -- hot path -------------------------------------------------------------------------
-    def log_metrics(self, values: Mapping[str, Any], step: int | None) -> None:
-        """Queue metric values (already validated) for ``step`` (None: per-key counter)."""
-        self._pending.append((time.time(), step, values))
-
-    def emit(self, event_type: str, **fields: Any) -> None:
-        """Queue a non-metric event (status, params, tags, artifact...) with JSON-able fields."""
-        self._pending.append((time.time(), event_type, fields))
-
-    # -- flushing -------------------------------------------------------------------------
-    def flush(self) -> None:
-        """Write every queued event now (blocking until written)."""
-        with self._flush_lock:
-            self._write_pending()
-
-    def close(self) -> None:
-        """Flush and stop the background thread; the writer cannot be used afterwards."""
-        with self._flush_lock:
-            if self._closed:
-                return
-            self._write_pending()
-            self._closed = True
-            os.close(self._fd)
-        self._wake.set()
-        _open_writers.discard(self)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def metric_keys(self) -> set[str]:
-        """Keys of the metrics written so far (after a flush, every key logged)."""
-        return set(self._step_counters)
-
-    def _flush_loop(self) -> None:
-        while not self._closed:
-            self._wake.wait(self._flush_interval)
-            with self._flush_lock:
-                if self._closed:
-                    return
-                if (
-                    not self._pending
-                    and self._heartbeat_interval is not None
-                    and time.time() - self._last_write >= self._heartbeat_interval
-                ):
-                    self._pending.append((time.time(), "heartbeat", {}))
-                self._write_pending()
-
-    def _write_pending(self) -> None:
-        if self._closed or not self._pending:
-            return
-        lines: list[str] = []
-        items = []
-        pending = self._pending
-        while pending:
-            try:
-                items.append(pending.popleft())
-            except IndexError:
-                break
-        _resolve_deferred(items)
-        for when, second, payload in items:
-            if isinstance(second, str):
-                self._seq += 1
-                record = {"seq": self._seq, "type": second, "time": when, **payload}
-                lines.append(_ENCODE_EVENT(record))
-            else:
-                self._format_metrics(when, second, payload, lines)
-        if not lines:
-            return
-        data = ("\n".join(lines) + "\n").encode()
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        self._last_write = time.time()
-
-    def _format_metrics(
-        self, when: float, step: int | None, values: Mapping[str, Any], lines: list[str]
-    ) -> None:
-        # Formatted by hand rather than with json.dumps (which builds an encoder per call):
-        # this runs once per logged step, and finish() formats every step not yet flushed.
-        counters = self._step_counters
-        keys = self._key_json
-        time_text = _float_text(float(when))
-        if step is not None:
-            parts = []
-            for key, raw in values.items():
-                counters[key] = step + 1
-                encoded = keys.get(key) or self._encode_key(key)
-                parts.append(f"{encoded}: {_number_text(raw)}")
-            self._seq += 1
-            lines.append(
-                f'{{"seq": {self._seq}, "type": "metrics", "time": {time_text}, '
-                f'"step": {step}, "values": {{{", ".join(parts)}}}}}'
-            )
-            return
-        by_step: dict[int, list[str]] = {}
-        for key, raw in values.items():
-            key_step = counters.get(key, 0)
-            counters[key] = key_step + 1
-            encoded = keys.get(key) or self._encode_key(key)
-            by_step.setdefault(key_step, []).append(f"{encoded}: {_number_text(raw)}")
-        for key_step, parts in by_step.items():
-            self._seq += 1
-            lines.append(
-                f'{{"seq": {self._seq}, "type": "metrics", "time": {time_text}, '
-                f'"step": {key_step}, "values": {{{", ".join(parts)}}}}}'
-            )
-
-    def _encode_key(self, key: str) -> str:
-        encoded: str = _encode_string(key)
-        if len(self._key_json) < _MAX_CACHED_KEYS:
-            self._key_json[key] = encoded
-        return encoded
+def number_text(raw: Any) -> str:
+    """JSON text of a validated metric value: as json.dumps writes a float, non-finite ones as
+    strings. Raises OverflowError for an int beyond a double (log() refuses those first)."""
+    return float_text(raw if type(raw) is float else _to_float(raw))
 
 
-def _resolve_deferred(items: list[tuple[Any, ...]]) -> None:
-    """Replace the 0-d device tensors logged since the last flush by floats, with one
-    device sync per (device, dtype) group instead of one per value (a sync per value
-    stalls the training stream as often as it logs)."""
-    groups: dict[tuple[str, str], list[tuple[dict[str, Any], str, Any]]] = {}
-    for _, second, payload in items:
-        if isinstance(second, str):
-            continue
-        for key, raw in payload.items():
-            kind = type(raw)
-            if kind is float or kind is int or not hasattr(raw, "dtype"):
-                continue
-            groups.setdefault((str(raw.device), str(raw.dtype)), []).append((payload, key, raw))
-    torch = sys.modules.get("torch")
-    for members in groups.values():
-        try:
-            values = torch.stack([m[2].reshape(()) for m in members]).tolist()  # type: ignore[union-attr]
-        except Exception:  # a stack that cannot be built: convert one by one
-            values = [m[2].item() for m in members]
-        for (payload, key, _), value in zip(members, values, strict=True):
-            payload[key] = float(value)
-
-
-def _number_text(raw: Any) -> str:
-    """JSON text of a metric value: as json.dumps writes a float, non-finite ones as strings."""
-    return _float_text(raw if type(raw) is float else _to_float(raw))
-
-
-def _float_text(value: float) -> str:
+def float_text(value: float) -> str:
+    """JSON text of a float as json.dumps writes it; non-finite ones as "NaN", "Infinity"..."""
     text = float.__repr__(value)
     return _NON_FINITE_TEXT.get(text, text)
 
@@ -242,25 +64,45 @@ def _to_float(raw: Any) -> float:
     return float(raw)
 
 
-def _last_seq_and_terminate(path: Path, fd: int) -> int:
+def last_seq_and_terminate(path: Path, fd: int) -> int:
     """Return the last sequence number in ``path`` and end a torn last line with a newline.
 
     A process killed mid-write can leave a partial last line; a later writer (a retried
-    attempt) terminates it so its own first line is not glued to the garbage.
+    attempt) terminates it so its own first line is not glued to the garbage. The file is
+    read backwards in chunks until a line with a ``seq`` is found, however long the last
+    lines are (one ``log()`` of 10k keys makes a megabyte line).
     """
     size = os.fstat(fd).st_size
     if size == 0:
         return 0
     with open(path, "rb") as f:
-        f.seek(max(0, size - 65536))
-        tail = f.read()
-    if not tail.endswith(b"\n"):
-        os.write(fd, b"\n")
-    for line in reversed(tail.splitlines()):
-        try:
-            return int(json.loads(line)["seq"])
-        except (ValueError, KeyError, TypeError):
-            continue
+        f.seek(size - 1)
+        if f.read(1) != b"\n":
+            os.write(fd, b"\n")
+        return _last_seq(f, size)
+
+
+def _last_seq(f: BinaryIO, size: int) -> int:
+    pos = size
+    head = b""  # the start of a line whose beginning lies before ``pos``
+    while pos > 0:
+        start = max(0, pos - _SEQ_SCAN_CHUNK)
+        f.seek(start)
+        data = f.read(pos - start) + head
+        pos = start
+        if pos > 0:
+            cut = data.find(b"\n")
+            if cut < 0:  # no line starts in this chunk: read further back
+                head = data
+                continue
+            head, data = data[: cut + 1], data[cut + 1 :]
+        for line in reversed(data.split(b"\n")):
+            if not line:
+                continue
+            try:
+                return int(json.loads(line)["seq"])
+            except (ValueError, KeyError, TypeError):
+                continue
     return 0
 
 
@@ -327,26 +169,36 @@ def iter_events(path: Path) -> Iterator[dict[str, Any]]:
     yield from events
 
 
-def flush_all_writers() -> None:
-    """Flush every open writer of this process (called at exit and from signal handlers)."""
-    for writer in list(_open_writers):
-        with contextlib.suppress(OSError):
-            writer.flush()
-
-
-atexit.register(flush_all_writers)
-
-
 def append_event(path: Path, event_type: str, **fields: Any) -> None:
     """Append one event to ``path`` synchronously, continuing its sequence numbers.
 
     For occasional writers (the observer that marks a run lost, the store adding tags);
-    callers must hold the store lock so two such writers never race on one file.
+    callers must hold the store lock so two such writers never race on one file. Strings
+    are redacted. Raises OSError when the file cannot be written.
     """
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, file_mode_in(path.parent))
     try:
-        seq = _last_seq_and_terminate(path, fd) + 1
+        seq = last_seq_and_terminate(path, fd) + 1
         record = {"seq": seq, "type": event_type, "time": time.time(), **fields}
-        os.write(fd, (_ENCODE_EVENT(record) + "\n").encode())
+        os.write(fd, (ENCODE_EVENT(redact_tree(record)) + "\n").encode())
     finally:
         os.close(fd)
+    touch_change_log(change_log_of(path))
+
+
+def change_log_of(path: Path) -> Path | None:
+    return change_log_of_event_file(path)
+
+
+def touch_change_log(change_log: Path | None) -> None:
+    """Append one byte to the store's change log: readers see a changed store from one stat."""
+    if change_log is None:
+        return
+    with contextlib.suppress(OSError):  # a missing store folder is no reason to fail a write
+        fd = os.open(
+            change_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, file_mode_in(change_log.parent)
+        )
+        try:
+            os.write(fd, b".")
+        finally:
+            os.close(fd)

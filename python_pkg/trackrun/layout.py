@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
-import subprocess
+import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from trackrun.ids import check_run_id
+from trackrun.ids import check_run_id, new_run_id
 
 #: Version of the run directory format, written into every run.json.
 FORMAT_VERSION = 1
+
+#: The store's change counter file (see StorePaths.change_log).
+CHANGE_LOG_NAME = "changes.log"
 
 #: Terminal statuses: a run in one of these never changes again.
 TERMINAL_STATUSES = frozenset({"finished", "failed", "killed", "lost"})
@@ -98,14 +103,87 @@ class StorePaths:
     def trash(self) -> Path:
         return self.root / "trash"
 
+    @property
+    def change_log(self) -> Path:
+        """Grows by one byte after each flush of any run's event file: one stat tells a
+        reader whether anything in the store changed."""
+        return self.root / CHANGE_LOG_NAME
+
     def run(self, run_id: str) -> RunPaths:
         """Paths of the run ``run_id``; the id is validated so it can never escape ``runs/``."""
         return RunPaths(self.runs / check_run_id(run_id))
 
+    def new_run(self, ids: Iterator[str] | None = None) -> RunPaths:
+        """Create the folder of a new run with a fresh id; return its paths.
+
+        Ids carry 24 random bits per second, so a store creating thousands of runs a
+        second (a sweep, a benchmark) can draw one that is taken: the folder is created
+        exclusively and another id drawn until one is free. ``ids`` replaces the id source
+        (for tests). Raises OSError when the folder cannot be created.
+        """
+        self.ensure()
+        private = not is_group_shared(self.runs)
+        source = ids if ids is not None else (new_run_id() for _ in range(1000))
+        for run_id in source:
+            paths = self.run(run_id)
+            try:
+                make_dir(paths.root, private=private)
+            except FileExistsError:
+                continue
+            return paths
+        raise FileExistsError(f"no free run id in {self.runs}")
+
     def ensure(self) -> StorePaths:
-        """Create the store folders (private to the user) if missing; return self."""
-        self.runs.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Create the store folders if missing; return self.
+
+        A new store is private to the user (0700). A store folder that already exists and is
+        shared with a group (setgid or group-writable) keeps that: ``runs/`` gets the same
+        group access. Raises OSError when a folder cannot be created.
+        """
+        if not self.root.is_dir():
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            make_dir(self.root, private=True)
+        if not self.runs.is_dir():
+            make_dir(self.runs, private=not is_group_shared(self.root))
         return self
+
+
+def is_group_shared(folder: Path) -> bool:
+    """True when ``folder`` was set up for a team: setgid or group-writable."""
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & (stat.S_ISGID | stat.S_IWGRP))
+
+
+def make_dir(path: Path, *, private: bool = True, exist_ok: bool = False) -> None:
+    """Create the folder ``path``: 0700, or 2770 (group-shared, setgid) with ``private=False``.
+
+    The mode is set explicitly, so the umask cannot widen or narrow it. Raises
+    FileExistsError (unless ``exist_ok``) and other OSErrors from mkdir.
+    """
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        if exist_ok:
+            return
+        raise
+    if not private:
+        os.chmod(path, 0o2770)
+
+
+def file_mode_in(folder: Path) -> int:
+    """The mode for a new file in ``folder``: 0600, or 0660 in a group-shared folder."""
+    return 0o660 if is_group_shared(folder) else 0o600
+
+
+def change_log_of_event_file(path: Path) -> Path | None:
+    """The store's change log for an event file ``<store>/runs/<id>/events*.jsonl``, else None."""
+    runs = path.parent.parent
+    if runs.name != "runs":
+        return None
+    return runs.parent / CHANGE_LOG_NAME
 
 
 def find_git_root(start: Path) -> Path | None:
@@ -125,23 +203,29 @@ def default_store_root(cwd: Path | None = None) -> Path:
     return (find_git_root(here) or here) / ".trackrun"
 
 
-def git_toplevel(cwd: Path) -> Path | None:
-    """Ask git for the work tree root (handles worktrees and submodules); None outside git."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return Path(out.stdout.strip()) if out.returncode == 0 else None
-
-
 def open_private(path: Path) -> BinaryIO:
-    """Open ``path`` for appending bytes, created readable by the user only (0600)."""
+    """Open ``path`` for appending bytes, created readable by the user only (0600; 0660 in
+    a group-shared folder)."""
     return os.fdopen(
-        os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab", buffering=0
+        os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, file_mode_in(path.parent)),
+        "ab",
+        buffering=0,
     )
+
+
+def write_json_atomic(path: Path, record: Mapping[str, Any]) -> None:
+    """Write ``record`` as JSON to ``path`` via a temporary file and rename (never half-written).
+
+    The file is private (0600; 0660 in a group-shared folder). Values JSON cannot hold are
+    written as their ``str``; NaN and infinities raise ValueError. Raises OSError when the
+    folder cannot be written. Strings are written as given: callers redact secrets first.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, file_mode_in(path.parent))
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=1, default=str, allow_nan=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
+import threading
 import time
 from functools import cache
 
 #: A run on another host whose last event is older than this (seconds) is judged lost.
 REMOTE_HEARTBEAT_TIMEOUT = 60.0
+#: A main thread without progress for this long (seconds) is reported stalled.
+STALL_AFTER = float(os.environ.get("TRACKRUN_STALL_AFTER", "300"))
+#: CPU seconds a thread must use between two samples to count as moving.
+_CPU_PROGRESS_S = 0.01
 
 
 @cache
@@ -75,3 +81,53 @@ def is_lost(
     if last_event_at is None:
         return False
     return (now or time.time()) - last_event_at > REMOTE_HEARTBEAT_TIMEOUT
+
+
+class ProgressMonitor:
+    """Tells whether a thread (the main one) still makes progress, without slowing it down.
+
+    Each ``stalled_for`` call samples where the thread is (its innermost frames and their
+    instruction offsets, via ``sys._current_frames``) and how much CPU time it has used. A
+    thread blocked in one call that never returns (a deadlock, a hung collective, a blocking
+    read) stays at one place and uses no CPU, sample after sample. Position alone cannot
+    tell: a busy Python loop is always sampled at the same GIL switch point, so CPU time
+    that grows counts as progress too. No profile or trace hook is set.
+    """
+
+    def __init__(self, thread: threading.Thread, stall_after: float | None = None) -> None:
+        self._ident = thread.ident
+        self._stall_after = STALL_AFTER if stall_after is None else stall_after
+        self._place: tuple[tuple[int, int], ...] | None = None
+        self._cpu = self._cpu_time()
+        self._since = time.time()
+
+    def _where(self) -> tuple[tuple[int, int], ...] | None:
+        frame = sys._current_frames().get(self._ident) if self._ident is not None else None
+        place: list[tuple[int, int]] = []
+        while frame is not None and len(place) < 8:
+            place.append((id(frame.f_code), frame.f_lasti))
+            frame = frame.f_back
+        return tuple(place) if place else None
+
+    def _cpu_time(self) -> float | None:
+        try:
+            clock = time.pthread_getcpuclockid(self._ident)  # type: ignore[arg-type]
+            return time.clock_gettime(clock)
+        except (AttributeError, OSError, TypeError, OverflowError):
+            return None
+
+    def stalled_for(self, last_activity: float | None = None, now: float | None = None) -> float:
+        """Seconds the thread has stayed at one place, using no CPU, with no activity reported
+        since (a log call at ``last_activity``); 0.0 while below the stall threshold or moving."""
+        now = time.time() if now is None else now
+        place = self._where()
+        cpu = self._cpu_time()
+        busy = cpu is not None and self._cpu is not None and cpu - self._cpu > _CPU_PROGRESS_S
+        if place is None or place != self._place or busy:
+            self._place = place
+            self._cpu = cpu
+            self._since = now
+        if place is None:
+            return 0.0
+        quiet = now - max(self._since, last_activity or 0.0)
+        return round(quiet, 1) if quiet >= self._stall_after else 0.0

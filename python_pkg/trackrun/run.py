@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import numbers
 import os
 import pickle
-import re
 import signal
 import sys
 import threading
@@ -17,16 +15,39 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 from trackrun import liveness
-from trackrun.events import EventWriter, flush_all_writers
-from trackrun.ids import new_run_id, new_run_name
-from trackrun.layout import FORMAT_VERSION, TERMINAL_STATUSES, RunPaths, StorePaths
+from trackrun.event_writer import EventWriter, flush_all_writers
+from trackrun.ids import new_run_name
+from trackrun.layout import (
+    FORMAT_VERSION,
+    TERMINAL_STATUSES,
+    RunPaths,
+    StorePaths,
+    file_mode_in,
+    is_group_shared,
+    make_dir,
+    write_json_atomic,
+)
+from trackrun.redaction import redact_params, redact_text, redact_tree
+from trackrun.values import (
+    MAX_EXACT_INT,
+    MAX_STEP,
+    check_file_name,
+    check_step,
+    normalize_metrics,
+    normalize_params,
+    normalize_tags,
+)
 
 #: Checkpoints kept per run by default (older ones are deleted).
 DEFAULT_KEEP_CHECKPOINTS = 3
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ +=,@-]{0,200}$")
+#: Seconds finish() keeps retrying a store that cannot be written before it reports a loss.
+FINISH_RETRY_S = float(os.environ.get("TRACKRUN_FINISH_RETRY_S", "5"))
+#: Metric names already validated per run, at most this many (beyond, names are re-checked).
+_MAX_KNOWN_KEYS = 100_000
+_EXACT = MAX_EXACT_INT
 _active_runs: list[Run] = []
 _sigterm_installed = False
 
@@ -50,6 +71,13 @@ class Run:
         self._writer = writer
         self._finished = False
         self._lock = threading.Lock()
+        #: The copy of a script's stdout/stderr into output.log (codecapture), if any.
+        self._output_copy: Any = None
+        self._known_keys: set[str] = set()
+        self._progress = liveness.ProgressMonitor(threading.main_thread())
+        writer.heartbeat_fields = self._heartbeat_fields
+        #: Records the writer had to drop (memory full while the store was not writable).
+        self.dropped_records = 0
 
     # -- creation -------------------------------------------------------------------------
     @classmethod
@@ -67,18 +95,23 @@ class Run:
         launch: Mapping[str, Any] | None = None,
         status: str = "running",
         run_id: str | None = None,
+        reproduces: str | None = None,
     ) -> Run:
         """Create ``<store_root>/runs/<id>/`` with its run.json and open it for logging.
 
         ``provenance`` defaults to a fresh capture (git, packages, hardware...). ``status``
         is "running" for a run this process executes, "queued" for a frozen detached job.
+        ``reproduces``: the id of the run this one re-runs (``trackrun reproduce``).
         Raises TypeError for params that cannot be stored.
         """
         store = StorePaths(store_root).ensure()
-        run_id = run_id or new_run_id()
-        paths = store.run(run_id)
-        paths.root.mkdir(mode=0o700)
-        clean_params = normalize_params(params or {})
+        if run_id is None:
+            paths = store.new_run()
+            run_id = paths.run_id
+        else:
+            paths = store.run(run_id)
+            make_dir(paths.root, private=not is_group_shared(store.runs))
+        clean_params = redact_params(normalize_params(params or {}))
         clean_tags = normalize_tags(tags or ())
         if provenance is None:
             from trackrun.capture import capture_provenance
@@ -97,8 +130,15 @@ class Run:
             "provenance": dict(provenance),
             "launch": dict(launch or {}),
         }
-        write_json_atomic(paths.run_json, record)
+        if reproduces:
+            record["reproduces"] = reproduces
+        from trackrun.codecapture import capture_code  # the script or cell, when no magic did
+
+        code = capture_code(paths, record, status)
+        write_json_atomic(paths.run_json, redact_tree(record))
         run = cls(paths, store_root, str(record["name"]), EventWriter(paths.events))
+        run._output_copy = code
+        code.tee()
         run._writer.emit("status", status=status, **process_identity())
         run._writer.flush()
         if status == "running":
@@ -135,34 +175,37 @@ class Run:
         """Record metric ``values`` at ``step`` (None: each key's own counter, from 0).
 
         Values must be numbers: int, float, bool, numpy scalars or 0-d tensors; NaN and
-        infinities are kept. Raises TypeError naming the key for anything else.
+        infinities are kept. Names must be non-empty strings without NUL; steps integers in
+        [0, 2**63). Raises TypeError or ValueError naming the key, and logs nothing of the
+        call. An integer beyond 2**53 is kept with a warning (a double loses its last digits).
         """
-        for value in values.values():
-            kind = type(value)
-            if kind is not float and kind is not int:
+        # The hot path (plain floats and small ints under names seen before) costs one C-level
+        # subset check and one type check per value; anything else is validated in full.
+        known = self._known_keys
+        if known.issuperset(values):
+            for value in values.values():
+                kind = type(value)
+                if kind is float or (kind is int and -_EXACT <= value <= _EXACT):
+                    continue
                 values = normalize_metrics(values)
                 break
+            else:
+                values = dict(values)
         else:
-            values = dict(values)
-        if step is not None and type(step) is not int:
-            step = _check_step(step)
+            values = normalize_metrics(values)
+            if len(known) < _MAX_KNOWN_KEYS:
+                known.update(values)
+        if step is not None and (type(step) is not int or not 0 <= step <= MAX_STEP):
+            step = check_step(step)
         self._writer.log_metrics(values, step)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Record (or overwrite) parameters; values must be JSON-like (numbers, str, lists...)."""
-        self._writer.emit("params", values=normalize_params(params))
+        self._writer.emit("params", values=redact_params(normalize_params(params)))
 
     def add_tags(self, tags: Iterable[str]) -> None:
         """Attach tags to the run."""
         self._writer.emit("tags", add=normalize_tags(tags))
-
-    def remove_tags(self, tags: Iterable[str]) -> None:
-        """Remove tags from the run."""
-        self._writer.emit("tags", remove=normalize_tags(tags))
-
-    def emit(self, event_type: str, **fields: Any) -> None:
-        """Append a raw event (used by trackrun's own modules, e.g. summaries from the magic)."""
-        self._writer.emit(event_type, **fields)
 
     def artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Path:
         """Copy the file ``path`` into the run's artifacts/ as ``name`` (default: its file name).
@@ -174,11 +217,11 @@ class Run:
         if not source.is_file():
             raise FileNotFoundError(f"trackrun.artifact: {source} is not a file")
         target_name = check_file_name(name or source.name, "artifact name")
-        self.paths.artifacts.mkdir(exist_ok=True, mode=0o700)
+        make_dir(self.paths.artifacts, private=not is_group_shared(self.dir), exist_ok=True)
         target = self.paths.artifacts / target_name
         digest = hashlib.sha256()
         size = 0
-        with open(source, "rb") as src, open(target, "wb") as dst:
+        with open(source, "rb") as src, _create_private(target) as dst:
             while chunk := src.read(1 << 20):
                 digest.update(chunk)
                 dst.write(chunk)
@@ -192,17 +235,17 @@ class Run:
         Uses ``torch.save`` when torch is importable, else pickle. The file is written to a
         temporary name and renamed, so a crash never leaves a half checkpoint.
         """
-        step = _check_step(step)
+        step = check_step(step)
         folder = self.paths.checkpoints
-        folder.mkdir(exist_ok=True, mode=0o700)
+        make_dir(folder, private=not is_group_shared(self.dir), exist_ok=True)
         torch = _torch_or_none()
         suffix = ".pt" if torch is not None else ".pkl"
         target = folder / f"step-{step:012d}{suffix}"
         tmp = folder / f".{target.name}.tmp"
-        if torch is not None:
-            torch.save(obj, tmp)
-        else:
-            with open(tmp, "wb") as f:
+        with _create_private(tmp) as f:
+            if torch is not None:
+                torch.save(obj, f)
+            else:
                 pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, target)
         for old in list_checkpoints(self.paths)[: -max(keep, 1)]:
@@ -225,8 +268,16 @@ class Run:
         return self._writer.metric_keys
 
     # -- ending ---------------------------------------------------------------------------
-    def finish(self, status: str = "finished", error: str | None = None) -> None:
-        """End the run with ``status`` (finished, failed or killed); later calls do nothing."""
+    def finish(
+        self, status: str = "finished", error: str | None = None, exit_code: int | None = None
+    ) -> int:
+        """End the run with ``status`` (finished, failed or killed); later calls do nothing.
+
+        ``exit_code`` records how the process ended (e.g. 3 for ``SystemExit(3)``). Returns
+        the number of records that could not be written (0 when nothing was lost) and says
+        so on stderr; the final status event records it as ``dropped_records``. Raises
+        ValueError for an unknown status.
+        """
         if status not in TERMINAL_STATUSES:
             raise ValueError(
                 f"trackrun.finish: status must be one of {sorted(TERMINAL_STATUSES)}, "
@@ -234,22 +285,42 @@ class Run:
             )
         with self._lock:
             if self._finished:
-                return
+                return self.dropped_records
             self._finished = True
-        fields: dict[str, Any] = {"status": status}
+        self._writer.flush()  # so the count below includes drops of this last batch
+        fields: dict[str, Any] = {"status": status, "dropped_records": self._writer.dropped_records}
         if error:
-            fields["error"] = error
+            fields["error"] = redact_text(error)
+        if exit_code is not None:
+            fields["exit_code"] = exit_code
         self._writer.emit("status", **fields)
-        self._writer.close()
+        written = self._writer.close(retry_for=FINISH_RETRY_S)
+        self._stop_output_copy()
+        self.dropped_records = self._writer.dropped_records
+        lost = self.dropped_records + (0 if written else self._writer.held_records)
+        if lost:
+            print(
+                f"trackrun: run {self.run_id} ended with {lost:,} records not written "
+                f"({self.dropped_records:,} dropped while the store was not writable"
+                + ("" if written else "; the rest is still being retried")
+                + ")",
+                file=sys.stderr,
+            )
         if self in _active_runs:
             _active_runs.remove(self)
+        return lost
 
     def release(self) -> None:
         """Flush and stop logging from this process without ending the run (a detached job
         hands the final status to its supervisor)."""
         self._writer.close()
+        self._stop_output_copy()
         if self in _active_runs:
             _active_runs.remove(self)
+
+    def _stop_output_copy(self) -> None:
+        if self._output_copy is not None:
+            self._output_copy.stop()
 
     def __enter__(self) -> Run:
         return self
@@ -264,8 +335,31 @@ class Run:
             self.finish("finished")
         elif issubclass(exc_type, KeyboardInterrupt):
             self.finish("killed", error="KeyboardInterrupt")
+        elif issubclass(exc_type, SystemExit):
+            code = exit_status(exc)
+            if code == 0:
+                self.finish("finished", exit_code=0)
+            else:
+                self.finish("failed", error=f"SystemExit({code})", exit_code=code)
         else:
             self.finish("failed", error="".join(traceback.format_exception(exc_type, exc, tb)))
+
+    def _heartbeat_fields(self) -> dict[str, Any]:
+        """Extra heartbeat fields: ``stalled_for``, seconds the main thread made no progress."""
+        return {"stalled_for": self._progress.stalled_for(self._writer.last_metric_time)}
+
+
+def exit_status(error: BaseException | None) -> int:
+    """The exit status a process ending with ``error`` has: SystemExit's own code (0 for
+    None, 1 for a message), 130 for KeyboardInterrupt, 1 for any other exception."""
+    if isinstance(error, SystemExit):
+        code = error.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else 1
+    if isinstance(error, KeyboardInterrupt):
+        return 130
+    return 0 if error is None else 1
 
 
 # -- the active run of this process ---------------------------------------------------------
@@ -308,116 +402,7 @@ def process_identity() -> dict[str, Any]:
     return {"pid": pid, "proc_start": liveness.process_start_time(pid), "host": liveness.hostname()}
 
 
-# -- validation -----------------------------------------------------------------------------
-def normalize_metrics(values: Mapping[Any, Any]) -> dict[str, Any]:
-    """Validate metric values; returns a new dict of floats/ints (or deferred 0-d tensors).
-
-    Raises TypeError naming the key and type of the first bad value.
-    """
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if not isinstance(key, str) or not key:
-            raise TypeError(f"trackrun.log: metric names must be non-empty strings, not {key!r}")
-        out[key] = _metric_value(key, value)
-    return out
-
-
-def _metric_value(key: str, value: Any) -> Any:
-    if isinstance(value, (bool, numbers.Real)):
-        return float(value)
-    ndim = getattr(value, "ndim", None)
-    if ndim == 0 and hasattr(value, "item"):
-        device = getattr(value, "device", None)
-        if device is not None and getattr(device, "type", "cpu") != "cpu":
-            # Defer .item() (a device sync) to the flusher thread; clone so later in-place
-            # updates of the tensor do not change the logged value.
-            return value.detach().clone()
-        result = value.item()
-        if isinstance(result, (bool, numbers.Real)):
-            return float(result)
-    raise TypeError(
-        f"trackrun.log: metric {key!r} is a {type(value).__module__}.{type(value).__qualname__}"
-        f"{_shape_hint(value)}; metrics must be numbers (int, float, numpy scalar or 0-d tensor)"
-    )
-
-
-def _shape_hint(value: Any) -> str:
-    shape = getattr(value, "shape", None)
-    return f" of shape {tuple(shape)} (use .mean() or .item())" if shape is not None else ""
-
-
-def _check_step(step: Any) -> int:
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise TypeError(f"trackrun: step must be an int, not {type(step).__name__}")
-    return int(step)
-
-
-def normalize_params(params: Mapping[Any, Any]) -> dict[str, Any]:
-    """Validate parameters: str keys, JSON-like values (numpy scalars become Python numbers).
-
-    Raises TypeError naming the key and type of a value that cannot be stored faithfully.
-    """
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if not isinstance(key, str) or not key:
-            raise TypeError(f"trackrun: parameter names must be non-empty strings, not {key!r}")
-        out[key] = _json_like(value, key)
-    return out
-
-
-def _json_like(value: Any, key: str) -> Any:
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        return number if number == number and abs(number) != float("inf") else str(number)
-    if isinstance(value, (list, tuple)):
-        return [_json_like(v, key) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _json_like(v, key) for k, v in value.items()}
-    item = getattr(value, "item", None)
-    if getattr(value, "ndim", None) == 0 and item is not None:
-        return _json_like(item(), key)
-    raise TypeError(
-        f"trackrun: parameter {key!r} is a {type(value).__qualname__}; parameters must be "
-        "numbers, strings, booleans, None or lists/dicts of those (log str(value) if you "
-        "want its text)"
-    )
-
-
-def normalize_tags(tags: Iterable[str] | str) -> list[str]:
-    """Validate tags: non-empty strings without newlines; a single string is one tag."""
-    if isinstance(tags, str):
-        tags = [tags]
-    out = []
-    for tag in tags:
-        if not isinstance(tag, str) or not tag.strip() or "\n" in tag:
-            raise TypeError(f"trackrun: tags must be non-empty one-line strings, not {tag!r}")
-        out.append(tag.strip())
-    return out
-
-
-def check_file_name(name: str, what: str) -> str:
-    """Return ``name`` if it is a plain file name (no folders, no leading dot), else ValueError."""
-    if not _SAFE_NAME.match(name) or ".." in name:
-        raise ValueError(
-            f"trackrun: {what} {name!r} must be a plain file name (letters, digits, . _ - + = , @)"
-        )
-    return name
-
-
-# -- files ----------------------------------------------------------------------------------
-def write_json_atomic(path: Path, record: Mapping[str, Any]) -> None:
-    """Write ``record`` as JSON to ``path`` via a temporary file and rename (never half-written)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f, indent=1, default=str, allow_nan=False)
-    os.replace(tmp, path)
-
-
+# -- checkpoints ----------------------------------------------------------------------------
 def list_checkpoints(paths: RunPaths) -> list[Path]:
     """Checkpoint files of a run, oldest step first."""
     try:
@@ -442,6 +427,12 @@ def load_latest_checkpoint(paths: RunPaths) -> Checkpoint | None:
         with open(newest, "rb") as f:
             state = pickle.load(f)
     return Checkpoint(step=step, state=state, path=newest)
+
+
+def _create_private(path: Path) -> BinaryIO:
+    """Create (or truncate) ``path`` for writing bytes: 0600, or 0660 in a group-shared folder."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    return os.fdopen(os.open(path, flags, file_mode_in(path.parent)), "wb")
 
 
 def _torch_or_none() -> Any:

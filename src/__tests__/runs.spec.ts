@@ -97,6 +97,16 @@ describe('defaultColumns', () => {
     expect(defaultColumns(rows)).toEqual(['params.lr', 'params.seed']);
   });
 
+  it('does not count a key a run lists without a value', () => {
+    const none = { last: null, min: null, max: null, count: 0 };
+    const rows = [
+      row('a', { metrics: { loss: metric(1), rare: metric(1) } }),
+      row('b', { metrics: { loss: metric(1), rare: none } }),
+      row('c', { metrics: { loss: metric(1), rare: none } })
+    ];
+    expect(defaultColumns(rows)).toEqual(['metrics.loss']);
+  });
+
   it('shows the metric keys most runs have, most common first, and tags when any', () => {
     const rows = [
       row('a', { metrics: { loss: metric(1), acc: metric(1) } }),

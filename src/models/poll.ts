@@ -1,6 +1,12 @@
 // Polling of one model: @lumino/polling's Poll, one step at a time, with a per-step delay.
 import { Poll } from '@lumino/polling';
 
+/** A request unanswered this long means the connection is lost (the poll goes on waiting). */
+export const STALL_MS = 8000;
+
+/** The first retry after a failed step waits at least this long (ms). */
+const MIN_RETRY = 1000;
+
 export interface IStepPollOptions {
   /** A name for debugging (Poll's name). */
   name: string;
@@ -76,6 +82,14 @@ export class StepPoll {
       next = await pending;
     } catch (error) {
       this._options.onError?.(error);
+      // Poll's backoff grows from the current interval: after a step that asked for 0 ms
+      // (reading on at once) it would retry at once, again and again. Start from 1 s.
+      if (!this._poll.isDisposed && this._poll.frequency.interval < MIN_RETRY) {
+        this._poll.frequency = {
+          ...this._poll.frequency,
+          interval: MIN_RETRY
+        };
+      }
       throw error; // Poll schedules the retry with backoff
     } finally {
       this._pending = null;

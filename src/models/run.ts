@@ -9,8 +9,9 @@ import {
   TrackrunClient,
   VegaLiteSpec
 } from '../api';
+import { chartIsCurrent } from './curves';
 import { LogBuffer } from './log';
-import { StepPoll } from './poll';
+import { STALL_MS, StepPoll } from './poll';
 
 /** What changed in a RunModel. */
 export type RunChange =
@@ -30,9 +31,14 @@ export interface IRunModelOptions {
 /** A problem reaching the run, for views to show. */
 export interface IRunProblem {
   message: string;
-  /** `run_not_found`, `network_error`, `http_404`... */
+  /** `run_not_found`, `connection_lost` (no answer, or none for STALL_MS), `http_404`... */
   code: string;
 }
+
+const CONNECTION_LOST: IRunProblem = {
+  message: 'connection lost, retrying',
+  code: 'connection_lost'
+};
 
 const POLL_ACTIVE = 1000;
 const CHART_EVERY = 3000;
@@ -78,6 +84,11 @@ export class RunModel implements IDisposable {
 
   get problem(): IRunProblem | null {
     return this._problem;
+  }
+
+  /** Whether the server stopped answering (the view says so instead of "live"). */
+  get connectionLost(): boolean {
+    return this._problem?.code === CONNECTION_LOST.code;
   }
 
   /** Whether the run may still change (queued or running, or not loaded yet). */
@@ -156,6 +167,19 @@ export class RunModel implements IDisposable {
   }
 
   private async _step(): Promise<number | null> {
+    // A server that stalls never fails the request: say so after a while, keep waiting.
+    const stall = window.setTimeout(
+      () => this._setProblem(CONNECTION_LOST),
+      STALL_MS
+    );
+    try {
+      return await this._follow();
+    } finally {
+      window.clearTimeout(stall);
+    }
+  }
+
+  private async _follow(): Promise<number | null> {
     let detail: IRunDetail;
     try {
       detail = await this._client.run(this.runId);
@@ -185,6 +209,9 @@ export class RunModel implements IDisposable {
     }
     if (more) {
       return 0; // far behind a fast-printing run: read on at once
+    }
+    if (this._chartRetries > 0) {
+      return POLL_ACTIVE; // an ended run's chart came back behind: ask once more
     }
     return this.isActive ? POLL_ACTIVE : null;
   }
@@ -228,19 +255,35 @@ export class RunModel implements IDisposable {
       return;
     }
     this._chartAt = now;
-    this._chart = await this._client.chart(
+    const chart = await this._client.chart(
       this.runId,
       this._options.chartPoints ?? 1000
     );
-    this._chartSignature = signature;
-    this._changed.emit('chart');
+    const changed = JSON.stringify(chart) !== JSON.stringify(this._chart);
+    this._chart = chart;
+    // A chart behind the detail's last steps (answered from an older state) is asked for
+    // again on the next poll instead of being kept as if it were current.
+    if (chartIsCurrent(chart, detail.metrics) || this._chartRetries >= 5) {
+      this._chartSignature = signature;
+      this._chartRetries = 0;
+    } else {
+      this._chartAt = 0;
+      this._chartRetries++;
+    }
+    if (changed) {
+      this._changed.emit('chart');
+    }
   }
 
   private _setProblem(error: unknown): void {
     const problem: IRunProblem =
-      error instanceof TrackrunApiError
-        ? { message: error.message, code: error.code }
-        : { message: String(error), code: 'error' };
+      error === CONNECTION_LOST
+        ? CONNECTION_LOST
+        : error instanceof TrackrunApiError
+          ? error.status === 0
+            ? CONNECTION_LOST
+            : { message: error.message, code: error.code }
+          : { message: String(error), code: 'error' };
     if (
       !this._problem ||
       this._problem.message !== problem.message ||
@@ -258,6 +301,7 @@ export class RunModel implements IDisposable {
   private _chart: VegaLiteSpec | null = null;
   private _chartSignature = '';
   private _chartAt = 0;
+  private _chartRetries = 0;
   private _log = new LogBuffer();
   private _code = new Map<string, string>();
   private _problem: IRunProblem | null = null;

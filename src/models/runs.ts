@@ -5,7 +5,7 @@ import { IDisposable } from '@lumino/disposable';
 import { IRunRow, IStatusInfo, TrackrunApiError, TrackrunClient } from '../api';
 import { toServerFilter } from './filter';
 import { compareValues, isSortable, sortField, sortValue } from './order';
-import { StepPoll } from './poll';
+import { STALL_MS, StepPoll } from './poll';
 
 /** How the panel is connected to the server extension. */
 export type ConnectionState =
@@ -28,6 +28,22 @@ export const BASE_COLUMNS: readonly ColumnKey[] = [
   'started',
   'duration'
 ];
+/** Columns always shown first, in this order (they say which run a row is). */
+export const PINNED_COLUMNS: readonly ColumnKey[] = ['status', 'name'];
+/** Built-in columns that can be hidden and moved. */
+const MOVABLE_BASE: readonly ColumnKey[] = ['notebook', 'started', 'duration'];
+/** Narrowest a column can be dragged (px). */
+export const MIN_COLUMN_WIDTH = 24;
+
+/** How the table looks, kept per store across reloads (see models/viewstate.ts). */
+export interface ITableState {
+  filter: string;
+  sort: ISort | null;
+  /** The columns after the pinned ones, in order; null: the defaults. */
+  columns: ColumnKey[] | null;
+  /** Widths (px) the user gave columns. */
+  widths: Record<ColumnKey, number>;
+}
 
 export interface ISort {
   key: ColumnKey;
@@ -90,8 +106,11 @@ export function defaultColumns(rows: readonly IRunRow[], max = 6): ColumnKey[] {
       params.set(k, seen);
       paramRuns.set(k, (paramRuns.get(k) ?? 0) + 1);
     }
-    for (const k of Object.keys(row.metrics)) {
-      counts.set(k, (counts.get(k) ?? 0) + 1);
+    for (const [k, m] of Object.entries(row.metrics)) {
+      // Rows list every key of the page, null for runs that never logged it.
+      if (m && (m.count !== undefined ? m.count > 0 : m.last !== null)) {
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
     }
   }
   const differing = [...params.entries()]
@@ -196,14 +215,71 @@ export class RunsModel implements IDisposable {
     return this._sort;
   }
 
-  /** Params and metrics columns shown after the built-in ones. */
-  get extraColumns(): readonly ColumnKey[] {
-    return this._extraColumns ?? this._autoColumns();
+  /** The columns shown, in order: the pinned ones, then the user's choice or the defaults. */
+  get columns(): readonly ColumnKey[] {
+    return [
+      ...PINNED_COLUMNS,
+      ...(this._columns ?? [...MOVABLE_BASE, ...this._auto])
+    ];
   }
 
-  /** Every params.KEY and metrics.KEY seen in the current rows, sorted. */
+  /** Width the user gave `column` (px), if any. */
+  get widths(): Readonly<Record<ColumnKey, number>> {
+    return this._widths;
+  }
+
+  /** Every column that can be shown: built-in ones, tags, params.KEY and metrics.KEY. */
   get availableColumns(): readonly ColumnKey[] {
-    return this._available;
+    return [...MOVABLE_BASE, ...this._available];
+  }
+
+  /** The table's look (filter, sort, columns, widths) to keep across reloads. */
+  get tableState(): ITableState {
+    return {
+      filter: this._filter,
+      sort: this._sort,
+      columns: this._columns ? [...this._columns] : null,
+      widths: { ...this._widths }
+    };
+  }
+
+  /** The table's look changed (by the user): time to save it. */
+  get tableStateChanged(): ISignal<this, void> {
+    return this._tableStateChanged;
+  }
+
+  /** Bring back a saved look (unknown or malformed parts are ignored). */
+  restoreTableState(state: Partial<ITableState>): void {
+    if (Array.isArray(state.columns)) {
+      this._columns = state.columns.filter(
+        (c): c is string => typeof c === 'string' && !PINNED_COLUMNS.includes(c)
+      );
+    }
+    if (state.widths && typeof state.widths === 'object') {
+      const widths: Record<string, number> = {};
+      for (const [k, v] of Object.entries(state.widths)) {
+        if (typeof v === 'number' && v >= MIN_COLUMN_WIDTH) {
+          widths[k] = v;
+        }
+      }
+      this._widths = widths;
+    }
+    const sort = state.sort;
+    if (
+      sort &&
+      typeof sort.key === 'string' &&
+      typeof sort.desc === 'boolean' &&
+      isSortable(sort.key)
+    ) {
+      this._sort = { key: sort.key, desc: sort.desc };
+      this._etag = null;
+    }
+    if (typeof state.filter === 'string') {
+      this._filter = state.filter;
+      this._etag = null;
+    }
+    this._stateChanged.emit();
+    this._poll.refresh();
   }
 
   get selection(): ReadonlySet<string> {
@@ -241,6 +317,7 @@ export class RunsModel implements IDisposable {
     this._filter = text;
     this._etag = null;
     this._stateChanged.emit();
+    this._tableStateChanged.emit();
     this._poll.refresh(); // also restarts polling stopped by an invalid filter
   }
 
@@ -264,23 +341,53 @@ export class RunsModel implements IDisposable {
       this._rowsFilter
     );
     this._stateChanged.emit();
+    this._tableStateChanged.emit();
     this._poll.refresh();
   }
 
-  setExtraColumns(columns: ColumnKey[]): void {
-    this._extraColumns = [...columns];
+  /** Show these columns after the pinned ones, in this order. */
+  setColumns(columns: ColumnKey[]): void {
+    this._columns = columns.filter(c => !PINNED_COLUMNS.includes(c));
     this._stateChanged.emit();
+    this._tableStateChanged.emit();
   }
 
+  /** Move `column` just before `before` (null: to the end). Pinned columns stay first. */
+  moveColumn(column: ColumnKey, before: ColumnKey | null): void {
+    if (PINNED_COLUMNS.includes(column) || column === before) {
+      return;
+    }
+    const current = this.columns.filter(
+      c => !PINNED_COLUMNS.includes(c) && c !== column
+    );
+    const at = before === null ? -1 : current.indexOf(before);
+    current.splice(at < 0 ? current.length : at, 0, column);
+    this.setColumns(current);
+  }
+
+  /** Give `column` a width (px); it is kept with the table's look. */
+  resizeColumn(column: ColumnKey, width: number): void {
+    this._widths = {
+      ...this._widths,
+      [column]: Math.max(MIN_COLUMN_WIDTH, Math.round(width))
+    };
+    this._stateChanged.emit();
+    this._tableStateChanged.emit();
+  }
+
+  /** Show `column` (at the end) or hide it; pinned columns always show. */
   toggleColumn(column: ColumnKey): void {
-    const current = [...this.extraColumns];
+    if (PINNED_COLUMNS.includes(column)) {
+      return;
+    }
+    const current = this.columns.filter(c => !PINNED_COLUMNS.includes(c));
     const at = current.indexOf(column);
     if (at >= 0) {
       current.splice(at, 1);
     } else {
       current.push(column);
     }
-    this.setExtraColumns(current);
+    this.setColumns(current);
   }
 
   /** Change the selection as a click on `runId` would (`range` extends from the anchor). */
@@ -346,6 +453,23 @@ export class RunsModel implements IDisposable {
   }
 
   private async _step(): Promise<number | null> {
+    // A server that stalls never fails the request: say so after a while, keep waiting.
+    const stall = window.setTimeout(
+      () =>
+        this._setConnection({
+          kind: 'unreachable',
+          message: 'The Jupyter server has not answered for a while.'
+        }),
+      STALL_MS
+    );
+    try {
+      return await this._load();
+    } finally {
+      window.clearTimeout(stall);
+    }
+  }
+
+  private async _load(): Promise<number | null> {
     if (this._connection.kind !== 'ok' || this._status === null) {
       this._status = await this._client.status();
       this._setConnection({ kind: 'ok' });
@@ -447,10 +571,6 @@ export class RunsModel implements IDisposable {
     this._changed.emit();
   }
 
-  private _autoColumns(): ColumnKey[] {
-    return this._auto;
-  }
-
   private _onError(error: unknown): void {
     this._status = null;
     if (error instanceof TrackrunApiError) {
@@ -495,7 +615,9 @@ export class RunsModel implements IDisposable {
   private _filter = '';
   private _filterError: IFilterError | null = null;
   private _sort: ISort | null = null;
-  private _extraColumns: ColumnKey[] | null = null;
+  private _columns: ColumnKey[] | null = null;
+  private _widths: Record<ColumnKey, number> = {};
+  private _tableStateChanged = new Signal<this, void>(this);
   private _available: ColumnKey[] = [];
   private _auto: ColumnKey[] = [];
   private _rowsFilter = '';

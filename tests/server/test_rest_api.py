@@ -1,14 +1,10 @@
-"""The REST API against a real Jupyter server: every endpoint, auth, traversal, injection."""
+"""The REST API against a real Jupyter server: what each endpoint answers, and bad input."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
-import os
-import re
-import time
-import urllib.parse
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,29 +12,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 import trackrun
-from trackrun.server.handlers import ROUTES
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-async def get(jp_fetch: Any, path: str, **params: Any) -> Any:
-    response = await jp_fetch("trackrun", "api", *path.split("/"), params=params or None)
-    return json.loads(response.body)
-
-
-def make_runs() -> list[str]:
-    ids = []
-    for lr, acc in ((0.01, 0.9), (0.001, math.nan)):
-        with trackrun.start_run(
-            name=f"lr-{lr}", params={"lr": lr, "opt": "adam"}, tags=["sweep"]
-        ) as run:
-            for step in range(5):
-                trackrun.log(loss=lr * step, acc=acc, step=step)
-            print("hello", file=open(run.paths.output_log, "a"))  # noqa: SIM115
-            run.paths.code.mkdir(exist_ok=True)
-            (run.paths.code / "cell.py").write_text(f"lr = {lr}\n")
-        ids.append(run.run_id)
-    return ids
+from tests.server.common import get, make_runs
 
 
 async def test_status_and_runs_listing_with_etag(jp_fetch: Any) -> None:
@@ -163,31 +137,6 @@ async def test_log_followed_by_offset_equals_final_log(jp_fetch: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "target",
-    [
-        "..%2Frun.json",
-        "..%2F..%2F..%2Fetc%2Fpasswd",
-        "%2Fetc%2Fpasswd",
-        "link.py",
-        "..",
-        "%2e%2e%2frun.json",
-    ],
-)
-async def test_file_endpoints_refuse_escapes(jp_fetch: Any, target: str, tmp_path: Path) -> None:
-    ids = make_runs()
-    code = Path(os.environ["TRACKRUN_HOME"]) / "runs" / ids[0] / "code"
-    secret = tmp_path / "secret.txt"
-    secret.write_text("top secret")
-    (code / "link.py").symlink_to(secret)
-    for folder in ("code", "artifacts"):
-        with pytest.raises(HTTPClientError) as info:
-            await jp_fetch("trackrun", "api", "runs", ids[0], folder, urllib.parse.unquote(target))
-        assert info.value.code in (400, 404)
-        assert b"top secret" not in (info.value.response.body or b"")
-        assert b"root:" not in (info.value.response.body or b"")
-
-
-@pytest.mark.parametrize(
     "filter_text", ["'; DROP TABLE runs; --", "read_csv('/etc/passwd')", 'name ~ "x\') OR 1=1 --"']
 )
 async def test_malicious_filters_are_harmless(jp_fetch: Any, filter_text: str) -> None:
@@ -215,95 +164,59 @@ async def test_errors_are_json_without_paths(jp_fetch: Any, isolated_store: Path
         assert set(body) >= {"message", "code"} and str(isolated_store) not in body["message"]
 
 
-# -- authentication on every route ------------------------------------------------------------
-def _concrete(path: str) -> str:
-    path = re.sub(r"\(\?P<run_id>[^)]*\)", "20261126-000000-abcdef", path)
-    path = re.sub(r"\(\?P<folder>[^)]*\)", "code", path)
-    return re.sub(r"\(\?P<name>[^)]*\)", "cell.py", path)
+HOLD_INDEX = """
+import sys, time, duckdb
+deadline = time.monotonic() + 60
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.Error:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.05)
+print("holding", flush=True)
+sys.stdin.read()
+"""
 
 
-def _methods(handler: type) -> list[str]:
-    return [m for m in ("get", "post", "put", "delete", "patch") if m in handler.__dict__]
+def hold_index(store_root: Path) -> subprocess.Popen[str]:
+    """Another program holding index.duckdb open (after this process lets go of it)."""
+    for store in trackrun.api._stores.values():
+        store.close()  # let go of the index, as a finished notebook would
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_INDEX, str(store_root / "index.duckdb")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    return holder
 
 
-def test_every_handler_method_is_authenticated_and_authorized() -> None:
-    for path, handler in ROUTES:
-        for method in _methods(handler):
-            function = handler.__dict__[method]
-            # tornado's web.authenticated and jupyter_server's authorized both wrap with functools.wraps
-            assert hasattr(function, "__wrapped__"), (path, method)
-            source = __import__("inspect").getsource(function)
-            assert "@web.authenticated" in source and "@authorized" in source, (path, method)
-
-
-async def test_unauthenticated_requests_are_refused_on_every_route(
-    jp_fetch: Any, jp_base_url: str, http_server_client: Any
+async def test_index_held_by_another_program_is_503_without_paths(
+    jp_fetch: Any, isolated_store: Path
 ) -> None:
     make_runs()
-    for path, handler in ROUTES:
-        url = f"{jp_base_url.rstrip('/')}/trackrun/api/{_concrete(path)}"
-        for method in _methods(handler):
-            body = "{}" if method in ("post", "put", "patch") else None
-            for headers in ({}, {"Authorization": "token wrong-token"}):
-                with pytest.raises(HTTPClientError) as info:
-                    await http_server_client.fetch(
-                        url, method=method.upper(), body=body, headers=headers
-                    )
-                assert info.value.code == 403, (method, url, headers)
+    holder = hold_index(isolated_store)
+    try:
+        response = await jp_fetch("trackrun", "api", "runs", raise_error=False)
+        assert response.code == 503, response.body
+        body = json.loads(response.body)
+        assert body["code"] == "store_error" and "another program" in body["message"]
+        assert str(isolated_store) not in body["message"]
+    finally:
+        holder.communicate("", timeout=30)
 
 
-async def test_cookie_authenticated_writes_need_xsrf(
-    jp_fetch: Any, jp_base_url: str, http_server_client: Any, jp_serverapp: Any
+async def test_server_recovers_once_the_other_program_lets_go(
+    jp_fetch: Any, isolated_store: Path
 ) -> None:
-    ids = make_runs()
-    token = jp_serverapp.identity_provider.token
-    login = await http_server_client.fetch(
-        f"{jp_base_url.rstrip('/')}/login?token={token}", follow_redirects=False, raise_error=False
-    )
-    cookies = "; ".join(c.split(";")[0] for c in login.headers.get_list("Set-Cookie"))
-    assert "username" in cookies or "_xsrf" in cookies
-    cookie_only = {"Cookie": cookies}
-    ok = await http_server_client.fetch(
-        f"{jp_base_url.rstrip('/')}/trackrun/api/runs", headers=cookie_only
-    )
-    assert ok.code == 200  # the login cookie authenticates reads
-    for path, handler in ROUTES:
-        for method in _methods(handler):
-            if method == "get":
-                continue
-            url = f"{jp_base_url.rstrip('/')}/trackrun/api/{_concrete(path).replace('20261126-000000-abcdef', ids[0])}"
-            with pytest.raises(HTTPClientError) as info:
-                await http_server_client.fetch(
-                    url,
-                    method=method.upper(),
-                    body="{}" if method != "delete" else None,
-                    headers=cookie_only,
-                )
-            assert info.value.code == 403, (method, url)
-    assert ids[0] in [r["run_id"] for r in (await get(jp_fetch, "runs"))["runs"]]
-
-
-async def test_get_never_changes_state(jp_fetch: Any, isolated_store: Path) -> None:
-    ids = make_runs()
-    before = sorted(
-        str(p.relative_to(isolated_store)) + str(p.stat().st_size)
-        for p in (isolated_store / "runs").rglob("*")
-        if p.is_file()
-    )
-    for path, handler in ROUTES:
-        if "get" in handler.__dict__ and "{" not in path:
-            concrete = _concrete(path).replace("20261126-000000-abcdef", ids[0])
-            params = (
-                {"ids": ",".join(ids)}
-                if path == "compare"
-                else ({"timeout": "0"} if path == "changes" else None)
-            )
-            with contextlib.suppress(HTTPClientError):
-                await jp_fetch("trackrun", "api", *concrete.split("/"), params=params)
-    time.sleep(0.1)
-    after = sorted(
-        str(p.relative_to(isolated_store)) + str(p.stat().st_size)
-        for p in (isolated_store / "runs").rglob("*")
-        if p.is_file()
-    )
-    assert before == after
+    make_runs()
+    holder = hold_index(isolated_store)
+    try:
+        response = await jp_fetch("trackrun", "api", "runs", raise_error=False)
+        assert response.code == 503
+    finally:
+        holder.communicate("", timeout=30)
+    assert len((await get(jp_fetch, "runs"))["runs"]) == 2

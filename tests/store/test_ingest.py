@@ -183,7 +183,8 @@ def test_reingesting_a_file_is_idempotent(isolated_store: Path) -> None:
     before = _fingerprint(store)
     # Forget the byte offsets: the files are re-read from 0 and the sequence numbers keep
     # every event from being applied twice.
-    store.sql("UPDATE ingest_offsets SET byte_offset = 0")
+    with store.connection() as con:
+        con.execute("UPDATE ingest_offsets SET byte_offset = 0")
     store.ingest(ids)
     assert _fingerprint(store) == before
     # And ingesting again with nothing new changes nothing.

@@ -2,6 +2,8 @@
 
 ``freeze_inputs`` and ``write_job`` run in the kernel; ``read_spec`` and ``save_outputs`` in
 the job process; ``load_outputs`` when attaching; ``clone`` for reruns and sweep points.
+Inputs and outputs are each one signed pickle of one object graph (``jobs/graph.py``,
+``jobs/signing.py``).
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ import pickle
 import shutil
 import sys
 import time
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from trackrun.capture import scrub_environ_for_child
 from trackrun.errors import NotSerializableError, RunStateError, TrackrunError
 from trackrun.events import append_event
-from trackrun.ids import check_run_id, new_run_id
-from trackrun.layout import RunPaths, StorePaths
-from trackrun.run import normalize_params, write_json_atomic
+from trackrun.ids import check_run_id
+from trackrun.jobs.environment import spec_environment
+from trackrun.jobs.graph import dump_graph, load_graph, reached_names, restore_names
+from trackrun.jobs.signing import read_verified, write_signed
+from trackrun.layout import RunPaths, StorePaths, write_json_atomic
+from trackrun.values import normalize_params
 
 #: Inputs larger than this (bytes) get a warning with their size.
 LARGE_INPUT_BYTES = int(os.environ.get("TRACKRUN_LARGE_INPUT_BYTES", str(2 * 1024**3)))
@@ -29,16 +35,25 @@ LARGE_INPUT_BYTES = int(os.environ.get("TRACKRUN_LARGE_INPUT_BYTES", str(2 * 102
 
 @dataclass
 class FrozenInputs:
-    """The cell's inputs, pickled together (so shared references stay shared)."""
+    """The cell's inputs, pickled as one graph (so shared references stay shared).
+
+    ``objects`` maps each memo index of the pickle to the kernel object it was (the kernel
+    remembers them to merge the outputs back in place); ``written`` are the names notebook
+    functions rebind through ``global``.
+    """
 
     payload: bytes
     names: list[str]
     warnings: list[str] = field(default_factory=list)
+    objects: dict[int, Any] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
 
 
 def freeze_inputs(namespace: Mapping[str, Any], names: list[str]) -> FrozenInputs:
-    """Pickle the values of ``names`` found in ``namespace`` with cloudpickle.
+    """Pickle the values of ``names`` found in ``namespace`` as one graph with cloudpickle.
 
+    The names notebook functions and classes among them use (their globals, transitively)
+    are inputs too: in the job those functions see the job's namespace as their globals.
     Modules travel by reference; functions and classes defined in the notebook by value.
     Raises NotSerializableError listing every value that cannot be pickled (name, type,
     reason) with the advice to build it inside the cell. Names absent from the namespace
@@ -47,36 +62,42 @@ def freeze_inputs(namespace: Mapping[str, Any], names: list[str]) -> FrozenInput
     import cloudpickle
 
     present = [n for n in names if n in namespace]
-    problems: list[str] = []
-    warnings: list[str] = []
-    for name in present:
-        value = namespace[name]
-        try:
-            size = len(cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-        except Exception as error:  # any pickling failure is reported, with its reason
-            problems.append(f"  {name}: {type(value).__qualname__} ({_reason(error)})")
-            continue
-        if size > LARGE_INPUT_BYTES:
-            warnings.append(
-                f"trackrun: {name} is {size / 1024**3:.1f} GB; it is copied into the job. "
-                "Loading it inside the cell avoids the copy."
-            )
-    if problems:
+    reached, written = reached_names(namespace, present)
+    present += sorted(n for n in reached if n not in present and not n.startswith("__"))
+    try:
+        graph = dump_graph({n: namespace[n] for n in present}, namespace)
+    except Exception:  # find out which values cannot travel, and say why
+        problems: list[str] = []
+        for name in present:
+            value = namespace[name]
+            try:
+                cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as error:  # any pickling failure is reported, with its reason
+                problems.append(f"  {name}: {type(value).__qualname__} ({_reason(error)})")
         raise NotSerializableError(
             "cannot detach this cell: these values it reads cannot be sent to a background "
             "process:\n" + "\n".join(problems) + "\nCreate them inside the cell instead (e.g. "
             "open the file or build the data loader there); nothing was started."
+        ) from None
+    warnings: list[str] = []
+    if len(graph.payload) > LARGE_INPUT_BYTES:
+        warnings.append(
+            f"trackrun: the values the cell reads ({', '.join(present)}) are "
+            f"{len(graph.payload) / 1024**3:.1f} GB; they are copied into the job. Loading "
+            "them inside the cell avoids the copy."
         )
-    payload = cloudpickle.dumps(
-        {n: namespace[n] for n in present}, protocol=pickle.HIGHEST_PROTOCOL
-    )
-    return FrozenInputs(payload=payload, names=present, warnings=warnings)
+    return FrozenInputs(graph.payload, present, warnings, graph.objects, sorted(written))
 
 
 def _reason(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     message = text[0] if text else type(error).__name__
     return f"{type(error).__name__}: {message}"[:200]
+
+
+def store_root_of(paths: RunPaths) -> Path:
+    """The store a run folder belongs to (``<store>/runs/<run_id>``)."""
+    return paths.root.parent.parent
 
 
 def write_job(
@@ -88,22 +109,29 @@ def write_job(
     retries: int,
     gpu: str | None,
 ) -> None:
-    """Write the frozen job into ``job/``: source, inputs and spec (private files)."""
+    """Write the frozen job into ``job/``: source, signed inputs and spec (private files).
+
+    The spec's environment holds no secret: secret variables are only named (the job gets
+    their values from the environment of the process that launches it), and secret values
+    inside other variables are redacted.
+    """
     paths.job.mkdir(mode=0o700, exist_ok=True)
     (paths.job / "source.py").write_text(source, encoding="utf-8")
-    fd = os.open(paths.job / "inputs.pkl", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(inputs.payload)
+    write_signed(paths.job / "inputs.pkl", inputs.payload, store_root_of(paths))
+    env, secret_names = spec_environment(os.environ)
     spec = {
         "python": sys.executable,
         "cwd": os.getcwd(),
         "sys_path": [p for p in sys.path if p],
-        "env": scrub_environ_for_child(os.environ),
+        "env": env,
+        "secret_names": secret_names,
         "inputs": inputs.names,
+        "written": inputs.written,
         "assigned": assigned,
         "outputs": outputs,
         "retries": retries,
         "gpu": gpu,
+        "runs_under": "ipython",
     }
     write_json_atomic(paths.job / "spec.json", spec)
     (paths.job / "source.py").chmod(0o600)
@@ -116,49 +144,125 @@ def read_spec(paths: RunPaths) -> dict[str, Any]:
 
 
 # -- outputs of a finished job -------------------------------------------------------------
-def save_outputs(paths: RunPaths, namespace: dict[str, Any], spec: dict[str, Any]) -> None:
+def output_names(namespace: Mapping[str, Any], spec: Mapping[str, Any]) -> list[str]:
+    """Names a finished job brings back: those asked for, else everything it assigned, read,
+    or rebound through ``global``, except dunder names. Modules travel by name (an
+    ``import torch`` in the cell binds ``torch`` after attach, as inline)."""
+    wanted = spec["outputs"] or list(
+        dict.fromkeys([*spec["assigned"], *spec["inputs"], *(spec.get("written") or [])])
+    )
+    return [name for name in wanted if name in namespace and not name.startswith("__")]
+
+
+def save_outputs(
+    paths: RunPaths,
+    namespace: dict[str, Any],
+    spec: dict[str, Any],
+    origins: Mapping[int, int] | None = None,
+) -> None:
+    """Save the job's outputs as ONE signed pickle (``job/outputs.pkl``) bound to the
+    namespace, plus ``job/outputs.json``: saved and skipped names, and ``links`` (output
+    memo index -> input memo index) for objects that came in as inputs. ``origins`` maps
+    ``id()`` of an input object in this process to its input memo index."""
     import cloudpickle
 
-    wanted = spec["outputs"] or list(dict.fromkeys([*spec["assigned"], *spec["inputs"]]))
-    saved: dict[str, bytes] = {}
+    names = output_names(namespace, spec)
     skipped: list[dict[str, str]] = []
-    for name in wanted:
-        if name not in namespace or name.startswith("__"):
-            continue
-        value = namespace[name]
-        if type(value).__name__ == "module":
-            continue  # modules are re-imported by name, not shipped back
+    while True:
+        value = {"names": {n: namespace[n] for n in names}, "grads": _grads_of(namespace, names)}
         try:
-            saved[name] = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as error:  # an unpicklable output is reported, not fatal
-            skipped.append(
-                {"name": name, "type": type(value).__qualname__, "reason": _reason(error)}
-            )
-    tmp = paths.job / ".outputs.pkl.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        pickle.dump(saved, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, paths.job / "outputs.pkl")
-    write_json_atomic(paths.job / "outputs.json", {"saved": sorted(saved), "skipped": skipped})
+            graph = dump_graph(value, namespace)
+            break
+        except Exception:  # drop what cannot be pickled, report it, keep the rest
+            bad = []
+            for name in names:
+                try:
+                    cloudpickle.dumps(namespace[name], protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception as error:
+                    bad.append(name)
+                    skipped.append(
+                        {
+                            "name": name,
+                            "type": type(namespace[name]).__qualname__,
+                            "reason": _reason(error),
+                        }
+                    )
+            if not bad:
+                raise
+            names = [n for n in names if n not in bad]
+    links = {}
+    for index, obj in graph.objects.items():
+        origin = (origins or {}).get(id(obj))
+        if origin is not None:
+            links[str(index)] = origin
+    write_signed(paths.job / "outputs.pkl", graph.payload, store_root_of(paths))
+    write_json_atomic(
+        paths.job / "outputs.json", {"saved": sorted(names), "skipped": skipped, "links": links}
+    )
 
 
-def load_outputs(paths: RunPaths) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """The saved outputs of a finished detached run (name -> value) and the skipped ones."""
-    import cloudpickle
+def _grads_of(namespace: Mapping[str, Any], names: list[str]) -> list[tuple[Any, Any]]:
+    """(tensor, grad) for tensors with a gradient reachable from ``names`` (through
+    modules, optimizers, containers): pickled with them so gradients survive."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return []
+    found: list[tuple[Any, Any]] = []
+    seen: set[int] = set()
+    todo = [namespace[n] for n in names]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, type, types.ModuleType)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, torch.Tensor):
+            if obj.grad is not None:
+                found.append((obj, obj.grad))
+            continue
+        if isinstance(obj, dict):
+            todo.extend(obj.keys())
+            todo.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set)):
+            todo.extend(obj)
+        elif hasattr(obj, "__dict__") and not callable(obj) or isinstance(obj, torch.nn.Module):
+            todo.extend(vars(obj).values())
+    return found
 
+
+@dataclass
+class LoadedOutputs:
+    """The outputs of a finished job as loaded: names, memo, links, grads, skipped."""
+
+    names: dict[str, Any]
+    memo: dict[int, Any]
+    links: dict[int, int]
+    grads: list[tuple[Any, Any]]
+    skipped: list[dict[str, str]]
+
+
+def load_outputs(
+    paths: RunPaths, namespace: dict[str, Any], trust: bool = False
+) -> LoadedOutputs | None:
+    """Load the saved outputs of a finished detached run, its functions bound to
+    ``namespace`` (whose existing names are left as they were). None when it saved none.
+
+    Raises UntrustedPickleError (nothing unpickled) when ``outputs.pkl`` is not signed by
+    this store's key, unless ``trust``.
+    """
     try:
-        with open(paths.job / "outputs.pkl", "rb") as f:
-            blobs: dict[str, bytes] = pickle.load(f)
+        payload = read_verified(
+            paths.job / "outputs.pkl", store_root_of(paths), "outputs", trust=trust
+        )
         info = json.loads((paths.job / "outputs.json").read_text())
     except FileNotFoundError:
-        return {}, []
-    values = {}
-    for name, blob in blobs.items():
-        try:
-            values[name] = cloudpickle.loads(blob)
-        except Exception as error:  # e.g. a class that no longer imports here
-            info["skipped"].append({"name": name, "type": "?", "reason": _reason(error)})
-    return values, info["skipped"]
+        return None
+    before = dict(namespace)
+    try:
+        value, memo = load_graph(payload, namespace)
+    finally:
+        restore_names(namespace, before)
+    links = {int(k): int(v) for k, v in (info.get("links") or {}).items()}
+    return LoadedOutputs(value["names"], memo, links, value["grads"], info["skipped"])
 
 
 # -- cloning a frozen job (reruns, sweep points) --------------------------------------------
@@ -194,8 +298,7 @@ def clone(
             f"{'it' if len(unknown) == 1 else 'them'} from the notebook "
             f"(it reads: {', '.join(spec.get('inputs') or []) or 'nothing'})"
         )
-    target = store.ensure().run(new_run_id())
-    target.root.mkdir(mode=0o700)
+    target = store.new_run()
     shutil.copytree(
         source.job,
         target.job,

@@ -1,11 +1,14 @@
-"""The job process: runs a frozen cell in its run, then saves its outputs for reattaching.
+"""The job process: runs a frozen cell (under IPython) in its run, then saves its outputs.
 
 Started by the supervisor as ``python -c 'from trackrun.jobs.runner import main; main()' RUN_DIR``.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import os
+import re
 import sys
 import threading
 import time
@@ -14,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from trackrun.cellcode import final_scalars
-from trackrun.jobs.freeze import read_spec, save_outputs
+from trackrun.jobs.freeze import read_spec, save_outputs, store_root_of
+from trackrun.jobs.graph import load_graph, track_optimizer_steps
+from trackrun.jobs.signing import read_verified
 from trackrun.layout import RunPaths
 from trackrun.run import Run
 
@@ -22,43 +27,144 @@ from trackrun.run import Run
 def run_job(run_dir: Path) -> int:
     """Run the frozen cell of ``run_dir`` in this process; returns the exit status.
 
-    Logs go to the run (``TRACKRUN_RUN_DIR``); on success the cell's assigned names and
-    its inputs (possibly changed in place) are saved to ``job/outputs.pkl``; values that
-    cannot be pickled are listed as skipped. On an exception the traceback is printed to
-    stderr (the run's output.log) and written to ``job/error.txt``. ``sys.exit(n)`` in the
-    cell ends the job with status ``n`` (0 or None: finished, as any Python program).
+    The cell runs under an IPython ``InteractiveShell`` (no kernel) whose namespace is the
+    one graph of inputs; notebook functions have that namespace as their globals. Logs go to
+    the run (``TRACKRUN_RUN_DIR``); on success the outputs are saved as one signed graph
+    (``job/outputs.pkl``). Inputs whose signature does not check out are not unpickled: the
+    job fails. On an exception the traceback goes to the output log and ``job/error.txt``.
+    ``sys.exit(n)`` in the cell ends the job with status ``n`` (0 or None: finished).
     """
-    import cloudpickle
-
     paths = RunPaths(run_dir)
+    _exit_with_supervisor(paths)  # first: the supervisor may die while this job still starts
     spec = read_spec(paths)
     sys.path[:0] = [p for p in spec["sys_path"] if p not in sys.path]
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
-    with open(paths.job / "inputs.pkl", "rb") as f:
-        namespace.update(cloudpickle.load(f))
+    run = Run.attach(run_dir)
+    try:
+        payload = read_verified(paths.job / "inputs.pkl", store_root_of(paths), "inputs")
+        inputs, memo = load_graph(payload, namespace)
+        track_optimizer_steps(memo.values())
+    except Exception as error:  # a refused or broken input pickle: nothing ran
+        _record_error(paths, error, show=True)
+        run.release()
+        return 1
+    namespace.update(inputs)
+    origins = {id(obj): index for index, obj in memo.items()}
     namespace.update(spec.get("overrides") or {})  # params changed for a rerun
     source = (paths.job / "source.py").read_text(encoding="utf-8")
-    run = Run.attach(run_dir)
-    _exit_with_supervisor()
-    try:
-        exec(compile(source, f"<trackrun cell {paths.run_id}>", "exec"), namespace)
-    except SystemExit as error:
-        code = _exit_code(error)
+    bound_before = {name: id(value) for name, value in namespace.items()}
+    if spec.get("runs_under") == "ipython":
+        failure = run_in_shell(source, namespace, paths)
+    else:  # a job frozen before jobs ran under IPython: plain Python source
+        failure = _run_plain(source, namespace, paths)
+    if isinstance(failure, SystemExit):
+        code = _exit_code(failure)
         if code:
-            _record_error(paths, error)
+            _record_error(paths, failure, show=False)
             run.release()
             return code
-    except BaseException as error:
-        _record_error(paths, error)
+    elif failure is not None:
+        _record_error(paths, failure, show=False)
         run.release()
-        return 130 if isinstance(error, KeyboardInterrupt) else 1
+        return 130 if isinstance(failure, KeyboardInterrupt) else 1
     if not run.logged_metric_keys():
         scalars = final_scalars(namespace, spec["assigned"])
         if scalars:
             run.log(scalars, step=0)
-    save_outputs(paths, namespace, spec)
+    # Names bound in ways the cell's text does not show (``%time x = ...``, ``globals()``)
+    # come back too, as they would be there after an inline run.
+    rebound = [
+        name
+        for name, value in namespace.items()
+        if bound_before.get(name) != id(value) and not _SHELL_NAMES.fullmatch(name)
+    ]
+    save_outputs(paths, namespace, {**spec, "assigned": [*spec["assigned"], *rebound]}, origins)
     run.release()
     return 0
+
+
+def run_in_shell(source: str, namespace: dict[str, Any], paths: RunPaths) -> BaseException | None:
+    """Run the raw cell ``source`` in an IPython ``InteractiveShell`` over ``namespace``
+    (magics, ``!cmd``, the same input transformations as the notebook); returns its error.
+
+    The shell shows a traceback itself (into the output log). Rich displays land in the
+    run: images as files under ``artifacts/``, anything else as its text/plain form.
+    """
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False  # no shared history database among jobs
+    config.InteractiveShell.colors = "NoColor"
+    shell = InteractiveShell.instance(user_ns=namespace, config=config)
+    shell.display_pub = _display_publisher(paths.artifacts)(parent=shell, shell=shell)
+    # A terminal shell formats text only; the job keeps images (saved as artifacts).
+    formatter: Any = shell.display_formatter
+    formatter.active_types = list(formatter.formatters)
+    if "matplotlib" in source or "plt." in source:
+        with contextlib.suppress(Exception):  # figures as PNG when matplotlib is there
+            from IPython.core.pylabtools import select_figure_formats
+
+            select_figure_formats(shell, {"png"})  # type: ignore[no-untyped-call]
+    result = shell.run_cell(source, store_history=False)  # type: ignore[no-untyped-call]
+    error: BaseException | None = result.error_before_exec or result.error_in_exec
+    return error
+
+
+def _display_publisher(folder: Path) -> type:
+    """The display publisher of a job (IPython is imported only once the cell runs)."""
+    from IPython.core.displaypub import DisplayPublisher
+
+    class RunDisplayPublisher(DisplayPublisher):
+        """Displays of a job: images saved as run artifacts, the rest printed as text."""
+
+        folder: Path | None = None
+        count = 0
+
+        def publish(
+            self, data: dict[str, Any], metadata: Any = None, *args: Any, **kwargs: Any
+        ) -> None:
+            try:
+                for mime, suffix in _IMAGE_TYPES.items():
+                    if mime in data and self.folder is not None:
+                        self.count += 1
+                        self.folder.mkdir(exist_ok=True, mode=0o700)
+                        target = self.folder / f"display-{self.count}{suffix}"
+                        blob = data[mime]
+                        if isinstance(blob, str):
+                            blob = (
+                                blob.encode() if mime == "image/svg+xml" else base64.b64decode(blob)
+                            )
+                        target.write_bytes(blob)
+                        print(
+                            f"[display: {data.get('text/plain', mime)} saved as artifacts/{target.name}]"
+                        )
+                        return
+                print(data.get("text/plain", f"[display of {', '.join(data)}]"))
+            except Exception as error:  # a display never ends a job
+                print(
+                    f"trackrun: a display could not be recorded ({type(error).__name__}: {error})"
+                )
+
+        def clear_output(self, wait: bool = False) -> None:
+            return None
+
+    RunDisplayPublisher.folder = folder
+    return RunDisplayPublisher
+
+
+#: Names the IPython shell itself binds in the namespace (history, output cache, helpers).
+_SHELL_NAMES = re.compile(r"_+|_i+|_i?\d+|_[oids]h|In|Out|get_ipython|exit|quit")
+_IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/svg+xml": ".svg"}
+
+
+def _run_plain(source: str, namespace: dict[str, Any], paths: RunPaths) -> BaseException | None:
+    try:
+        exec(compile(source, f"<trackrun cell {paths.run_id}>", "exec"), namespace)
+    except BaseException as error:  # reported by the caller
+        traceback.print_exception(type(error), error, error.__traceback__)
+        return error
+    return None
 
 
 def _exit_code(error: SystemExit) -> int:
@@ -71,21 +177,34 @@ def _exit_code(error: SystemExit) -> int:
     return 1
 
 
-def _record_error(paths: RunPaths, error: BaseException) -> None:
+def _record_error(paths: RunPaths, error: BaseException, show: bool) -> None:
+    """Write the error to ``job/error.txt`` (and to the log unless the shell showed it)."""
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    sys.stderr.write(text)
+    if show:
+        sys.stderr.write(text)
     (paths.job / "error.txt").write_text(text, encoding="utf-8")
 
 
-def _exit_with_supervisor() -> None:
-    """End this job if its supervisor dies: an unsupervised job would run on unrecorded."""
+def _exit_with_supervisor(paths: RunPaths) -> None:
+    """End this job if its supervisor dies: an unsupervised job would run on unrecorded.
+
+    The supervisor is known by the pid it recorded before starting this job, not by this
+    process's parent now: the supervisor may already be gone while this job starts.
+    """
+    from trackrun.events import iter_events
+
     parent = os.getppid()
+    for event in iter_events(paths.events_of("supervisor")):
+        if event.get("type") == "status" and event.get("pid"):
+            parent = int(event["pid"])
+    if os.getppid() != parent:
+        os._exit(137)
 
     def watch() -> None:
         while True:
             time.sleep(1.0)
             if os.getppid() != parent:
-                from trackrun.events import flush_all_writers
+                from trackrun.event_writer import flush_all_writers
 
                 flush_all_writers()
                 os._exit(137)

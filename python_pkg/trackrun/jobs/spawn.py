@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from trackrun.capture import scrub_environ_for_child
+from trackrun.jobs.environment import without_jupyter_credentials
 from trackrun.layout import open_private
 
 #: The module every backend runs, locally or on a compute node.
@@ -23,11 +23,12 @@ def spawn_supervisor(
     The supervisor is a freshly spawned interpreter (never a fork of the caller: forking a
     kernel that touched CUDA or threads can hang), detached from the caller's process group
     and terminal, with stdin closed and Jupyter's own credentials removed from its
-    environment, so it outlives the kernel, the Jupyter server and the browser. Its own
+    environment (the other secrets stay: the job gets them from here, never from a file,
+    see ``jobs/environment.py``), so it outlives the kernel, the Jupyter server and the browser. Its own
     output (not the job's) goes to ``RUN_DIR/supervisor.log``. ``extra_env`` adds variables
     (e.g. the GPUs a queue drainer assigned).
     """
-    env = scrub_environ_for_child(os.environ)
+    env = without_jupyter_credentials(os.environ)
     env.update(extra_env or {})
     with open_private(run_dir / "supervisor.log") as log:
         return subprocess.Popen(

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 from trackrun.errors import RunStateError, TrackrunError
 from trackrun.ids import new_run_id, new_run_name
 from trackrun.jobs.freeze import clone
-from trackrun.layout import RunPaths, StorePaths
-from trackrun.run import write_json_atomic
+from trackrun.layout import RunPaths, StorePaths, write_json_atomic
 
 if TYPE_CHECKING:
     from trackrun.store import Store

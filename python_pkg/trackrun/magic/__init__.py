@@ -17,14 +17,15 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from trackrun.cellcode import CellNames, analyze_cell, auto_params, final_scalars
 from trackrun.layout import default_store_root, open_private
 from trackrun.magic.live import LiveView
 from trackrun.magic.outputs import TeeStream
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
-from trackrun.run import Run, normalize_params
+from trackrun.run import Run
+from trackrun.values import normalize_params
 
 #: MIME type of the small bundle that lets the JupyterLab panel render a run from a saved notebook.
 RUN_MIME_TYPE = "application/vnd.trackrun.run+json"
@@ -76,6 +77,18 @@ class TrackRunMagics(Magics):
     )
     @argument("--outputs", help="with --detach: names to bring back (default: all it assigns)")
     @argument(
+        "--on",
+        metavar="BACKEND",
+        help="with --detach: where the job runs: local or slurm (default: the project config's "
+        "backend, else local)",
+    )
+    @argument(
+        "--slurm",
+        metavar='"K=V ..."',
+        help='with --detach --on slurm: sbatch options, e.g. "partition=gpu gres=gpu:1 '
+        "time=04:00:00\" (over the project config's [slurm] table)",
+    )
+    @argument(
         "--attach",
         nargs="?",
         const="",
@@ -84,6 +97,17 @@ class TrackRunMagics(Magics):
         help="(line magic) follow a run live, then load its outputs; no id: newest running",
     )
     @argument("--no-load", action="store_true", help="with --attach: do not load outputs")
+    @argument(
+        "--reproduce",
+        metavar="RUN",
+        help="(line magic) insert RUN's reproduction script (its slice) as a new cell below",
+    )
+    @argument(
+        "--trust",
+        action="store_true",
+        help="with --attach: load outputs this store did not sign (a run copied from "
+        "another store); loading a pickle runs its code",
+    )
     @argument("--sweep", help='one detached run per point, e.g. "lr=[1e-3, 1e-2] seed=range(3)"')
     @argument("--sweep-random", type=int, metavar="N", help="with --sweep: N random draws")
     @argument("--sweep-seed", type=int, help="with --sweep-random: seed, for the same points")
@@ -97,6 +121,12 @@ class TrackRunMagics(Magics):
         """Track a cell as a run in the trackrun store (code, params, environment, metrics,
         output, outcome); or, as a line magic with --attach, follow a run."""
         args = _parse(line)
+        if cell is None and args.reproduce:
+            from trackrun.reproduction import slice_text
+
+            shell: Any = self.shell
+            shell.set_next_input(slice_text(args.reproduce, store=_store_root(args)))
+            return None
         from trackrun.magic.sweep import check_sweep_options, sweep_of
 
         check_sweep_options(args)
@@ -112,7 +142,13 @@ class TrackRunMagics(Magics):
                 )
             from trackrun.magic.attach import attach
 
-            return attach(self.shell, args.attach, store=_store_root(args), load=not args.no_load)
+            return attach(
+                self.shell,
+                args.attach,
+                store=_store_root(args),
+                load=not args.no_load,
+                trust=args.trust,
+            )
         if args.attach is not None:
             raise UsageError("--attach is a line magic option: use `%track_run --attach RUN`")
         if args.sweep is not None:
@@ -127,8 +163,10 @@ class TrackRunMagics(Magics):
             return run_detached(
                 self.shell, args, cell, _store_root(args), _explicit_params(args), line
             )
-        if args.retries or args.gpu or args.outputs:
-            raise UsageError("--retries, --gpu and --outputs only apply with --detach")
+        if args.retries or args.gpu or args.outputs or args.on or args.slurm:
+            raise UsageError(
+                "--retries, --gpu, --outputs, --on and --slurm only apply with --detach"
+            )
         return run_inline(self.shell, args, cell, line)
 
 
@@ -137,11 +175,11 @@ TrackRunMagics.track_run.__doc__ = (TrackRunMagics.track_run.__doc__ or "") + _H
 
 def _parse(line: str) -> Any:
     try:
-        shlex.split(line)
+        argv = shlex.split(line)  # quoting as in a shell: --name "my run", --param m="a b"
     except ValueError as error:
         raise UsageError(f"%%track_run: cannot read the options ({error})") from None
     try:
-        args = parse_argstring(TrackRunMagics.track_run, line)
+        args = TrackRunMagics.track_run.parser.parse_args(argv)
     except SystemExit:  # argparse exits on some errors: turn them into a UsageError
         raise UsageError(f"%%track_run: invalid options: {line}") from None
     if args.retries < 0:
@@ -211,8 +249,9 @@ def run_inline(shell: Any, args: Any, cell: str, line: str = "") -> Any:
     view.show()
     view.start()
     result = None
+    shown: list[Any] = []
     try:
-        with _tee_output(run.paths.output_log):
+        with _tee_output(run.paths.output_log), _traceback_held(shell, shown):
             result = shell.run_cell(cell, store_history=False)
     finally:
         error = None if result is None else (result.error_before_exec or result.error_in_exec)
@@ -231,11 +270,30 @@ def run_inline(shell: Any, args: Any, cell: str, line: str = "") -> Any:
             run.finish("failed", error=text)
         view.stop()
     if error is not None:
-        # IPython already showed the cell's traceback; re-raise so the cell still counts as
-        # failed (nbclient and "run all" stop), without printing the traceback twice.
-        error._render_traceback_ = lambda: []
+        # The inner run's traceback was held back; re-raising shows it once, as the cell's
+        # own error, and the cell counts as failed (nbclient and "run all" stop).
+        if shown:
+            error._render_traceback_ = lambda: shown[-1]
         raise error
-    return result.result if result is not None else None
+    # The inner run already displayed the final expression: returning it would show it twice.
+    return None
+
+
+@contextlib.contextmanager
+def _traceback_held(shell: Any, shown: list[Any]) -> Iterator[None]:
+    """Hold back the traceback the inner ``run_cell`` would show; keep its text in ``shown``."""
+    if not hasattr(shell, "_showtraceback"):
+        yield
+        return
+
+    def hold(etype: Any, evalue: Any, stb: Any) -> None:
+        shown.append(stb)
+
+    shell._showtraceback = hold
+    try:
+        yield
+    finally:
+        del shell._showtraceback
 
 
 def _analyze(shell: Any, cell: str) -> CellNames:
@@ -272,8 +330,12 @@ def _tee_output(log_path: Path) -> Iterator[None]:
 
 
 def load_ipython_extension(shell: Any) -> None:
-    """Register the magics (``%load_ext trackrun``)."""
+    """Register the magics and bind ``trackrun`` in the namespace (``%load_ext trackrun``),
+    so ``trackrun.log(...)`` works in the next cell as the README shows."""
+    import trackrun
+
     shell.register_magics(TrackRunMagics)
+    shell.push({"trackrun": trackrun})
 
 
 __all__ = ["RUN_MIME_TYPE", "TrackRunMagics", "load_ipython_extension"]

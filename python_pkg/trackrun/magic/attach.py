@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
+import types
 from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
 
 from trackrun.errors import TrackrunError
-from trackrun.jobs import load_outputs
+from trackrun.jobs.merge import attach_outputs
+from trackrun.jobs.signing import UntrustedPickleError
 from trackrun.magic.live import LiveView, collapse_carriage_returns
 from trackrun.magic.session import notebook_path
 from trackrun.store import Store
@@ -18,10 +20,11 @@ from trackrun.store import Store
 _CHUNK = 1 << 20
 
 
-def attach(shell: Any, run: str, store: Path, load: bool = True) -> None:
+def attach(shell: Any, run: str, store: Path, load: bool = True, trust: bool = False) -> None:
     """Follow run ``run`` (id, prefix or name; empty: this notebook's newest running run)
     until it ends or the user interrupts (which detaches the view, never the run); then
-    load its saved outputs into the namespace unless ``load`` is False."""
+    merge its saved outputs into the namespace unless ``load`` is False (``trust``: load
+    outputs this store did not sign, e.g. a run copied from another store)."""
     index = Store(store)
     try:
         run_id = index.resolve(run) if run else _newest_running(index, shell)
@@ -48,7 +51,7 @@ def attach(shell: Any, run: str, store: Path, load: bool = True) -> None:
         return
     view.stop()
     if load and view.follower.status == "finished":
-        _load(shell, paths)
+        load_into_kernel(shell, paths, trust)
 
 
 def _newest_running(store: Store, shell: Any) -> str:
@@ -88,12 +91,29 @@ def _print_new_log(log: Path, offset: int) -> int:
     return offset + len(data)
 
 
-def _load(shell: Any, paths: Any) -> None:
-    values, skipped = load_outputs(paths)
-    if not values and not skipped:
+def load_into_kernel(shell: Any, paths: Any, trust: bool) -> None:
+    """Merge the run's outputs into the kernel: objects that existed at launch keep their
+    identity and get the job's state; the rest is bound as loaded. Says what was rebound."""
+    try:
+        attached = attach_outputs(paths, shell.user_ns, trust=trust)
+    except UntrustedPickleError as error:
+        raise UsageError(
+            f"{error}; `%track_run --attach {paths.run_id} --trust` loads them anyway "
+            "(only if you trust where the run folder came from: loading runs its code)"
+        ) from None
+    if attached is None:
         return
+    values, report, skipped = attached
     shell.user_ns.update(values)
     message = f"trackrun: loaded {', '.join(sorted(values)) or 'nothing'}"
+    merged = [n for n in report.in_place if not isinstance(values[n], types.FunctionType)]
+    if merged:
+        message += f" (in place: {', '.join(merged)})"
+    if report.rebound:
+        message += "; rebound (could not merge in place, other references keep the old value): "
+        message += ", ".join(f"{name} ({why})" for name, why in report.rebound)
+    for note in dict.fromkeys(report.notes):
+        message += f"; {note}"
     if skipped:
         message += "; not loaded: " + ", ".join(f"{s['name']} ({s['reason']})" for s in skipped)
     print(message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,11 @@ from IPython.core.error import UsageError
 
 from trackrun import jobs
 from trackrun.cellcode import analyze_cell, auto_params
-from trackrun.errors import NotSerializableError
+from trackrun.config import resolve_backend
+from trackrun.errors import NotSerializableError, TrackrunError
+from trackrun.jobs.environment import missing_in_server
+from trackrun.jobs.merge import remember
+from trackrun.jobs.queue import live_drainer
 from trackrun.magic.live import LiveView
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
 from trackrun.run import Run
@@ -25,11 +31,28 @@ def run_detached(
     """
     from trackrun.magic import show_run_bundle
 
+    try:  # bad backend options are refused before anything is recorded
+        slurm = args.slurm
+        if slurm and len(slurm) > 1 and slurm[0] == slurm[-1] and slurm[0] in "'\"":
+            slurm = slurm[1:-1]  # IPython's argument parsing keeps the quotes
+        backend, slurm_options = resolve_backend(store_root, args.on, slurm)
+        jobs.check_backend(store_root, backend, slurm_options)
+    except TrackrunError as error:
+        raise UsageError(str(error)) from None
     source = shell.transform_cell(cell)
     try:
         names = analyze_cell(source)
     except SyntaxError as error:
         raise UsageError(f"%%track_run --detach: the cell does not parse: {error}") from None
+    refused = refused_magics(source)
+    if refused:
+        raise UsageError(
+            "%%track_run --detach: this cell uses "
+            + ", ".join(refused)
+            + ", which need the notebook frontend or the kernel and cannot run in a "
+            "background job. Move them to a cell of their own (run it in the notebook), or "
+            "run this cell without --detach; nothing was started."
+        )
     try:
         frozen = jobs.freeze_inputs(shell.user_ns, names.free)
     except NotSerializableError as error:
@@ -53,14 +76,22 @@ def run_detached(
             "detached": True,
             "retries": args.retries,
             "gpu": args.gpu,
+            "backend": backend,
             "magic": f"%%track_run {line}".strip(),
         },
         status="queued",
     )
     write_code_files(run.paths, cell, notebook, shell)
-    jobs.write_job(run.paths, source, frozen, names.assigned, outputs, args.retries, args.gpu)
+    # The job runs the cell as typed, under IPython (it applies the same transformations).
+    jobs.write_job(run.paths, cell, frozen, names.assigned, outputs, args.retries, args.gpu)
+    remember(run.run_id, frozen.objects, [shell.user_ns[n] for n in frozen.names])
+    del frozen
     run.release()
-    jobs.submit(run.dir)
+    _warn_missing_secrets(store_root)
+    try:
+        jobs.submit(run.dir, backend, slurm_options)
+    except TrackrunError as error:  # jobs.submit recorded the run failed
+        raise UsageError(f"%%track_run --detach: run {run.run_id} not submitted: {error}") from None
     show_run_bundle(run)
     print(
         f"trackrun: detached run {run.name} ({run.run_id}); it goes on if you close the "
@@ -69,3 +100,47 @@ def run_detached(
     view = LiveView(run.dir, run.name, follow_log=True)
     if view.show():
         view.start_following()
+
+
+#: Magics that need the notebook frontend or the kernel: (magic, argument prefix or "").
+_REFUSED: tuple[tuple[str, str, str], ...] = (
+    ("matplotlib", "widget", "%matplotlib widget"),
+    ("matplotlib", "ipympl", "%matplotlib ipympl"),
+    ("matplotlib", "notebook", "%matplotlib notebook"),
+    ("matplotlib", "nbagg", "%matplotlib nbagg"),
+    ("run", "-i", "%run -i"),
+    ("debug", "", "%debug"),
+    ("pdb", "", "%pdb"),
+    ("qtconsole", "", "%qtconsole"),
+    ("connect_info", "", "%connect_info"),
+)
+_MAGIC_CALL = re.compile(r"get_ipython\(\)\.run_(?:line|cell)_magic\(\s*'(\w+)',\s*'([^']*)'")
+_WIDGETS = re.compile(r"^\s*(?:import|from)\s+(ipywidgets|ipympl)\b", re.MULTILINE)
+
+
+def refused_magics(source: str) -> list[str]:
+    """The magics and widget imports in the transformed cell ``source`` that cannot run in
+    a job (they need the notebook frontend or the kernel), as the user would write them."""
+    found: list[str] = []
+    for magic, argument in _MAGIC_CALL.findall(source):
+        for name, prefix, shown in _REFUSED:
+            if magic == name and argument.strip().startswith(prefix) and shown not in found:
+                found.append(shown)
+    for module in _WIDGETS.findall(source):
+        found.append(f"widget display ({module})")
+    return found
+
+
+def _warn_missing_secrets(store_root: Path) -> None:
+    """When the Jupyter server will launch the run, name the secrets the job will lack:
+    set in this kernel but absent from the server's environment (kernels inherit it)."""
+    drainer = live_drainer(store_root)
+    if drainer is None:
+        return
+    missing = missing_in_server(os.environ, int(str(drainer.get("pid") or 0)))
+    if missing:
+        print(
+            "trackrun: the Jupyter server launches this run, and its environment lacks "
+            f"{', '.join(missing)} (set in this kernel only); the job will not have "
+            f"{'it' if len(missing) == 1 else 'them'}. Set them before starting Jupyter."
+        )

@@ -195,9 +195,6 @@ def attach_sweep(shell: Any, record: SweepRecord, store_root: Path, load: str | 
             print("trackrun: no best run to load (no finished run logged the sweep's metric)")
             return
         print(f"trackrun: best run {best[0]} ({record.metric} = {best[1]:.6g})")
-        values, skipped = jobs.load_outputs(store.run(best[0]))
-        shell.user_ns.update(values)
-        message = f"trackrun: loaded {', '.join(sorted(values)) or 'nothing'}"
-        if skipped:
-            message += "; not loaded: " + ", ".join(f"{s['name']} ({s['reason']})" for s in skipped)
-        print(message)
+        from trackrun.magic.attach import load_into_kernel
+
+        load_into_kernel(shell, store.run(best[0]), trust=False)

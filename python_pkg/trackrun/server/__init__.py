@@ -13,7 +13,7 @@ from traitlets.config import Configurable
 
 from trackrun.jobs import Drainer
 from trackrun.layout import StorePaths, default_store_root
-from trackrun.server.handlers import ROUTES
+from trackrun.server.handlers import ROUTES, route_pattern
 from trackrun.server.launch_service import default_max_parallel, visible_gpus
 from trackrun.server.manager import RunsManager
 from trackrun.store import Store
@@ -63,7 +63,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         trackrun_slow_pool=ThreadPoolExecutor(2, thread_name_prefix="trackrun-slow"),
     )
     base = url_path_join(web_app.settings["base_url"], "trackrun", "api")
-    web_app.add_handlers(".*$", [(url_path_join(base, path), handler) for path, handler in ROUTES])
+    web_app.add_handlers(
+        ".*$", [(url_path_join(base, route_pattern(path)), handler) for path, handler in ROUTES]
+    )
     ticker = PeriodicCallback(launcher.tick, 200)
     ticker.start()
     web_app.settings["trackrun_ticker"] = ticker

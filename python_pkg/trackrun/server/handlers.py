@@ -1,15 +1,20 @@
-"""REST handlers under /trackrun/api/: thin, authenticated, one error shape; logic is in manager."""
+"""REST handlers under /trackrun/api/: thin, authenticated, one error shape; logic is in manager.
+
+Each handler declares its ``operations`` (schemas.Operation per HTTP method): the query and
+body it reads and the model it answers. openapi.py publishes exactly these.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
-import logging
 import mimetypes
+import os
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -21,25 +26,30 @@ from trackrun.errors import (
     InvalidRunIdError,
     RunNotFoundError,
     RunStateError,
+    StoreError,
     TrackrunError,
 )
 from trackrun.jobs import Drainer
+from trackrun.server import schemas as s
 from trackrun.server.manager import FileNotInRunError, RunsManager
+from trackrun.server.requests import parse_body, parse_query
 
-log = logging.getLogger("trackrun.server")
 T = TypeVar("T")
 
 #: The authorization resource of every trackrun endpoint.
 AUTH_RESOURCE = "trackrun"
-_RUN = r"(?P<run_id>[^/]+)"
-_STATUS_OF = (
+#: Every error a handler may raise, mapped once to its HTTP status (first match wins).
+_STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
     (FilterError, 400),
     (InvalidRunIdError, 400),
     (RunNotFoundError, 404),
     (FileNotInRunError, 404),
     (AmbiguousRunIdError, 409),
     (RunStateError, 409),
+    # The index stayed locked or cannot be used: the request was fine, retry later.
+    (StoreError, 503),
     (TrackrunError, 400),
+    # The normalize_* validators refuse bad user values with these.
     (TypeError, 400),
     (ValueError, 400),
 )
@@ -49,6 +59,7 @@ class TrackrunHandler(APIHandler):
     """Base of every trackrun handler: store work in worker threads, errors as JSON."""
 
     auth_resource = AUTH_RESOURCE
+    operations: ClassVar[dict[str, s.Operation]] = {}
 
     @property
     def manager(self) -> RunsManager:
@@ -61,10 +72,20 @@ class TrackrunHandler(APIHandler):
         return service
 
     async def call(self, function: Callable[..., T], *args: Any, slow: bool = False) -> T:
-        """Run blocking store work off the event loop; map known errors to HTTP errors."""
+        """Run blocking store work off the event loop (errors propagate to write_error)."""
         pool: ThreadPoolExecutor = self.settings["trackrun_slow_pool" if slow else "trackrun_pool"]
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(pool, lambda: function(*args))
+
+    def query(self) -> dict[str, Any]:
+        """The query parameters this method's operation declares, typed (400 if malformed)."""
+        model = self.operations[self.request.method.lower()].query
+        return parse_query(model, lambda name: self.get_argument(name, None))
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body checked against this method's operation (400 if malformed)."""
+        model = self.operations[self.request.method.lower()].body
+        return parse_body(model, self.request.body or b"")
 
     def reply(self, body: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -75,9 +96,11 @@ class TrackrunHandler(APIHandler):
         """One error shape, ``{message, code}``, never a traceback or a server path."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         body: dict[str, Any]
-        if isinstance(exc, (TrackrunError, TypeError, ValueError)):
-            status = next(code for kind, code in _STATUS_OF if isinstance(exc, kind))
-            body = {"message": str(exc), "code": getattr(exc, "code", "invalid_request")}
+        status = next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), None)
+        if status is not None:
+            # Messages name files for the CLI's user; a browser is told "<store>" instead.
+            message = str(exc).replace(str(self.manager.store.root), "<store>")
+            body = {"message": message, "code": getattr(exc, "code", "invalid_request")}
             if isinstance(exc, FilterError):
                 body.update(message=exc.reason, column=exc.column)
         elif isinstance(exc, web.HTTPError):
@@ -86,69 +109,62 @@ class TrackrunHandler(APIHandler):
         else:
             status = status_code
             body = {
-                "message": "internal error in the trackrun server extension (see the server log)",
-                "code": "internal_error",
+                "message": "internal error in the trackrun server extension (see the server log)"
+                if status >= 500
+                else self._reason,
+                "code": "internal_error" if status >= 500 else f"http_{status}",
             }
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, (TrackrunError, TypeError, ValueError, web.HTTPError)):
+        if isinstance(value, web.HTTPError) or any(isinstance(value, k) for k, _ in _STATUS_OF):
             return  # a user error, answered with its message
         super().log_exception(typ, value, tb)
 
-    def int_argument(self, name: str, default: int | None) -> int | None:
-        raw = self.get_argument(name, None)
-        if raw is None or raw == "":
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise TrackrunError(f"{name} must be an integer, not {raw!r}") from None
-
-    def list_argument(self, name: str) -> list[str] | None:
-        raw = self.get_argument(name, None)
-        return [p.strip() for p in raw.split(",") if p.strip()] if raw else None
-
-    def json_body(self) -> dict[str, Any]:
-        if not self.request.body:
-            return {}
-        try:
-            body = json.loads(self.request.body)
-        except ValueError:
-            raise TrackrunError("the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise TrackrunError("the request body must be a JSON object")
-        return body
-
 
 class StatusHandler(TrackrunHandler):
+    operations = {
+        "get": s.Operation("The server extension and its launcher", s.StatusInfo, errors=())
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
         counts = await self.call(self.manager.running_counts)
         from trackrun import __version__
 
-        self.reply(
-            {
-                "version": __version__,
-                "store": str(self.manager.store.root),
-                **counts,
-                "launcher": {
-                    "pid": __import__("os").getpid(),
-                    "started_at": self.launcher.started_at,
-                    "max_parallel": self.launcher.max_parallel,
-                    "running": self.launcher.running(),
-                },
-            }
-        )
+        answer: s.StatusInfo = {
+            "version": __version__,
+            "store": str(self.manager.store.root),
+            "running": counts["running"],
+            "queued": counts["queued"],
+            "launcher": {
+                "pid": os.getpid(),
+                "started_at": self.launcher.started_at,
+                "max_parallel": self.launcher.max_parallel,
+                "running": self.launcher.running(),
+            },
+        }
+        self.reply(answer)
 
 
 class RunsHandler(TrackrunHandler):
+    operations = {
+        "get": s.Operation(
+            "A window of the run list, filtered and sorted (ETag: If-None-Match answers 304)",
+            s.RunsPage,
+            query=s.RunsQuery,
+            errors=(400,),
+            not_modified=True,
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        query = self.query()
         token = await self.call(self.manager.change_token)
         etag = '"' + hashlib.sha1(f"{token}?{self.request.query}".encode()).hexdigest() + '"'
         if self.request.headers.get("If-None-Match") == etag:
@@ -157,34 +173,56 @@ class RunsHandler(TrackrunHandler):
             return
         answer = await self.call(
             self.manager.list_runs,
-            self.get_argument("filter", None),
-            self.get_argument("order_by", None),
-            self.int_argument("limit", None),
-            self.int_argument("offset", 0) or 0,
+            query.get("filter"),
+            query.get("order_by"),
+            query.get("limit"),
+            query.get("offset", 0),
+            token,
         )
-        answer["change_token"] = token
         self.set_header("ETag", etag)
         self.reply(answer)
 
 
 class ChangesHandler(TrackrunHandler):
-    """Long poll: answers as soon as the store's change token differs from ``token``."""
+    """Long poll: answers what changed as soon as the store's token differs from ``since``."""
+
+    operations = {
+        "get": s.Operation(
+            "Long poll: the runs changed and deleted since the token `since`, once there are"
+            " any (else at `timeout` s, <= 30)",
+            s.Changes,
+            query=s.ChangesQuery,
+            errors=(400,),
+        )
+    }
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        known = self.get_argument("token", "")
-        timeout = min(max(self.int_argument("timeout", 25) or 0, 0), 30)
+        # Never a parameter named `token`: Jupyter Server reads that as the login token.
+        query = self.query()
+        known = query.get("since", "")
+        timeout = min(max(query.get("timeout", 25), 0), 30)
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             token = await self.call(self.manager.change_token)
             if token != known or asyncio.get_running_loop().time() >= deadline:
-                self.reply({"change_token": token})
-                return
+                break
             await asyncio.sleep(0.5)
+        self.reply(await self.call(self.manager.changes, known, token))
 
 
 class RunHandler(TrackrunHandler):
+    operations = {
+        "get": s.Operation("One run in full", s.RunDetail),
+        "delete": s.Operation(
+            "Move a run to the store's trash (force: also a queued or running one)",
+            s.Deleted,
+            query=s.DeleteQuery,
+            errors=(400, 404, 409),
+        ),
+    }
+
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
@@ -193,73 +231,116 @@ class RunHandler(TrackrunHandler):
     @web.authenticated
     @authorized
     async def delete(self, run_id: str) -> None:
-        force = self.get_argument("force", "false").lower() in ("1", "true", "yes")
+        force = bool(self.query().get("force", False))
         self.reply(await self.call(self.manager.delete, run_id, force))
 
 
 class MetricsHandler(TrackrunHandler):
+    operations = {
+        "get": s.Operation(
+            "Metric series, downsampled per key (min/max per step bucket and the last point)",
+            s.MetricSeries,
+            query=s.SeriesQuery,
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        max_points = self.int_argument("max_points", 2000) or 2000
+        query = self.query()
+        max_points = query.get("max_points") or 2000
         self.reply(
-            await self.call(
-                self.manager.metric_series, run_id, self.list_argument("keys"), max_points
-            )
+            await self.call(self.manager.metric_series, run_id, query.get("keys"), max_points)
         )
 
 
 class ChartHandler(TrackrunHandler):
+    operations = {
+        "get": s.Operation(
+            "The Vega-Lite spec of the run's metric curves", s.VegaLiteSpec, query=s.SeriesQuery
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        max_points = self.int_argument("max_points", 2000) or 2000
+        query = self.query()
+        max_points = query.get("max_points") or 2000
         self.reply(
-            await self.call(
-                self.manager.chart, [run_id], self.list_argument("keys"), max_points, slow=True
-            )
+            await self.call(self.manager.chart, [run_id], query.get("keys"), max_points, slow=True)
         )
 
 
 class LogHandler(TrackrunHandler):
+    operations = {
+        "get": s.Operation(
+            "The output log from byte `offset` (negative: from the end), cut at a character",
+            s.LogChunk,
+            query=s.LogQuery,
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        offset = self.int_argument("offset", 0) or 0
-        max_bytes = self.int_argument("max_bytes", 65536) or 65536
+        query = self.query()
+        offset = query.get("offset", 0)
+        max_bytes = query.get("max_bytes") or 65536
         self.reply(await self.call(self.manager.log_slice, run_id, offset, max_bytes))
 
 
 class RunFileHandler(TrackrunHandler):
-    """``runs/{id}/code/{file}`` and ``runs/{id}/artifacts/{name}``: files of the run only."""
+    """``runs/{id}/{code|artifacts|checkpoints}/{name}``: regular files of the run only."""
+
+    operations = {
+        "get": s.Operation(
+            "A file of the run: code as text, artifacts and checkpoints as downloads", None
+        )
+    }
 
     @web.authenticated
     @authorized
     async def get(self, run_id: str, folder: str, name: str) -> None:
-        path = await self.call(self.manager.run_file, run_id, folder, name)
-        if folder == "code":
-            self.set_header("Content-Type", "text/plain; charset=utf-8")
-        else:
-            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            self.set_header("Content-Type", kind)
-            self.set_header("Content-Disposition", f'attachment; filename="{path.name}"')
+        served = await self.call(self.manager.open_run_file, run_id, folder, name)
+        with served:
+            if folder == "code":
+                self.set_header("Content-Type", "text/plain; charset=utf-8")
+            else:
+                kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+                self.set_header("Content-Type", kind)
+                self.set_header("Content-Disposition", f'attachment; filename="{name}"')
             self.set_header("X-Content-Type-Options", "nosniff")
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
+            while chunk := served.read(1 << 20):
                 self.write(chunk)
                 await self.flush()
         self.finish()
 
 
 class CompareHandler(TrackrunHandler):
+    operations = {
+        "get": s.Operation(
+            "Compare runs (2+ ids): params, summaries, chart, code and package diffs",
+            s.Comparison,
+            query=s.CompareQuery,
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        ids = self.list_argument("ids") or []
+        ids = self.query().get("ids") or []
         self.reply(await self.call(self.manager.compare, ids, slow=True))
 
 
 class KillHandler(TrackrunHandler):
+    operations = {
+        "post": s.Operation(
+            "Kill a queued or running run; answers once it is recorded killed",
+            s.Killed,
+            errors=(400, 404, 409),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
@@ -267,40 +348,63 @@ class KillHandler(TrackrunHandler):
 
 
 class RerunHandler(TrackrunHandler):
+    operations = {
+        "post": s.Operation(
+            "Queue a new detached run of the same frozen job, with params overridden",
+            s.Rerun,
+            body=s.RerunRequest,
+            status=201,
+            errors=(400, 404, 409),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        params = self.json_body().get("params") or {}
-        if not isinstance(params, dict):
-            raise TrackrunError("params must be a JSON object of name: value")
+        params = self.body().get("params") or {}
         target = await self.call(self.manager.rerun, run_id, params)
         self.launcher.enqueue(target.run_id)
-        self.reply({"run_id": target.run_id}, status=201)
+        answer: s.Rerun = {"run_id": target.run_id}
+        self.reply(answer, status=201)
 
 
 class TagsHandler(TrackrunHandler):
+    operations = {
+        "post": s.Operation("Add and remove tags", s.Tags, body=s.TagsRequest, errors=(400, 404))
+    }
+
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        body = self.json_body()
+        body = self.body()
         add, remove = body.get("add") or [], body.get("remove") or []
-        if not isinstance(add, list) or not isinstance(remove, list):
-            raise TrackrunError("add and remove must be lists of tags")
         self.reply(await self.call(self.manager.set_tags, run_id, add, remove))
 
 
-#: (path relative to /trackrun/api/, handler): every route of the extension.
+#: (path relative to /trackrun/api/, handler): every route of the extension. Placeholders
+#: are the path parameters of schemas.PATH_PARAMETERS.
 ROUTES: list[tuple[str, type[TrackrunHandler]]] = [
     ("status", StatusHandler),
     ("changes", ChangesHandler),
     ("runs", RunsHandler),
-    (f"runs/{_RUN}", RunHandler),
-    (f"runs/{_RUN}/metrics", MetricsHandler),
-    (f"runs/{_RUN}/chart", ChartHandler),
-    (f"runs/{_RUN}/log", LogHandler),
-    (rf"runs/{_RUN}/(?P<folder>code|artifacts)/(?P<name>[^/]+)", RunFileHandler),
+    ("runs/{run_id}", RunHandler),
+    ("runs/{run_id}/metrics", MetricsHandler),
+    ("runs/{run_id}/chart", ChartHandler),
+    ("runs/{run_id}/log", LogHandler),
+    ("runs/{run_id}/{folder}/{name}", RunFileHandler),
     ("compare", CompareHandler),
-    (f"runs/{_RUN}/kill", KillHandler),
-    (f"runs/{_RUN}/rerun", RerunHandler),
-    (f"runs/{_RUN}/tags", TagsHandler),
+    ("runs/{run_id}/kill", KillHandler),
+    ("runs/{run_id}/rerun", RerunHandler),
+    ("runs/{run_id}/tags", TagsHandler),
 ]
+
+
+def route_pattern(path: str) -> str:
+    """The tornado regex of a route: each placeholder becomes a named group."""
+
+    def group(match: re.Match[str]) -> str:
+        name = match.group(1)
+        values = s.PATH_PARAMETERS[name].get("enum")
+        return f"(?P<{name}>{'|'.join(values) if values else '[^/]+'})"
+
+    return re.sub(r"\{(\w+)\}", group, path)

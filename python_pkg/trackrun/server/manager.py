@@ -6,22 +6,32 @@ import codecs
 import json
 import os
 import re
+import stat
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from trackrun.errors import TrackrunError
 from trackrun.events import append_event, iter_events
 from trackrun.ids import check_run_id
 from trackrun.layout import ACTIVE_STATUSES, RunPaths
-from trackrun.run import normalize_tags
+from trackrun.server import schemas as s
+from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
 from trackrun.store import Store
 from trackrun.table import Table, jsonable
+from trackrun.values import normalize_tags
 
 MAX_RUNS_PAGE = 10_000
 DEFAULT_RUNS_PAGE = 200
 MAX_LOG_BYTES = 4 * 1024 * 1024
+#: Beyond this many changed rows, the change feed asks the client to refetch its window.
+MAX_CHANGED_ROWS = 500
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,200}$")
+#: Folders of a run whose files the API serves.
+SERVED_FOLDERS = ("code", "artifacts", "checkpoints")
+# Every step of a served path is opened without following a symlink; a FIFO never blocks us.
+_NOFOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY = _NOFOLLOW | getattr(os, "O_DIRECTORY", 0)
 
 
 class FileNotInRunError(TrackrunError):
@@ -36,10 +46,14 @@ class RunsManager:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._feed = ChangeFeed()
 
     # -- listing --------------------------------------------------------------------------
     def change_token(self) -> str:
         """A token that changes whenever anything visible in the store changes."""
+        cheap = getattr(self.store, "change_token", None)
+        if cheap is not None:  # the store's own counter: no DuckDB for an unchanged store
+            return str(cheap())
         with self.store.connection() as con:
             row = con.execute(
                 "SELECT count(*), max(last_event_at), max(status_at), "
@@ -47,20 +61,56 @@ class RunsManager:
             ).fetchone()
         return "-".join(str(v) for v in row)
 
+    def remember(self, token: str) -> None:
+        """Snapshot every run's state under ``token`` (once per token), for the change feed.
+
+        Call it right after reading ``token``: see ChangeFeed for why that order is safe.
+        """
+        if self._feed.knows(token):
+            return
+        with self.store.connection() as con:
+            columns = con.execute(SIGNATURES_SQL).fetchnumpy()
+        self._feed.remember(token, signatures(columns))
+
+    def changes(self, since: str, token: str) -> s.Changes:
+        """The rows changed and the ids deleted from ``since`` to ``token`` (see s.Changes)."""
+        self.remember(token)
+        answer: s.Changes = {"change_token": token, "reset": False, "runs": [], "deleted": []}
+        if since == token:
+            return answer
+        diff = self._feed.diff(since, token)
+        if diff is None or len(diff[0]) > MAX_CHANGED_ROWS:
+            answer["reset"] = True
+            return answer
+        changed, answer["deleted"] = diff
+        if changed:
+            rows = self.store.runs(_ids_filter(changed), limit=len(changed))
+            answer["runs"] = [run_row(row) for row in rows]
+        return answer
+
     def list_runs(
-        self, filter_text: str | None, order_by: str | None, limit: int | None, offset: int
-    ) -> dict[str, Any]:
+        self,
+        filter_text: str | None,
+        order_by: str | None,
+        limit: int | None,
+        offset: int,
+        change_token: str,
+    ) -> s.RunsPage:
+        """A window of the run list: ``limit`` rows from ``offset``, and the filtered total."""
+        self.remember(change_token)
         limit = DEFAULT_RUNS_PAGE if limit is None else max(0, min(limit, MAX_RUNS_PAGE))
         offset = max(0, offset)
         table = self.store.runs(filter_text, order_by, limit, offset)
         total = len(table) + offset
-        if len(table) == limit:
+        # A full window may have more after it; an empty one past the end says nothing.
+        if len(table) == limit or (not table and offset):
             total = self.store.count(filter_text)
         return {
             "runs": [run_row(row) for row in table],
             "total": total,
             "offset": offset,
             "limit": limit,
+            "change_token": change_token,
         }
 
     def running_counts(self) -> dict[str, int]:
@@ -72,7 +122,7 @@ class RunsManager:
         return {"running": int(counts.get("running", 0)), "queued": int(counts.get("queued", 0))}
 
     # -- one run --------------------------------------------------------------------------
-    def run_detail(self, run_id: str) -> dict[str, Any]:
+    def run_detail(self, run_id: str) -> s.RunDetail:
         info = self.store.summary(check_run_id(run_id))
         paths = self.store.paths.run(run_id)
         record = _read_json(paths.run_json)
@@ -102,7 +152,7 @@ class RunsManager:
         detail["artifacts"] = [
             {"name": a["name"], "size": a["size"], "sha256": a["sha256"]} for a in info["artifacts"]
         ]
-        detail["code_files"] = sorted(p.name for p in _list_files(paths.code))
+        detail["code_files"] = _served_names(paths, "code")
         detail["attempts"] = [
             {k: e.get(k) for k in ("attempt", "state", "exit_code", "time")}
             for e in iter_events(paths.events_of("supervisor"))
@@ -115,9 +165,9 @@ class RunsManager:
             k: provenance.get(k) for k in ("git", "python", "hardware", "packages", "process")
         }
         detail["launch"] = record.get("launch") or {}
-        return dict(jsonable(detail))
+        return cast(s.RunDetail, jsonable(detail))
 
-    def metric_series(self, run_id: str, keys: list[str] | None, max_points: int) -> dict[str, Any]:
+    def metric_series(self, run_id: str, keys: list[str] | None, max_points: int) -> s.MetricSeries:
         history = self.store.metrics([check_run_id(run_id)], keys, max_points=max_points)
         series: dict[str, dict[str, list[Any]]] = {}
         for key, step, value, wall in zip(
@@ -127,7 +177,7 @@ class RunsManager:
             entry["steps"].append(step)
             entry["values"].append(value)
             entry["wall_times"].append(wall)
-        return {"run_id": run_id, "series": jsonable(series)}
+        return {"run_id": run_id, "series": cast(dict[str, s.SeriesPoints], jsonable(series))}
 
     def chart(self, run_ids: list[str], keys: list[str] | None, max_points: int) -> dict[str, Any]:
         from trackrun.charts import metric_curves
@@ -140,7 +190,7 @@ class RunsManager:
         spec: dict[str, Any] = metric_curves(history, names, keys, max_points).to_dict()
         return spec
 
-    def log_slice(self, run_id: str, offset: int, max_bytes: int) -> dict[str, Any]:
+    def log_slice(self, run_id: str, offset: int, max_bytes: int) -> s.LogChunk:
         """The log from ``offset`` (negative: from the end); reads only what it returns."""
         paths = self.store.paths.run(check_run_id(run_id))
         max_bytes = max(1, min(max_bytes, MAX_LOG_BYTES))
@@ -172,19 +222,37 @@ class RunsManager:
             "status": status,
         }
 
-    def run_file(self, run_id: str, folder: str, name: str) -> Path:
-        """Path of ``<run>/<folder>/<name>``, refused unless it is a regular file inside it."""
-        if not _FILE_NAME.match(name) or ".." in name:
-            raise FileNotInRunError(f"no file {name!r} in this run")
-        paths = self.store.paths.run(check_run_id(run_id))
-        base = (paths.root / folder).resolve()
-        target = (base / name).resolve()
-        if target.parent != base or not target.is_file():
-            raise FileNotInRunError(f"no file {name!r} in this run's {folder}/")
-        return target
+    def open_run_file(self, run_id: str, folder: str, name: str) -> BinaryIO:
+        """Open ``<run>/<folder>/<name>`` for reading; the caller closes it.
+
+        The file must be a regular file directly inside the real run folder: the run folder,
+        the sub-folder and the file are each opened relative to the one above without
+        following symlinks, so no symlink (and no swap of one mid-way) leads outside.
+        Raises FileNotInRunError (404) for anything else, saying nothing of what is there.
+        """
+        check_run_id(run_id)
+        refused = FileNotInRunError(f"no file {name!r} in this run's {folder}/")
+        if folder not in SERVED_FOLDERS or not _FILE_NAME.match(name) or ".." in name:
+            raise refused
+        # The store folder itself may sit behind a symlink the user made; below it, nothing may.
+        runs = self.store.paths.runs.resolve()
+        opened: list[int] = []
+        try:
+            opened.append(os.open(runs / run_id, _DIRECTORY))
+            opened.append(os.open(folder, _DIRECTORY, dir_fd=opened[-1]))
+            fd = os.open(name, _NOFOLLOW | os.O_NONBLOCK, dir_fd=opened[-1])
+        except OSError:
+            raise refused from None
+        finally:
+            for parent in opened:
+                os.close(parent)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise refused
+        return os.fdopen(fd, "rb")
 
     # -- comparisons ----------------------------------------------------------------------
-    def compare(self, run_ids: list[str]) -> dict[str, Any]:
+    def compare(self, run_ids: list[str]) -> s.Comparison:
         from trackrun.codediff import diff
         from trackrun.comparison import compare
 
@@ -204,22 +272,22 @@ class RunsManager:
         code = diff(ids[0], ids[1], store=self.store)
         answer["code_diff"] = {"cell": code.cell, "notebook": code.notebook}
         answer["packages"] = [list(p) for p in code.packages]
-        return dict(jsonable(answer))
+        return cast(s.Comparison, jsonable(answer))
 
     # -- changes --------------------------------------------------------------------------
-    def kill(self, run_id: str) -> dict[str, Any]:
+    def kill(self, run_id: str) -> s.Killed:
         from trackrun import jobs
 
         jobs.kill(self.store, check_run_id(run_id))
         return {"run_id": run_id, "status": self.store.summary(run_id)["status"]}
 
-    def delete(self, run_id: str, force: bool) -> dict[str, Any]:
+    def delete(self, run_id: str, force: bool) -> s.Deleted:
         from trackrun.store.gc import trash_runs
 
         trash_runs(self.store, [check_run_id(run_id)], force=force)
         return {"run_id": run_id, "deleted": True}
 
-    def set_tags(self, run_id: str, add: list[str], remove: list[str]) -> dict[str, Any]:
+    def set_tags(self, run_id: str, add: list[str], remove: list[str]) -> s.Tags:
         paths = self.store.paths.run(check_run_id(run_id))
         self.store.summary(run_id)  # 404 for an unknown run
         with self.store.connection(refresh=False):  # the store lock orders our appends
@@ -240,8 +308,8 @@ class RunsManager:
         return jobs.clone(self.store.paths, check_run_id(run_id), overrides)
 
 
-def run_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The wire form of a run row (RunRow in docs/rest-api.md) from a flat runs() row."""
+def run_row(row: dict[str, Any]) -> s.RunRow:
+    """The wire form of a run row (RunRow in docs/openapi.json) from a flat runs() row."""
     params = {k[7:]: v for k, v in row.items() if k.startswith("params.")}
     keys = [
         c[8:] for c in row if c.startswith("metrics.") and f"{c}.min" in row and f"{c}.max" in row
@@ -258,7 +326,7 @@ def run_row(row: dict[str, Any]) -> dict[str, Any]:
     out["tags"] = list(row.get("tags") or [])
     out["params"] = params
     out["metrics"] = metrics
-    return dict(jsonable(out))
+    return cast(s.RunRow, jsonable(out))
 
 
 _ROW_FIELDS = (
@@ -283,11 +351,16 @@ def _ids_filter(ids: list[str]) -> str:
     return "id in (" + ", ".join(f'"{check_run_id(r)}"' for r in ids) + ")"
 
 
-def _list_files(folder: Path) -> list[Path]:
-    try:
-        return [p for p in folder.iterdir() if p.is_file() and not p.is_symlink()]
-    except FileNotFoundError:
+def _served_names(paths: RunPaths, folder: str) -> list[str]:
+    """Names of the regular files open_run_file would serve from ``folder`` (sorted)."""
+    base = paths.root / folder
+    if paths.root.is_symlink() or base.is_symlink() or not base.is_dir():
         return []
+    return sorted(
+        p.name
+        for p in base.iterdir()
+        if _FILE_NAME.match(p.name) and ".." not in p.name and not p.is_symlink() and p.is_file()
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any]:

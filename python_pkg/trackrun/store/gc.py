@@ -1,4 +1,8 @@
-"""Deleting runs safely: moving run directories to the store's trash, and emptying it."""
+"""Deleting runs safely: moving run directories to the store's trash, and emptying it.
+
+Every function here that deletes or moves takes ``dry_run``: with it, the same checks run and
+the same answer comes back, and nothing on disk or in the index changes.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,18 @@ import time
 
 from trackrun.errors import RunStateError
 from trackrun.layout import ACTIVE_STATUSES, TERMINAL_STATUSES
-from trackrun.store.store import Store, delete_from_index
+from trackrun.store.perms import make_dir
+from trackrun.store.rows import delete_from_index
+from trackrun.store.store import Store
 
 
-def trash_runs(store: Store, runs: list[str], force: bool = False) -> list[str]:
+def trash_runs(
+    store: Store, runs: list[str], force: bool = False, dry_run: bool = False
+) -> list[str]:
     """Move the given runs (ids, prefixes or names) to ``<store>/trash/``; returns their ids.
 
     Raises RunStateError, before moving anything, if one of them is queued or running and
-    ``force`` is False.
+    ``force`` is False. With ``dry_run``, returns the ids it would move and moves nothing.
     """
     with store.connection() as con:
         from trackrun.store.query import resolve_run_id
@@ -33,8 +41,11 @@ def trash_runs(store: Store, runs: list[str], force: bool = False) -> list[str]:
                 f"run {', '.join(active)} is still {statuses[active[0]]}; stop it first "
                 "(`trackrun kill`) or pass --force"
             )
+        if dry_run:
+            return ids
         _move_to_trash(store, ids)
         delete_from_index(con, ids)
+    store.forget_runs(ids)
     return ids
 
 
@@ -58,28 +69,32 @@ def select_garbage(
         return [r[0] for r in con.execute(sql + " ORDER BY run_id", args).fetchall()]
 
 
-def purge_trash(store: Store) -> int:
-    """Delete everything in the trash for good; returns how many runs were removed."""
+def purge_trash(store: Store, dry_run: bool = False) -> list[str]:
+    """Delete everything in the trash for good; returns the names of what was removed (with
+    ``dry_run``: of what would be, removing nothing)."""
     trash = store.paths.trash
     if not trash.is_dir():
-        return 0
-    count = 0
-    for entry in os.scandir(trash):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path)
+        return []
+    names = sorted(entry.name for entry in os.scandir(trash))
+    if dry_run:
+        return names
+    for name in names:
+        path = trash / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
         else:
-            os.unlink(entry.path)
-        count += 1
-    return count
+            path.unlink(missing_ok=True)
+    return names
 
 
 def _move_to_trash(store: Store, ids: list[str]) -> None:
     trash = store.paths.trash
-    trash.mkdir(exist_ok=True, mode=0o700)
+    make_dir(trash, store.paths.root)
     for run_id in ids:
         source = store.paths.run(run_id).root
         target = trash / run_id
         if target.exists():
-            shutil.rmtree(target)
+            # An earlier copy of the same run is kept too, under its time of replacement.
+            os.rename(target, trash / f"{run_id}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
         if source.exists():
             os.rename(source, target)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import itertools
 import os
 import sys
@@ -18,12 +17,17 @@ import duckdb
 
 from trackrun.errors import StoreError
 from trackrun.layout import StorePaths
+from trackrun.store import perms
+from trackrun.store.diagnosis import is_lock_conflict
+from trackrun.store.lock import FairLock
 from trackrun.store.schema import SCHEMA_SQL, SCHEMA_VERSION
 
 #: Seconds a process keeps the index open after its last use, to serve a burst of queries.
 DEFAULT_LEASE = float(os.environ.get("TRACKRUN_INDEX_LEASE", "0.5"))
 #: Seconds to wait for another process to let go of the index before giving up.
 LOCK_TIMEOUT = 120.0
+#: While idle in its lease, a holder looks this often whether another process waits.
+WAITER_CHECK = 0.05
 
 _Stamp = tuple[tuple[int, int] | None, tuple[int, int] | None]
 _database_lock = threading.Lock()
@@ -116,7 +120,8 @@ class Index:
         self._con: Any = None
         self._alias: str | None = None
         self._stamp: _Stamp | None = None
-        self._lock_fd: int | None = None
+        self._flock = FairLock(paths.lock)
+        self._file_mode = perms.PRIVATE_FILE
         self._mutex = threading.RLock()
         self._depth = 0
         self._release_at = 0.0
@@ -144,13 +149,12 @@ class Index:
                 self._timer = None
             self._disconnect()
             _open_indexes.discard(self)
-            if self._lock_fd is not None:
+            if self._flock.held:
                 # Taken while still holding the lock: these are the files as this process left
                 # them, so a later difference means another process wrote to the index.
+                self._restrict_files()
                 self._stamp = self.stamp()
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                os.close(self._lock_fd)
-                self._lock_fd = None
+                self._flock.release()
 
     def changed_elsewhere(self) -> bool:
         """True when another process may have written to the index since this one let go of it.
@@ -160,7 +164,7 @@ class Index:
         False while this process holds the index: then nobody else can write to it.
         """
         with self._mutex:
-            if self._lock_fd is not None:
+            if self._flock.held:
                 return False
             return self._stamp is None or self.stamp() != self._stamp
 
@@ -177,10 +181,29 @@ class Index:
         index = str(self.paths.index)
         return (of(index), of(index + ".wal"))
 
+    @contextlib.contextmanager
+    def read_only(self) -> Iterator[Any]:
+        """Yield a connection on which the index is attached READ_ONLY: DuckDB itself refuses
+        every write through it. The index is let go afterwards."""
+        with self._mutex:
+            if self._depth:
+                raise StoreError("a read-only query cannot run inside an index connection")
+            if not self._flock.held:
+                self._acquire_lock()
+            try:
+                self._disconnect()
+                con = self._attach(read_only=True)
+                try:
+                    yield con
+                finally:
+                    self._detach(con)
+            finally:
+                self.close()
+
     def recreate(self) -> None:
         """Delete the index file and start an empty one (the caller re-ingests every run)."""
         with self._mutex:
-            held = self._lock_fd is not None
+            held = self._flock.held
             if not held:
                 self._acquire_lock()
             self._disconnect()
@@ -190,14 +213,19 @@ class Index:
 
     # -- internals ------------------------------------------------------------------------
     def _schedule_release(self) -> None:
-        if self.lease <= 0:
+        # Another process waits: let go now rather than at the end of the lease, so that a
+        # process polling the store often never keeps the others out.
+        if self.lease <= 0 or self._flock.others_waiting():
             self.close()
             return
         self._release_at = time.monotonic() + self.lease
         if self._timer is None:
-            self._timer = threading.Timer(self.lease, self._release_if_idle)
-            self._timer.daemon = True
-            self._timer.start()
+            self._start_timer(self.lease)
+
+    def _start_timer(self, delay: float) -> None:
+        self._timer = threading.Timer(min(delay, WAITER_CHECK), self._release_if_idle)
+        self._timer.daemon = True
+        self._timer.start()
 
     def _release_if_idle(self) -> None:
         with self._mutex:
@@ -205,33 +233,18 @@ class Index:
             if self._depth > 0 or self._con is None:
                 return
             remaining = self._release_at - time.monotonic()
-            if remaining > 0:
-                self._timer = threading.Timer(remaining, self._release_if_idle)
-                self._timer.daemon = True
-                self._timer.start()
+            if remaining > 0 and not self._flock.others_waiting():
+                self._start_timer(remaining)
                 return
             self.close()
 
     def _acquire_lock(self) -> None:
+        root = self.paths.root
+        perms.ensure_root(root)
+        perms.make_dir(self.paths.runs, root)
         self.paths.ensure()
-        fd = os.open(self.paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + LOCK_TIMEOUT
-        delay = 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(fd)
-                    raise StoreError(
-                        f"the run index {self.paths.index} stayed locked for {LOCK_TIMEOUT:.0f}s "
-                        "by another trackrun process; if none is running, delete "
-                        f"{self.paths.lock} and retry"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.02)
-        self._lock_fd = fd
+        self._flock.mode = self._file_mode = perms.file_mode(root)
+        self._flock.acquire(LOCK_TIMEOUT)
 
     def _open(self) -> None:
         self._acquire_lock()
@@ -239,20 +252,30 @@ class Index:
         if not unchanged:
             self.epoch += 1
         try:
-            # Files exactly as this process left them need no schema check again.
-            self._con = self._attach() if unchanged else self._connect_checked()
+            try:
+                # Files exactly as this process left them need no schema check again.
+                self._con = self._attach() if unchanged else self._connect_checked()
+            except duckdb.Error as error:
+                if is_lock_conflict(error):
+                    raise _lock_error(self.paths, error) from None
+                if not unchanged:
+                    raise
+                self._con = self._connect_checked()  # damaged since: the checked path mends it
         except BaseException:
             self.close()
+            # The files are not as this process left them (it never opened them): another
+            # program may have created or changed them, so the next open checks them again.
+            self._stamp = None
             raise
         _open_indexes.add(self)
 
-    def _attach(self) -> Any:
+    def _attach(self, read_only: bool = False) -> Any:
         """A new cursor of the shared instance with the index file attached and in use."""
         con = _shared_database().cursor()
         alias = f"trackrun_index_{next(_aliases)}"
         path = str(self.paths.index).replace("'", "''")
         try:
-            con.execute(f"ATTACH '{path}' AS {alias}")
+            con.execute(f"ATTACH '{path}' AS {alias}" + (" (READ_ONLY)" if read_only else ""))
         except BaseException:
             con.close()
             raise
@@ -284,11 +307,8 @@ class Index:
         try:
             con = self._attach()
         except duckdb.Error as error:
-            if "lock" in str(error).lower():
-                raise StoreError(
-                    f"the run index {self.paths.index} is open in another program "
-                    f"({_first_line(error)}); close that program (e.g. a duckdb shell) and retry"
-                ) from None
+            if is_lock_conflict(error):
+                raise _lock_error(self.paths, error) from None
             return self._rebuild_after(error)
         try:
             version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -310,26 +330,80 @@ class Index:
         return con
 
     def _rebuild_after(self, error: BaseException) -> Any:
+        _forget_invalidated_database()
+        self._set_aside(error)
+        return self._connect_fresh()
+
+    def set_aside(self, error: BaseException) -> None:
+        """Move a damaged index aside (kept as ``index.duckdb.broken-<time>``) so that the
+        next connection builds a new one from the run directories; warns once. Lets go of
+        the index (the next ``connection()`` takes it again)."""
+        with self._mutex:
+            if not self._flock.held:
+                self._acquire_lock()
+            try:
+                self._disconnect()
+                _forget_invalidated_database()
+                self._set_aside(error)
+            finally:
+                self.close()
+                self._stamp = None  # no file to trust as left: the next open checks and creates
+
+    def _set_aside(self, error: BaseException) -> None:
+        index = str(self.paths.index)
+        kept = f"{index}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        for suffix in ("", ".wal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(index + suffix, kept + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(index + ".tmp")
         print(
-            f"trackrun: the run index {self.paths.index.name} was unreadable "
-            f"({_first_line(error)}); rebuilding it from the run directories",
+            f"trackrun: the run index {self.paths.index.name} was damaged "
+            f"({_first_line(error)}); kept as {os.path.basename(kept)}, rebuilding it from "
+            "the run directories (they are the truth: nothing is lost)",
             file=sys.stderr,
         )
-        self._remove_index_files()
-        return self._connect_fresh()
 
     def _remove_index_files(self) -> None:
         for suffix in ("", ".wal", ".tmp"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{self.paths.index}{suffix}")
 
+    def _restrict_files(self) -> None:
+        # DuckDB creates its files as the umask says (often 0644): narrow them to the store's.
+        index = str(self.paths.index)
+        for suffix in ("", ".wal"):
+            perms.restrict(index + suffix, self._file_mode)
+
     def _connect_fresh(self) -> Any:
         con = self._attach()
         con.execute(SCHEMA_SQL)
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        self._restrict_files()
         self.generation += 1
         self.epoch += 1
         return con
+
+
+def _lock_error(paths: StorePaths, error: BaseException) -> StoreError:
+    return StoreError(
+        f"the run index {paths.index} is open in another program "
+        f"({_first_line(error)}); close that program (e.g. a duckdb shell) and retry"
+    )
+
+
+def _forget_invalidated_database() -> None:
+    """After a fatal error DuckDB refuses every further statement of the instance: start a
+    new one (the old one is kept referenced, as after a fork)."""
+    global _database
+    with _database_lock:
+        if _database is None:
+            return
+        try:
+            _database.execute("SELECT 1").fetchall()
+        except duckdb.Error:
+            _forked_away.append(_database)
+            _database = None
 
 
 def _first_line(error: BaseException) -> str:

@@ -1,141 +1,166 @@
-"""Ingestion: read what run directories appended since last time and apply it to the index.
+"""Ingestion: read what run directories appended since last time and turn it into rows.
 
 Exactly-once: each event file's byte offset and last sequence number are stored in
 ``ingest_offsets`` and updated in the same transaction as the rows they produced, and lines
 whose ``seq`` is not above the stored one are skipped when a file is re-read.
+
+Nothing a writer put in a file can stop ingestion: a line that is not an event, or an event
+that cannot be applied (a step out of range, a value that is not a number, text DuckDB
+refuses), is kept raw in the ``quarantine`` table, counted, warned about once, and skipped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
-from trackrun.events import read_events
+import duckdb
+
 from trackrun.ids import is_run_id
 from trackrun.layout import TERMINAL_STATUSES, StorePaths
+from trackrun.store import fastread
+from trackrun.store.batch import Batch
+from trackrun.store.reader import BadLine, parse_lines, read_bytes, read_new
+from trackrun.store.rows import drop_points, stage_lists, write_batch
+from trackrun.store.schema import RUN_FIELDS
 
-RUN_FIELDS = (
-    "run_id",
-    "name",
-    "status",
-    "status_at",
-    "notebook",
-    "cell_id",
-    "note",
-    "host",
-    "user",
-    "pid",
-    "proc_start",
-    "git_commit",
-    "git_branch",
-    "git_dirty",
-    "detached",
-    "created_at",
-    "started_at",
-    "ended_at",
-    "duration",
-    "last_event_at",
-    "attempts",
-    "error",
+#: Steps are 0 <= step < 2**63 (a BIGINT that is never negative).
+MAX_STEP = 2**63
+#: What a failed write of a pass can raise because of what the files held (not an I/O error
+#: of the index, such as a full disk, which must reach the caller).
+_WRITE_ERRORS = (
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+    duckdb.OutOfRangeException,
+    duckdb.TypeMismatchException,
+    UnicodeEncodeError,
+    OverflowError,
+    ValueError,
+    TypeError,
 )
-
-
-#: How each runs column is stored; values of other types are converted (or dropped as NULL).
-_RUN_FIELD_TYPES: dict[str, str] = {
-    **dict.fromkeys(RUN_FIELDS, "str"),
-    **dict.fromkeys(
-        ("status_at", "created_at", "started_at", "ended_at", "duration", "last_event_at"),
-        "float",
-    ),
-    "pid": "int",
-    "attempts": "int",
-    "git_dirty": "bool",
-    "detached": "bool",
-}
-
-
-@dataclass
-class _Metrics:
-    """Metric points of one pass, as columns; steps and times once per event, expanded later."""
-
-    keys: list[str] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    #: Per event: its step, its time and how many points it holds.
-    event_steps: list[int] = field(default_factory=list)
-    event_times: list[float | None] = field(default_factory=list)
-    event_sizes: list[int] = field(default_factory=list)
-    #: Per run, in order: (run_id, number of points).
-    runs: list[tuple[str, int]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-
-@dataclass
-class _Batch:
-    """Everything one ingestion pass will write, gathered before one transaction."""
-
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Per run, tag operations in file order: ("add" | "remove", tags); new runs start empty.
-    tag_ops: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
-    new_runs: set[str] = field(default_factory=set)
-    metrics: _Metrics = field(default_factory=_Metrics)
-    artifacts: list[tuple[str, str, int, str, Any]] = field(default_factory=list)
-    offsets: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
-    overlapping: set[str] = field(default_factory=set)
-    bad_lines: int = 0
-
-
-def ingest_runs(con: Any, paths: StorePaths, run_ids: Iterable[str]) -> set[str]:
-    """Ingest new data of the given runs; returns the ids whose rows changed.
-
-    Runs whose run.json is missing or unreadable are skipped (a run being created, or a
-    foreign folder). The whole pass is one transaction: on any error nothing is applied.
-    """
-    return set(ingest_run_rows(con, paths, run_ids))
 
 
 def ingest_run_rows(
     con: Any, paths: StorePaths, run_ids: Iterable[str]
 ) -> dict[str, dict[str, Any]]:
-    """Like :func:`ingest_runs`, but returns the new runs row (RUN_FIELDS) of each changed run."""
+    """Ingest what the given runs appended since the last pass; returns the new ``runs`` row
+    (RUN_FIELDS) of each run that changed.
+
+    Runs whose run.json is missing or unreadable are skipped (a run being created, or a
+    foreign folder). The pass is one transaction. If the index refuses it (a value it cannot
+    convert), each run is written on its own, and the new lines of a run that the index still
+    refuses go to the quarantine table whole, so that one bad run never blocks the others.
+    Raises only for errors of the index itself (I/O, a full disk).
+    """
     ids = sorted(r for r in set(run_ids) if is_run_id(r))
     if not ids:
         return {}
-    current = _load_rows(con, ids)
-    offsets = {
-        (r, f): (o, s)
-        for r, f, o, s in con.execute(
-            "SELECT run_id, file, byte_offset, last_seq FROM ingest_offsets "
-            "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-            [ids],
-        ).fetchall()
-    }
-    last_steps: dict[str, dict[str, int]] = {}
-    for r, k, s in con.execute(
-        "SELECT run_id, key, last_step FROM metric_summary "
-        "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-        [ids],
-    ).fetchall():
-        last_steps.setdefault(r, {})[k] = s
-    batch = _Batch()
+    try:
+        return _ingest_pass(con, paths, ids)
+    finally:
+        drop_points(con)
+
+
+def _ingest_pass(con: Any, paths: StorePaths, ids: list[str]) -> dict[str, dict[str, Any]]:
+    state = _State(con, ids)
+    batch = Batch()
     for run_id in ids:
-        _read_run(paths, run_id, current.get(run_id), offsets, last_steps, batch)
-    if batch.bad_lines:
-        print(
-            f"trackrun: skipped {batch.bad_lines} unreadable event line(s) while indexing",
-            file=sys.stderr,
-        )
+        _read_run(paths, run_id, state.row(run_id), state, batch)
     if not batch.rows and not batch.offsets:
         return {}
-    _write_batch(con, batch)
+    try:
+        write_batch(con, batch)
+    except _WRITE_ERRORS as error:
+        if len(ids) == 1:
+            drop_points(con)
+            batch = _quarantine_whole(paths, ids[0], state, error)
+            write_batch(con, batch)
+        else:
+            rows: dict[str, dict[str, Any]] = {}
+            drop_points(con)
+            for run_id in ids:
+                rows.update(_ingest_pass(con, paths, [run_id]))
+                drop_points(con)
+            return rows
+    _warn(batch)
     return batch.rows
+
+
+class _State:
+    """What the index holds of the runs of one pass: rows, offsets, each key's last step."""
+
+    def __init__(self, con: Any, ids: list[str]) -> None:
+        self.con = con
+        self.rows = _load_rows(con, ids)
+        self.offsets: dict[tuple[str, str], tuple[int, int]] = {
+            (r, f): (o, s)
+            for r, f, o, s in con.execute(
+                "SELECT run_id, file, byte_offset, last_seq FROM ingest_offsets "
+                "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
+                [ids],
+            ).fetchall()
+        }
+        self.last_steps: dict[str, dict[str, int]] = {}
+        for r, k, s in con.execute(
+            "SELECT run_id, key, last_step FROM metric_summary "
+            "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
+            [ids],
+        ).fetchall():
+            self.last_steps.setdefault(r, {})[k] = s
+
+    def row(self, run_id: str) -> dict[str, Any] | None:
+        row = self.rows.get(run_id)
+        return None if row is None else dict(row)
+
+
+def _quarantine_whole(paths: StorePaths, run_id: str, state: _State, error: BaseException) -> Batch:
+    """A pass of one run that keeps every new line in quarantine and moves the offsets on."""
+    reason = f"the index refused this run's new events: {_first_line(error)}"
+    batch = Batch()
+    for event_file in paths.run(run_id).event_files():
+        offset, last_seq = state.offsets.get((run_id, event_file.name), (0, 0))
+        chunk = read_new(event_file, offset)
+        if chunk.end == offset:
+            continue
+        for line in chunk.bad:
+            batch.quarantine.append((run_id, event_file.name, line))
+        for event in chunk.events:
+            if event["seq"] > last_seq:
+                last_seq = event["seq"]
+                batch.quarantine.append((run_id, event_file.name, _bad_event(event, reason)))
+        batch.offsets[(run_id, event_file.name)] = (chunk.end, last_seq)
+    return batch
+
+
+def _warn(batch: Batch) -> None:
+    """One warning per pass that quarantined lines (each line is quarantined only once)."""
+    if not batch.quarantine:
+        return
+    runs = sorted({run_id for run_id, _, _ in batch.quarantine})
+    first = batch.quarantine[0][2]
+    print(
+        f"trackrun: {len(batch.quarantine)} event line(s) of run {', '.join(runs[:3])}"
+        f"{' ...' if len(runs) > 3 else ''} could not be indexed and were quarantined "
+        f"(first: {first.reason}); the runs' files are unchanged; see them with "
+        'trackrun.sql("SELECT * FROM quarantine")',
+        file=sys.stderr,
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:200] if lines else type(error).__name__
+
+
+def _bad_event(event: dict[str, Any], reason: str) -> BadLine:
+    try:
+        text = json.dumps(event, ensure_ascii=False, default=str)
+        text.encode()
+    except (ValueError, UnicodeEncodeError):
+        text = json.dumps(event, default=str)
+    return BadLine(None, event.get("seq"), reason, text)
 
 
 def _load_rows(con: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -170,12 +195,7 @@ def _row_from_record(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_run(
-    paths: StorePaths,
-    run_id: str,
-    row: dict[str, Any] | None,
-    offsets: dict[tuple[str, str], tuple[int, int]],
-    last_steps: dict[str, dict[str, int]],
-    batch: _Batch,
+    paths: StorePaths, run_id: str, row: dict[str, Any] | None, state: _State, batch: Batch
 ) -> None:
     run_paths = paths.run(run_id)
     changed = False
@@ -192,36 +212,49 @@ def _read_run(
         batch.tag_ops[run_id] = [("add", _tag_list(record.get("tags")))]
         batch.new_runs.add(run_id)
         changed = True
-    points_before = len(batch.metrics)
-    run_last = last_steps.setdefault(run_id, {})
+    listed_before = len(batch.metrics.keys)
+    run_last = state.last_steps.setdefault(run_id, {})
     for event_file in run_paths.event_files():
-        offset, last_seq = offsets.get((run_id, event_file.name), (0, 0))
-        events, new_offset, bad = read_events(event_file, offset)
-        batch.bad_lines += bad
-        if new_offset == offset:
+        name = event_file.name
+        offset, last_seq = state.offsets.get((run_id, name), (0, 0))
+        data, end = read_bytes(event_file, offset)
+        if end == offset:
             continue
-        last_seq = _apply_events(run_id, row, events, last_seq, run_last, batch)
-        batch.offsets[(run_id, event_file.name)] = (new_offset, last_seq)
+        points = None
+        if len(data) >= fastread.MIN_BYTES:
+            # Points read so far go to the points table first, to keep the order they came in.
+            stage_lists(state.con, batch.metrics)
+            base = batch.metrics.next_ord
+            points = fastread.parse(state.con, data, last_seq, run_id, base)
+        if points is not None:
+            last_seq = _apply_points(run_id, name, row, points, last_seq, run_last, batch)
+        else:
+            chunk = parse_lines(data, offset)
+            for line in chunk.bad:
+                batch.quarantine.append((run_id, name, line))
+            last_seq = _apply_events(run_id, name, row, chunk.events, last_seq, run_last, batch)
+        batch.offsets[(run_id, name)] = (end, last_seq)
         changed = True
-    points = len(batch.metrics) - points_before
-    if points:
-        batch.metrics.runs.append((run_id, points))
+    listed = len(batch.metrics.keys) - listed_before
+    if listed:
+        batch.metrics.runs.append((run_id, listed))
     if changed:
         batch.rows[run_id] = row
 
 
 def _apply_events(
     run_id: str,
+    file: str,
     row: dict[str, Any],
     events: list[dict[str, Any]],
     last_seq: int,
     run_last: dict[str, int],
-    batch: _Batch,
+    batch: Batch,
 ) -> int:
     """Apply the events whose seq is above ``last_seq``; returns the new last seq.
 
     Metric events, nearly all of a file, take the inlined path; an event that cannot be
-    applied (a value that is not a number...) is skipped and counted as a bad line.
+    applied (a step out of range, a value that is not a number...) goes to quarantine.
     """
     metrics = batch.metrics
     keys, values = metrics.keys, metrics.values
@@ -236,38 +269,41 @@ def _apply_events(
     overlapping = False
     for event in events:
         seq = event["seq"]
-        if type(seq) is not int or seq <= last_seq:
+        if seq <= last_seq:
             continue
         last_seq = seq
         when = event.get("time")
         if type(when) is not float:
-            when = float(when) if isinstance(when, (int, float)) else None
+            when = _as_time(when)
         if when is not None and (last_event_at is None or when > last_event_at):
             last_event_at = when
         if event.get("type") != "metrics":
             row["last_event_at"] = last_event_at
             try:
                 _apply(run_id, row, event, when, batch)
-            except (KeyError, TypeError, ValueError, AttributeError):
-                batch.bad_lines += 1
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+                reason = f"a {event.get('type')!r} event that cannot be applied ({error!r})"
+                batch.quarantine.append((run_id, file, _bad_event(event, reason)))
             continue
         start = len(keys)
         try:
             step = event["step"]
-            if type(step) is not int:
+            if type(step) is not int or not 0 <= step < MAX_STEP:
                 step = _as_step(step)
             for key, raw in event["values"].items():
                 values.append(raw if type(raw) is float else _as_value(raw))
                 keys.append(key)
-                previous = run_last.get(key)
-                if previous is None or step > previous:
-                    run_last[key] = step
-                else:
-                    overlapping = True
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
             del keys[start:], values[start:]
-            batch.bad_lines += 1
+            reason = f"a metrics event that cannot be applied ({error!r})"
+            batch.quarantine.append((run_id, file, _bad_event(event, reason)))
             continue
+        for i in range(start, len(keys)):
+            previous = run_last.get(keys[i])
+            if previous is None or step > previous:
+                run_last[keys[i]] = step
+            else:
+                overlapping = True
         event_steps.append(step)
         event_times.append(when)
         event_sizes.append(len(keys) - start)
@@ -277,13 +313,51 @@ def _apply_events(
     return last_seq
 
 
+def _apply_points(
+    run_id: str,
+    file: str,
+    row: dict[str, Any],
+    points: fastread.Points,
+    last_seq: int,
+    run_last: dict[str, int],
+    batch: Batch,
+) -> int:
+    """Apply a chunk the native reader parsed; returns the new last seq (as _apply_events)."""
+    _apply_events(run_id, file, row, points.others, last_seq, run_last, batch)
+    last = row["last_event_at"]
+    if points.max_time is not None and (
+        not isinstance(last, (int, float)) or points.max_time > last
+    ):
+        row["last_event_at"] = points.max_time
+    for key, (first, top, increasing) in points.key_steps.items():
+        previous = run_last.get(key)
+        if not increasing or (previous is not None and first <= previous):
+            batch.overlapping.add(run_id)  # a resumed attempt re-logged steps
+        run_last[key] = top if previous is None else max(previous, top)
+    metrics = batch.metrics
+    metrics.staged[run_id] = metrics.staged.get(run_id, 0) + points.count
+    metrics.next_ord += points.last_seq + 1
+    return points.last_seq
+
+
 def _as_step(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise TypeError(f"step {raw!r} is not a number")
+    if isinstance(raw, float) and not raw.is_integer():
+        raise ValueError(f"step {raw!r} is not a whole number")
     step = int(raw)
-    if not -(2**63) <= step < 2**63:
-        raise OverflowError(step)
+    if not 0 <= step < MAX_STEP:
+        raise ValueError(f"step {step} is outside 0 <= step < 2**63")
     return step
+
+
+def _as_time(raw: Any) -> float | None:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        try:
+            return float(raw)
+        except OverflowError:
+            return None
+    return None
 
 
 def _as_value(raw: Any) -> float:
@@ -301,7 +375,7 @@ def _tag_list(raw: Any) -> list[str]:
 
 
 def _apply(
-    run_id: str, row: dict[str, Any], event: dict[str, Any], when: float | None, batch: _Batch
+    run_id: str, row: dict[str, Any], event: dict[str, Any], when: float | None, batch: Batch
 ) -> None:
     kind = event.get("type")
     if kind == "status":
@@ -352,348 +426,3 @@ def _apply_status(row: dict[str, Any], event: dict[str, Any], time: float | None
         start = row["started_at"] if row["started_at"] is not None else row["created_at"]
         row["duration"] = when - start if isinstance(start, (int, float)) else None
         row["error"] = event.get("error")
-
-
-def param_columns(value: Any) -> tuple[str, float | None, str | None]:
-    """The (value_json, value_num, value_str) columns of a parameter value."""
-    if isinstance(value, bool):
-        return json.dumps(value), None, "true" if value else "false"
-    if isinstance(value, (int, float)):
-        number = float(value)
-        return json.dumps(value), number if math.isfinite(number) else None, json.dumps(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False), None, value
-    if value is None:
-        return "null", None, None
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text, None, text
-
-
-# -- writing ---------------------------------------------------------------------------------
-# Rows reach DuckDB as columns: registered numpy arrays for big batches, list parameters
-# unnested in SQL for small ones in a process that has not imported numpy (its import costs
-# more than converting a few thousand values). Never pyarrow, which would import pandas.
-
-#: Up to this many values (and with numpy not imported yet), columns go as list parameters.
-LIST_STAGING_LIMIT = 50_000
-_SQL_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN"}
-_Columns = dict[str, tuple[str, list[Any]]]
-
-
-def _use_numpy(values: int) -> bool:
-    return "numpy" in sys.modules or values > LIST_STAGING_LIMIT
-
-
-def _clean(kind: str, values: list[Any]) -> list[Any]:
-    """``values`` as the column kind (str, float, int, bool) wants them; None stays NULL."""
-    if kind == "float" and all(type(v) is float for v in values):
-        return values
-    convert = _CONVERTERS[kind]
-    return [None if v is None else convert(v) for v in values]
-
-
-def _to_str(value: Any) -> str:
-    return value if type(value) is str else json.dumps(value, default=str)
-
-
-def _to_float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _to_int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if -(2**63) <= number < 2**63 else None
-
-
-_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "str": _to_str,
-    "float": _to_float,
-    "int": _to_int,
-    "bool": bool,
-}
-
-
-def _numpy_column(kind: str, values: list[Any]) -> Any:
-    import numpy as np
-
-    if kind == "float" and None not in values:
-        return np.array(values, dtype=np.float64)  # (numpy would make None a NaN, not NULL)
-    if kind == "int" and None not in values:
-        return np.array(values, dtype=np.int64)
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
-@contextlib.contextmanager
-def _staged(
-    con: Any, name: str, columns: _Columns, arrays: dict[str, Any] | None = None
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Make ``columns`` (name -> (kind, cleaned values)), or ready numpy ``arrays``,
-    selectable for the duration of the block.
-
-    Yields the relation to select from (a registered view's name, or a subquery) and the
-    named parameters that relation needs in every statement that uses it.
-    """
-    if arrays is None and not _use_numpy(sum(len(v) for _, v in columns.values())):
-        selects = ", ".join(
-            f'unnest(${name}_{i}::{_SQL_TYPES[kind]}[]) AS "{column}"'
-            for i, (column, (kind, _)) in enumerate(columns.items())
-        )
-        params = {f"{name}_{i}": values for i, (_, values) in enumerate(columns.values())}
-        yield f"(SELECT {selects})", params
-        return
-    if arrays is None:
-        arrays = {column: _numpy_column(kind, values) for column, (kind, values) in columns.items()}
-    con.register(name, arrays)
-    try:
-        yield name, {}
-    finally:
-        con.unregister(name)
-
-
-def _in_ids(column: str = "run_id") -> str:
-    return f"{column} IN (SELECT unnest($ids::VARCHAR[]))"
-
-
-def _write_batch(con: Any, batch: _Batch) -> None:
-    touched = sorted(batch.rows)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        _write_tags(con, batch)
-        _write_params(con, batch)
-        con.execute(f"DELETE FROM runs WHERE {_in_ids()}", {"ids": touched})
-        kinds = _RUN_FIELD_TYPES
-        columns = {
-            f: (kinds[f], _clean(kinds[f], [batch.rows[r].get(f) for r in touched]))
-            for f in RUN_FIELDS
-        }
-        _insert(con, "runs", columns)
-        _write_metrics(con, batch)
-        if batch.artifacts:
-            names = ("run_id", "name", "size", "sha256", "logged_at")
-            _insert(
-                con,
-                "artifacts",
-                {
-                    n: (k, _clean(k, [a[i] for a in batch.artifacts]))
-                    for i, (n, k) in enumerate(
-                        zip(names, ("str", "str", "int", "str", "float"), strict=True)
-                    )
-                },
-            )
-        _write_offsets(con, batch)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
-def _write_offsets(con: Any, batch: _Batch) -> None:
-    if not batch.offsets:
-        return
-    columns: _Columns = {
-        "run_id": ("str", [k[0] for k in batch.offsets]),
-        "file": ("str", [k[1] for k in batch.offsets]),
-        "byte_offset": ("int", [v[0] for v in batch.offsets.values()]),
-        "last_seq": ("int", [v[1] for v in batch.offsets.values()]),
-    }
-    with _staged(con, "_staging_offsets", columns) as (staged, params):
-        con.execute(
-            f"DELETE FROM ingest_offsets o USING {staged} s "
-            "WHERE o.run_id = s.run_id AND o.file = s.file",
-            params,
-        )
-        con.execute(
-            f"INSERT INTO ingest_offsets SELECT run_id, file, byte_offset, last_seq FROM {staged}",
-            params,
-        )
-
-
-def _write_tags(con: Any, batch: _Batch) -> None:
-    if not batch.tag_ops:
-        return
-    ids = sorted(batch.tag_ops)
-    final: dict[str, set[str]] = {run_id: set() for run_id in ids}
-    known = [r for r in ids if r not in batch.new_runs]
-    if known:
-        for run_id, tag in con.execute(
-            f"SELECT run_id, tag FROM tags WHERE {_in_ids()}", {"ids": known}
-        ).fetchall():
-            final[run_id].add(tag)
-    for run_id in ids:
-        for op, tags in batch.tag_ops[run_id]:
-            if op == "add":
-                final[run_id].update(tags)
-            else:
-                final[run_id].difference_update(tags)
-    con.execute(f"DELETE FROM tags WHERE {_in_ids()}", {"ids": ids})
-    pairs = [(r, t) for r in ids for t in sorted(final[r])]
-    if pairs:
-        _insert(
-            con,
-            "tags",
-            {"run_id": ("str", [p[0] for p in pairs]), "tag": ("str", [p[1] for p in pairs])},
-        )
-
-
-def _write_params(con: Any, batch: _Batch) -> None:
-    rows: list[tuple[str, str, str, float | None, str | None]] = []
-    replace_all: list[str] = []
-    for run_id, values in batch.params.items():
-        if values.pop("__all__", False):
-            replace_all.append(run_id)
-        for key, value in values.items():
-            rows.append((run_id, str(key), *param_columns(value)))
-    if replace_all:
-        con.execute(f"DELETE FROM params WHERE {_in_ids()}", {"ids": replace_all})
-    if not rows:
-        return
-    names = ("run_id", "key", "value_json", "value_num", "value_str")
-    kinds = ("str", "str", "str", "float", "str")
-    columns = {
-        n: (k, _clean(k, [r[i] for r in rows]))
-        for i, (n, k) in enumerate(zip(names, kinds, strict=True))
-    }
-    with _staged(con, "_staging_params", columns) as (staged, params):
-        if any(r[0] not in batch.new_runs for r in rows):
-            con.execute(
-                f"DELETE FROM params p USING {staged} s "
-                "WHERE p.run_id = s.run_id AND p.key = s.key",
-                params,
-            )
-        con.execute(
-            f"INSERT INTO params SELECT run_id, key, value_json, value_num, value_str FROM {staged}",
-            params,
-        )
-
-
-def _metric_lists(metrics: _Metrics) -> _Columns:
-    sizes = metrics.event_sizes
-    return {
-        "run_id": ("str", [r for r, count in metrics.runs for _ in range(count)]),
-        "key": ("str", metrics.keys),
-        "step": (
-            "int",
-            [s for s, n in zip(metrics.event_steps, sizes, strict=True) for _ in range(n)],
-        ),
-        "value": ("float", metrics.values),
-        "wall_time": (
-            "float",
-            [t for t, n in zip(metrics.event_times, sizes, strict=True) for _ in range(n)],
-        ),
-    }
-
-
-def _metric_arrays(metrics: _Metrics) -> dict[str, Any]:
-    import numpy as np
-
-    sizes = np.array(metrics.event_sizes, dtype=np.int64)
-    run_ids = np.empty(len(metrics), dtype=object)
-    start = 0
-    for run_id, count in metrics.runs:
-        run_ids[start : start + count] = run_id
-        start += count
-    return {
-        "run_id": run_ids,
-        "key": _numpy_column("str", metrics.keys),
-        "step": np.repeat(np.array(metrics.event_steps, dtype=np.int64), sizes),
-        "value": np.array(metrics.values, dtype=np.float64),
-        "wall_time": np.repeat(_numpy_column("float", metrics.event_times), sizes),
-    }
-
-
-def _newest_points(run_ids: list[str], keys: list[str], steps: list[int]) -> list[int] | None:
-    """Indexes of the points that no later point of the same (run, key, step) replaces, or
-    None when that is every point."""
-    seen: set[tuple[str, str, int]] = set()
-    keep: list[int] = []
-    triples = list(zip(run_ids, keys, steps, strict=True))
-    for i in range(len(triples) - 1, -1, -1):
-        if triples[i] not in seen:
-            seen.add(triples[i])
-            keep.append(i)
-    return None if len(keep) == len(triples) else keep[::-1]
-
-
-#: The staged points; DuckDB reads a NaN in a numpy column as NULL, and a metric is never NULL.
-_POINTS = (
-    "(SELECT run_id, key, step, coalesce(value, 'NaN'::DOUBLE) AS value, wall_time FROM {staged})"
-)
-_SUMMARY_OF_POINTS = (
-    "SELECT run_id, key, arg_max(value, step) AS last, "
-    "min(value) FILTER (WHERE NOT isnan(value)) AS min, "
-    "max(value) FILTER (WHERE NOT isnan(value)) AS max, count(*) AS count, max(step) AS last_step "
-    "FROM {points} WHERE {where} GROUP BY run_id, key"
-)
-
-
-def _write_metrics(con: Any, batch: _Batch) -> None:
-    metrics = batch.metrics
-    if not len(metrics):
-        return
-    overlapping = sorted(batch.overlapping)
-    columns: _Columns = {}
-    arrays: dict[str, Any] | None = None
-    if _use_numpy(len(metrics) * 5):
-        arrays = _metric_arrays(metrics)
-    else:
-        columns = _metric_lists(metrics)
-    if overlapping:
-        # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
-        if arrays is not None:
-            keep = _newest_points(*(arrays[c].tolist() for c in ("run_id", "key", "step")))
-            if keep is not None:
-                arrays = {name: column[keep] for name, column in arrays.items()}
-        else:
-            keep = _newest_points(*(columns[c][1] for c in ("run_id", "key", "step")))
-            if keep is not None:
-                columns = {n: (k, [v[i] for i in keep]) for n, (k, v) in columns.items()}
-    appended = [r for r, _ in metrics.runs if r not in batch.overlapping]
-    with _staged(con, "_staging_metrics", columns, arrays) as (staged, params):
-        points = _POINTS.format(staged=staged)
-        if overlapping:
-            con.execute(
-                f"DELETE FROM metrics m USING {staged} s WHERE m.run_id = s.run_id "
-                f"AND m.key = s.key AND m.step = s.step AND {_in_ids('m.run_id')}",
-                {**params, "ids": overlapping},
-            )
-        con.execute(f"INSERT INTO metrics SELECT * FROM {points}", params)
-        if appended:
-            # Only new steps (above each key's last one): fold them into the summary rather
-            # than re-aggregating the run's whole history on every ingestion.
-            summary = _SUMMARY_OF_POINTS.format(points=points, where=_in_ids())
-            args = {**params, "ids": appended}
-            con.execute(
-                "UPDATE metric_summary AS m SET last = n.last, min = least(m.min, n.min), "
-                "max = greatest(m.max, n.max), count = m.count + n.count, "
-                f"last_step = n.last_step FROM ({summary}) AS n "
-                "WHERE m.run_id = n.run_id AND m.key = n.key",
-                args,
-            )
-            con.execute(
-                f"INSERT INTO metric_summary SELECT * FROM ({summary}) AS n WHERE NOT EXISTS "
-                "(SELECT 1 FROM metric_summary m WHERE m.run_id = n.run_id AND m.key = n.key)",
-                args,
-            )
-    if overlapping:
-        con.execute(f"DELETE FROM metric_summary WHERE {_in_ids()}", {"ids": overlapping})
-        con.execute(
-            "INSERT INTO metric_summary SELECT run_id, key, arg_max(value, step), "
-            "min(value) FILTER (WHERE NOT isnan(value)), "
-            "max(value) FILTER (WHERE NOT isnan(value)), count(*), max(step) "
-            f"FROM metrics WHERE {_in_ids()} GROUP BY run_id, key",
-            {"ids": overlapping},
-        )
-
-
-def _insert(con: Any, table_name: str, columns: _Columns) -> None:
-    names = ", ".join(f'"{c}"' for c in columns)
-    with _staged(con, "_staging", columns) as (staged, params):
-        con.execute(f"INSERT INTO {table_name} ({names}) SELECT {names} FROM {staged}", params)

@@ -9,35 +9,43 @@ Times are UNIX epoch seconds (DOUBLE) so that filters and clients need no time z
 from __future__ import annotations
 
 #: Bump when the schema changes; an index with another version is rebuilt from the run dirs.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: The columns of ``runs``, in order, with their DuckDB types: the one list every module
+#: that reads or writes run rows derives its columns from.
+RUN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("status", "VARCHAR"),
+    ("status_at", "DOUBLE"),
+    ("notebook", "VARCHAR"),
+    ("cell_id", "VARCHAR"),
+    ("note", "VARCHAR"),
+    ("host", "VARCHAR"),
+    ("user", "VARCHAR"),
+    ("pid", "BIGINT"),
+    ("proc_start", "VARCHAR"),
+    ("git_commit", "VARCHAR"),
+    ("git_branch", "VARCHAR"),
+    ("git_dirty", "BOOLEAN"),
+    ("detached", "BOOLEAN"),
+    ("created_at", "DOUBLE"),
+    ("started_at", "DOUBLE"),
+    ("ended_at", "DOUBLE"),
+    ("duration", "DOUBLE"),
+    ("last_event_at", "DOUBLE"),
+    ("attempts", "BIGINT"),
+    ("error", "VARCHAR"),
+)
+RUN_FIELDS: tuple[str, ...] = tuple(name for name, _ in RUN_COLUMNS)
+
+_RUNS_TABLE = "CREATE TABLE IF NOT EXISTS runs (\n{}\n);\n".format(
+    ",\n".join(f'    "{name}" {kind}' for name, kind in RUN_COLUMNS)
+)
 
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR,
-    name VARCHAR,
-    status VARCHAR,
-    status_at DOUBLE,
-    notebook VARCHAR,
-    cell_id VARCHAR,
-    note VARCHAR,
-    host VARCHAR,
-    "user" VARCHAR,
-    pid BIGINT,
-    proc_start VARCHAR,
-    git_commit VARCHAR,
-    git_branch VARCHAR,
-    git_dirty BOOLEAN,
-    detached BOOLEAN,
-    created_at DOUBLE,
-    started_at DOUBLE,
-    ended_at DOUBLE,
-    duration DOUBLE,
-    last_event_at DOUBLE,
-    attempts INTEGER,
-    error VARCHAR
-);
-CREATE TABLE IF NOT EXISTS params (
+{runs_table}CREATE TABLE IF NOT EXISTS params (
     run_id VARCHAR,
     key VARCHAR,
     value_json VARCHAR,
@@ -74,4 +82,15 @@ CREATE TABLE IF NOT EXISTS ingest_offsets (
     byte_offset BIGINT,
     last_seq BIGINT
 );
-"""
+-- Event lines ingestion could not apply (broken JSON, a step out of range, a value that is
+-- not a number...): kept here, raw, so that nothing is dropped silently.
+CREATE TABLE IF NOT EXISTS quarantine (
+    run_id VARCHAR,
+    file VARCHAR,
+    byte_offset BIGINT,
+    seq BIGINT,
+    reason VARCHAR,
+    line VARCHAR,
+    found_at DOUBLE
+);
+""".replace("{runs_table}", _RUNS_TABLE)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,155 +15,29 @@ from typing import Any, TypeVar
 from trackrun.store.index import Index
 
 # isort: split
-from trackrun import liveness
+from trackrun.store.diagnosis import check_read_only, is_damage
+
+# isort: split
+from trackrun.errors import StoreError
 from trackrun.events import append_event
 from trackrun.ids import is_run_id
 from trackrun.layout import TERMINAL_STATUSES, StorePaths, default_store_root
 from trackrun.store import query
+from trackrun.store.answers import Answers
+from trackrun.store.freshness import (
+    Plan,
+    RunState,
+    Signature,
+    Snapshot,
+    dir_signature,
+    file_sizes,
+    scan,
+    stat_dirs,
+)
+from trackrun.store.rows import delete_from_index
 from trackrun.table import Table
 
-#: An ended run whose last event is older than this (seconds) is not looked at on every
-#: query, only by the periodic full scan (its writer has finished; anything that writes to
-#: it later, such as marking it killed, ingests what it wrote itself).
-QUIET_AFTER = 5.0
-#: Seconds between scans that look at every run directory, quiet ones included.
-FULL_SCAN_INTERVAL = 30.0
-#: A directory modified less than this many seconds ago is listed again at the next look:
-#: a file created within the same clock tick would not change its mtime.
-RACY_MTIME = 2.0
-#: Answers remembered per Store (LRU), and at most this many cells among them.
-CACHE_ENTRIES = 64
-CACHE_CELLS = 2_000_000
-
-#: (run directory mtime in ns, ((event file name, size), ...)) as last seen.
-_Signature = tuple[int, tuple[tuple[str, int], ...]]
 _T = TypeVar("_T")
-
-
-class _RunState:
-    """What the index says of one run, as much as deciding quietness and liveness needs."""
-
-    # A plain class, not a dataclass: one per run, and dataclasses cost ~1 ms each to define
-    # when the store package is imported (which a cold query waits for).
-    __slots__ = ("host", "last_event_at", "pid", "proc_start", "status")
-
-    def __init__(
-        self,
-        status: str | None,
-        last_event_at: float | None,
-        host: str | None,
-        pid: int | None,
-        proc_start: str | None,
-    ) -> None:
-        self.status = status
-        self.last_event_at = last_event_at
-        self.host = host
-        self.pid = pid
-        self.proc_start = proc_start
-
-    @classmethod
-    def of(cls, row: dict[str, Any]) -> _RunState:
-        last, pid = row.get("last_event_at"), row.get("pid")
-        return cls(
-            row.get("status"),
-            float(last) if isinstance(last, (int, float)) else None,
-            row.get("host"),
-            pid if isinstance(pid, int) else None,
-            row.get("proc_start"),
-        )
-
-    def quiet(self, now: float) -> bool:
-        return (
-            self.status in TERMINAL_STATUSES
-            and self.last_event_at is not None
-            and now - self.last_event_at > QUIET_AFTER
-        )
-
-    def lost(self) -> bool:
-        return self.status == "running" and liveness.is_lost(
-            self.host, self.pid, self.proc_start, self.last_event_at
-        )
-
-
-class _Snapshot:
-    """What this process last saw of the run directories and of the index (to skip work)."""
-
-    __slots__ = (
-        "full_scan_at",
-        "generation",
-        "present",
-        "running",
-        "runs_dir_mtime",
-        "signatures",
-        "states",
-        "watch",
-    )
-
-    def __init__(self, generation: int = -1) -> None:
-        self.generation = generation
-        self.runs_dir_mtime: int | None = None
-        self.present: set[str] = set()
-        self.states: dict[str, _RunState] = {}
-        self.signatures: dict[str, _Signature | None] = {}
-        #: Runs looked at on every scan: all but the quiet ones (so that a store of ten
-        #: thousand ended runs costs a stat of its runs folder per query, not 10,000).
-        self.watch: set[str] = set()
-        #: Runs the index says are running (their liveness is checked on every scan).
-        self.running: set[str] = set()
-        self.full_scan_at = float("-inf")
-
-    def set_state(self, run_id: str, state: _RunState) -> None:
-        self.states[run_id] = state
-        self.watch.add(run_id)
-        if state.status == "running":
-            self.running.add(run_id)
-        else:
-            self.running.discard(run_id)
-
-    def forget(self, run_id: str) -> None:
-        self.states.pop(run_id, None)
-        self.signatures.pop(run_id, None)
-        self.watch.discard(run_id)
-        self.running.discard(run_id)
-
-    def settle(self, plan: _Plan) -> None:
-        """Record that the index now reflects what ``plan`` saw."""
-        self.present = plan.present
-        self.runs_dir_mtime = plan.runs_dir_mtime
-        if plan.full:
-            self.full_scan_at = time.monotonic()
-
-
-class _Plan:
-    """What one look at the run directories found to do in the index."""
-
-    __slots__ = ("changed", "full", "prestat", "present", "removed", "runs_dir_mtime", "suspects")
-
-    def __init__(self, present: set[str], runs_dir_mtime: int | None, removed: set[str]) -> None:
-        self.present = present
-        self.runs_dir_mtime = runs_dir_mtime
-        self.removed = removed
-        self.changed: dict[str, _Signature | None] = {}
-        self.suspects: list[str] = []
-        self.full = False
-        #: On a first look: each run directory's mtime, stat'ed before the index is opened
-        #: (while DuckDB may still be being created in the background).
-        self.prestat: dict[str, int] = {}
-
-    @property
-    def clean(self) -> bool:
-        return not (self.removed or self.changed or self.suspects)
-
-
-class _Cached:
-    """A remembered answer; ``nested``: Table columns whose values may be lists or dicts."""
-
-    __slots__ = ("cells", "nested", "value")
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-        self.nested: tuple[str, ...] = ()
-        self.cells = 1
 
 
 class Store:
@@ -182,11 +54,12 @@ class Store:
     ) -> None:
         self.paths = StorePaths(Path(root).expanduser().resolve() if root else default_store_root())
         self.index = Index(self.paths) if lease is None else Index(self.paths, lease=lease)
-        self._snapshot = _Snapshot()
+        self._snapshot = Snapshot()
         self._lock = threading.RLock()
-        self._cache: OrderedDict[tuple[Any, ...], _Cached] = OrderedDict()
-        self._cache_cells = 0
+        self._answers = Answers()
         self._cache_epoch = -1
+        #: Tells this Store's tokens from those of another (a restarted server).
+        self._token_prefix = os.urandom(4).hex()
 
     @property
     def root(self) -> Path:
@@ -200,17 +73,44 @@ class Store:
         """Yield an index connection that reflects every run directory as of now.
 
         The caller may change the index through it: remembered answers are dropped when the
-        index files changed meanwhile (DuckDB writes its WAL on every commit).
+        index files changed meanwhile (DuckDB writes its WAL on every commit). A damaged index
+        is set aside and rebuilt: before the block runs, transparently; if the block itself
+        finds the damage, the error is raised after the index was set aside.
         """
-        with self._lock, self.index.connection() as con:
+        with self._lock:
             if refresh:
-                self._refresh(con, self._scan())
-            before = self.index.stamp()
-            try:
-                yield con
-            finally:
-                if self.index.stamp() != before:
-                    self._forget_answers()
+                self._mending(self._refresh_now)
+            with self.index.connection() as con:
+                before = self.index.stamp()
+                try:
+                    yield con
+                except Exception as error:
+                    if is_damage(error, str(self.paths.index)):
+                        self._mend(error)
+                    raise
+                finally:
+                    if self.index.stamp() != before:
+                        self._forget_answers()
+
+    def _refresh_now(self) -> None:
+        with self.index.connection() as con:
+            self._refresh(con, scan(self._snapshot, self.paths))
+
+    def _mending(self, action: Callable[[], _T]) -> _T:
+        """``action()``; when it finds the index damaged, set the index aside and run it once
+        more against a new index rebuilt from the run directories."""
+        try:
+            return action()
+        except Exception as error:
+            if not is_damage(error, str(self.paths.index)):
+                raise
+            self._mend(error)
+        return action()
+
+    def _mend(self, error: BaseException) -> None:
+        self.index.set_aside(error)
+        self._snapshot = Snapshot()
+        self._forget_answers()
 
     def close(self) -> None:
         """Release the index now (it is released on its own after a short lease too)."""
@@ -230,6 +130,28 @@ class Store:
             lambda con: query.list_runs_raw(con, filter, order_by, limit, offset),
         )
         return query.fill_live_durations(table)
+
+    def change_token(self) -> str:
+        """An opaque token that changes whenever what the store shows may have changed: a
+        run added, removed or grown, a run found dead, another process writing the index.
+
+        When nothing changed (the runs folder, the watched runs' event files, the store's
+        ``changes.log`` and the index files all as last seen) it is answered from those
+        stats alone, without opening DuckDB or taking the index lock.
+        """
+        with self._lock:
+            plan = scan(self._snapshot, self.paths)
+            known = self._snapshot.generation >= 0
+            if known and plan.clean and not self.index.changed_elsewhere():
+                self._snapshot.settle(plan)
+            else:
+
+                def refresh() -> None:
+                    with self.index.connection() as con:
+                        self._refresh(con, plan)
+
+                self._mending(refresh)
+            return f"{self._token_prefix}-{self._answers.version}"
 
     def count(self, filter: str | None = None) -> int:
         """How many runs match ``filter``."""
@@ -263,13 +185,32 @@ class Store:
         return table
 
     def sql(self, text: str, params: list[Any] | None = None) -> Table:
-        """Run ad-hoc SQL over the index (local use only; the index is read-write)."""
-        with self.connection() as con:
-            cursor = con.execute(text, params or [])
-            if cursor.description is None:
-                return Table({})
-            names = [d[0] for d in cursor.description]
-            return Table.from_rows(names, cursor.fetchall())
+        """Run one read-only statement over the index (SELECT, WITH ... SELECT, EXPLAIN, and
+        DuckDB's DESCRIBE, SHOW, SUMMARIZE, FROM ...) and return its rows.
+
+        The index is attached READ_ONLY for it, so DuckDB refuses any write however it is
+        spelled. Raises StoreError for any other kind of statement, or for several.
+        """
+        check_read_only(text)
+
+        def run() -> Table:
+            with self.index.read_only() as con:
+                try:
+                    cursor = con.execute(text, params or [])
+                except Exception as error:
+                    if "read-only mode" not in str(error):
+                        raise
+                    raise StoreError(
+                        f"trackrun.sql runs read-only queries; this one writes ({error})"
+                    ) from None
+                if cursor.description is None:
+                    return Table({})
+                names = [d[0] for d in cursor.description]
+                return Table.from_rows(names, cursor.fetchall())
+
+        with self._lock:
+            self._mending(self._refresh_now)
+            return self._mending(run)
 
     # -- maintenance ----------------------------------------------------------------------
     def reindex(self) -> int:
@@ -277,15 +218,29 @@ class Store:
         with self._lock:
             with self.index.connection():
                 self.index.recreate()
-            self._snapshot = _Snapshot()
+            self._snapshot = Snapshot()
             self._forget_answers()
             with self.connection() as con:
                 return query.count_runs(con, None)
 
     def ingest(self, run_ids: list[str]) -> None:
         """Ingest the given runs now (after this process changed their files)."""
-        with self._lock, self.index.connection() as con:
-            self._ingest(con, run_ids)
+
+        def ingest() -> None:
+            with self.index.connection() as con:
+                self._ingest(con, run_ids)
+
+        with self._lock:
+            self._mending(ingest)
+            self._forget_answers()
+
+    def forget_runs(self, run_ids: list[str]) -> None:
+        """Note that the caller removed these runs from the index (and their folders from
+        ``runs/``): a folder of the same id that appears later is ingested afresh."""
+        with self._lock:
+            for run_id in run_ids:
+                self._snapshot.forget(run_id)
+                self._snapshot.present.discard(run_id)
             self._forget_answers()
 
     # -- answers --------------------------------------------------------------------------
@@ -298,79 +253,24 @@ class Store:
     def _answer(self, key: tuple[Any, ...], compute: Callable[[Any], _T]) -> _T:
         """``compute(con)``, or a copy of its last result when nothing changed since."""
         with self._lock:
-            plan = self._scan()
+            plan = scan(self._snapshot, self.paths)
             if plan.clean and not self.index.changed_elsewhere():
                 self._snapshot.settle(plan)
-                cached = self._cache.get(key)
-                if cached is not None:
-                    self._cache.move_to_end(key)
-                    return _copy(cached)  # type: ignore[no-any-return]
-            with self.index.connection() as con:
-                self._refresh(con, plan)
-                value = compute(con)
-            cached = _Cached(value)
-            if isinstance(value, Table):
-                cached.nested = tuple(
-                    n for n in value.column_names if n == "tags" or n.startswith("params.")
-                )
-                cached.cells = len(value) * max(1, len(value.column_names))
-            elif isinstance(value, dict):
-                cached.cells = 1 + len(value)
-            self._remember(key, cached)
-            return _copy(cached)  # type: ignore[no-any-return]
+                known, value = self._answers.get(key)
+                if known:
+                    return value  # type: ignore[no-any-return]
 
-    def _remember(self, key: tuple[Any, ...], cached: _Cached) -> None:
-        if cached.cells > CACHE_CELLS // 4:
-            return
-        old = self._cache.pop(key, None)
-        if old is not None:
-            self._cache_cells -= old.cells
-        self._cache[key] = cached
-        self._cache_cells += cached.cells
-        while len(self._cache) > CACHE_ENTRIES or self._cache_cells > CACHE_CELLS:
-            _, dropped = self._cache.popitem(last=False)
-            self._cache_cells -= dropped.cells
+            def fresh() -> _T:
+                with self.index.connection() as con:
+                    self._refresh(con, plan)
+                    return compute(con)
+
+            return self._answers.put(key, self._mending(fresh))  # type: ignore[no-any-return]
 
     def _forget_answers(self) -> None:
-        self._cache.clear()
-        self._cache_cells = 0
+        self._answers.clear()
 
-    # -- looking at the run directories ---------------------------------------------------
-    def _scan(self) -> _Plan:
-        """Compare the run directories with the snapshot; touches no index."""
-        snap = self._snapshot
-        now = time.time()
-        runs = str(self.paths.runs)
-        try:
-            mtime = os.stat(runs).st_mtime_ns
-        except FileNotFoundError:
-            return _Plan(set(), None, set(snap.present))
-        present = snap.present
-        if mtime != snap.runs_dir_mtime or now - mtime / 1e9 < RACY_MTIME:
-            present = _list_runs(runs)
-        plan = _Plan(present, mtime, snap.present - present)
-        if snap.generation < 0:
-            # First look: _refresh compares with the index instead; stat what it will need.
-            plan.prestat = _prestat(runs, present)
-            return plan
-        plan.full = time.monotonic() - snap.full_scan_at > FULL_SCAN_INTERVAL
-        states, signatures, watch = snap.states, snap.signatures, snap.watch
-        for run_id in present if plan.full else watch | (present - snap.present):
-            state = states.get(run_id)
-            known = signatures.get(run_id)
-            if state is not None and known and state.quiet(now):
-                watch.discard(run_id)
-                if not plan.full:
-                    continue
-            else:
-                watch.add(run_id)
-            signature = _signature(runs, run_id, known, now)
-            if signature != known or run_id not in signatures:
-                plan.changed[run_id] = signature
-        plan.suspects = [r for r in snap.running if r in present and states[r].lost()]
-        return plan
-
-    def _refresh(self, con: Any, plan: _Plan) -> None:
+    def _refresh(self, con: Any, plan: Plan) -> None:
         """Bring the index up to date with ``plan`` (or, on a first look, with every run)."""
         if self.index.epoch != self._cache_epoch:
             # A new index file, or another process wrote to it since this one let go.
@@ -393,7 +293,7 @@ class Store:
         if plan.suspects:
             self._mark_lost(con, plan.suspects)
 
-    def _first_look(self, con: Any, plan: _Plan) -> None:
+    def _first_look(self, con: Any, plan: Plan) -> None:
         """Compare every run directory with what the index holds (one query, stats only).
 
         A run is read again when an event file is larger than its ingested byte offset, or
@@ -402,15 +302,15 @@ class Store:
         run whose directory has not changed since is trusted without stat'ing its files: a
         late writer of an ended run (a kill, a tag, marking it lost) ingests what it wrote.
         """
-        snap = self._snapshot = _Snapshot(generation=self.index.generation)
-        states: dict[str, _RunState] = {}
+        snap = self._snapshot = Snapshot(generation=self.index.generation)
+        states: dict[str, RunState] = {}
         ingested: dict[str, dict[str, int]] = {}
         for run_id, status, last, host, pid, proc_start, name, offset in con.execute(
             "SELECT r.run_id, r.status, r.last_event_at, r.host, r.pid, r.proc_start, "
             "o.file, o.byte_offset FROM runs r LEFT JOIN ingest_offsets o USING (run_id)"
         ).fetchall():
             if run_id not in states:
-                states[run_id] = _RunState(status, last, host, pid, proc_start)
+                states[run_id] = RunState(status, last, host, pid, proc_start)
                 ingested[run_id] = {}
             if name is not None:
                 ingested[run_id][name] = offset
@@ -424,14 +324,14 @@ class Store:
         snap.running = {r for r, state in states.items() if state.status == "running"}
         now = time.time()
         runs = str(self.paths.runs)
-        changed: dict[str, _Signature | None] = {}
+        changed: dict[str, Signature | None] = {}
         signatures = snap.signatures
-        prestat = plan.prestat or _prestat(runs, plan.present)
+        prestat = plan.prestat or stat_dirs(runs, plan.present)
         for run_id in plan.present:
             state = states.get(run_id)
             mtime = prestat.get(run_id)
             if state is None or mtime is None:
-                changed[run_id] = _signature(runs, run_id, None, now)
+                changed[run_id] = dir_signature(runs, run_id, None, now)
                 continue
             offsets = ingested[run_id]
             last = state.last_event_at
@@ -441,9 +341,9 @@ class Store:
                 snap.watch.discard(run_id)
                 continue
             if settled and state.status in TERMINAL_STATUSES:
-                signature: _Signature | None = (mtime, _sizes(runs, run_id, sorted(offsets)))
+                signature: Signature | None = (mtime, file_sizes(runs, run_id, sorted(offsets)))
             else:
-                signature = _signature(runs, run_id, None, now)
+                signature = dir_signature(runs, run_id, None, now)
             if signature is None or dict(signature[1]) != offsets:
                 changed[run_id] = signature
             else:
@@ -453,6 +353,7 @@ class Store:
             signatures.update(changed)
         snap.present = plan.present
         snap.runs_dir_mtime = plan.runs_dir_mtime
+        snap.changes = plan.changes
         snap.full_scan_at = time.monotonic()
         suspects = [r for r in snap.running if snap.states[r].lost()]
         if suspects:
@@ -464,7 +365,7 @@ class Store:
         rows = ingest_run_rows(con, self.paths, run_ids)
         if rows:
             for run_id, row in rows.items():
-                self._snapshot.set_state(run_id, _RunState.of(row))
+                self._snapshot.set_state(run_id, RunState.of(row))
             self._forget_answers()
         # Files that changed but gave this process nothing new to ingest: another process
         # ingested them first, so what this process remembers of those runs may be stale.
@@ -478,7 +379,7 @@ class Store:
             "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
             [run_ids],
         ).fetchall():
-            self._snapshot.set_state(run_id, _RunState(status, last, host, pid, proc_start))
+            self._snapshot.set_state(run_id, RunState(status, last, host, pid, proc_start))
 
     def _mark_lost(self, con: Any, suspects: list[str]) -> None:
         # A process may write its final status and exit between our read and our check:
@@ -489,6 +390,10 @@ class Store:
         self._forget_answers()
         states = self._snapshot.states
         lost = [r for r in suspects if r in states and states[r].lost()]
+        # A run a cluster scheduler owns is judged by jobs.reconcile, which asks SLURM.
+        scheduled = [r for r in lost if _on_scheduler(self.paths.run(r).job)]
+        lost = [r for r in lost if r not in scheduled]
+        self._snapshot.running.difference_update(scheduled)
         for run_id in lost:
             append_event(
                 self.paths.run(run_id).events_of("observer"),
@@ -501,110 +406,9 @@ class Store:
             self._ingest(con, lost)
 
 
-def _list_runs(runs: str) -> set[str]:
+def _on_scheduler(job: Path) -> bool:
+    """True when the run's jobs handle names a scheduler backend (SLURM), not this host."""
     try:
-        return {e.name for e in os.scandir(runs) if is_run_id(e.name) and e.is_dir()}
-    except FileNotFoundError:
-        return set()
-
-
-def _prestat(runs: str, run_ids: set[str]) -> dict[str, int]:
-    """The mtime of each run directory that exists."""
-    out: dict[str, int] = {}
-    stat = os.stat
-    for run_id in run_ids:
-        try:
-            out[run_id] = stat(f"{runs}/{run_id}").st_mtime_ns
-        except FileNotFoundError:
-            continue
-    return out
-
-
-def _sizes(runs: str, run_id: str, names: list[str]) -> tuple[tuple[str, int], ...]:
-    """(name, size) of those of the given event files that exist."""
-    sizes = []
-    for name in names:
-        try:
-            sizes.append((name, os.stat(f"{runs}/{run_id}/{name}").st_size))
-        except FileNotFoundError:
-            continue
-    return tuple(sizes)
-
-
-def _signature(
-    runs: str, run_id: str, previous: _Signature | None, now: float
-) -> _Signature | None:
-    """The run directory's mtime and the sizes of its event files; None if it is gone.
-
-    The directory is listed only when its mtime changed (a file was created or removed)
-    or is too recent to trust; otherwise the files seen last time are stat'ed.
-    """
-    folder = f"{runs}/{run_id}"
-    try:
-        mtime = os.stat(folder).st_mtime_ns
-    except FileNotFoundError:
-        return None
-    if previous is not None and previous[0] == mtime and now - mtime / 1e9 > RACY_MTIME:
-        names = [name for name, _ in previous[1]]
-    else:
-        try:
-            names = sorted(
-                e.name
-                for e in os.scandir(folder)
-                if e.name.startswith("events") and e.name.endswith(".jsonl")
-            )
-        except FileNotFoundError:
-            return None
-    return (mtime, _sizes(runs, run_id, names))
-
-
-def _copy(cached: _Cached) -> Any:
-    """A copy of a remembered answer that the caller may change freely."""
-    value = cached.value
-    if isinstance(value, Table):
-        nested = cached.nested
-        return Table(
-            {
-                name: _copy_nested(column) if name in nested else list(column)
-                for name, column in value.columns.items()
-            }
-        )
-    if isinstance(value, (dict, list)):
-        return copy.deepcopy(value)
-    return value
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _copy_nested(column: list[Any]) -> list[Any]:
-    scalars = _SCALARS
-    return [
-        v
-        if type(v) in scalars
-        else list(v)
-        if type(v) is list and all(type(x) is str for x in v)
-        else copy.deepcopy(v)
-        for v in column
-    ]
-
-
-def delete_from_index(con: Any, run_ids: list[str]) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for table in (
-            "runs",
-            "params",
-            "tags",
-            "metrics",
-            "metric_summary",
-            "artifacts",
-            "ingest_offsets",
-        ):
-            con.execute(
-                f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [run_ids]
-            )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        return '"backend": "slurm"' in (job / "handle.json").read_text(encoding="utf-8")
+    except OSError:
+        return False

@@ -2,6 +2,7 @@
 import React, { useEffect, useRef, useState } from 'react';
 
 import { VegaLiteSpec } from '../../api';
+import { XAxis, curvesSpec, hasWallTime, readPoints } from './spec';
 
 export interface IMetricChartProps {
   /** The Vega-Lite spec (`GET runs/{id}/chart`, or `chart` of `GET compare`). */
@@ -11,6 +12,17 @@ export interface IMetricChartProps {
   panelHeight?: number;
   /** Show vega-embed's export menu (PNG/SVG). */
   actions?: boolean;
+  /** Show the options (x axis, smoothing, log scale); compact views leave them out. */
+  controls?: boolean;
+  /** Run ids in the order their line colours are given (the compare view's chips). */
+  runOrder?: readonly string[];
+}
+
+/** How a chart is drawn: the toolbar's choices. */
+interface IDrawOptions {
+  x: XAxis;
+  smoothing: number;
+  logY: boolean;
 }
 
 /**
@@ -18,8 +30,20 @@ export interface IMetricChartProps {
  * Vega), themed from JupyterLab's CSS variables, redrawn when the theme or width changes.
  */
 export function MetricChart(props: IMetricChartProps): JSX.Element {
-  const { spec, panelWidth = 260, panelHeight = 150, actions = false } = props;
+  const {
+    spec,
+    panelWidth = 260,
+    panelHeight = 150,
+    actions = false,
+    controls = false
+  } = props;
   const ref = useRef<HTMLDivElement>(null);
+  const [options, setOptions] = useState<IDrawOptions>({
+    x: 'step',
+    smoothing: 0,
+    logY: false
+  });
+  const order = (props.runOrder ?? []).join('\n');
   const [theme, setTheme] = useState(themeKey());
   const [width, setWidth] = useState(0);
   const [error, setError] = useState<string | null>(null);
@@ -62,8 +86,10 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
         if (cancelled) {
           return;
         }
-        const adapted = fitSpec(
+        const adapted = drawSpec(
           JSON.parse(text) as VegaLiteSpec,
+          options,
+          order ? order.split('\n') : [],
           width,
           panelWidth,
           panelHeight
@@ -94,15 +120,129 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       cancelled = true;
       finalize?.();
     };
-  }, [text, theme, width, panelWidth, panelHeight, actions]);
+  }, [text, theme, width, panelWidth, panelHeight, actions, options, order]);
 
+  const points = controls && spec ? readPoints(spec) : null;
   return (
     <div className="trackrun-MetricChart">
+      {points && (
+        <ChartToolbar
+          options={options}
+          timeAxes={hasWallTime(points)}
+          onChange={setOptions}
+        />
+      )}
       <div className="trackrun-MetricChart-canvas" ref={ref} />
       {error && (
         <div className="trackrun-error-text">chart not drawn: {error}</div>
       )}
     </div>
+  );
+}
+
+/** The chart's options: x axis, smoothing (with its weight) and log scale. */
+function ChartToolbar(props: {
+  options: IDrawOptions;
+  timeAxes: boolean;
+  onChange: (options: IDrawOptions) => void;
+}): JSX.Element {
+  const { options, onChange } = props;
+  const noTime = props.timeAxes
+    ? undefined
+    : 'The chart data has no wall times (an older trackrun server)';
+  return (
+    <div className="trackrun-MetricChart-toolbar">
+      <label title="What the x axis shows">
+        x{' '}
+        <select
+          className="jp-mod-styled trackrun-MetricChart-x"
+          value={options.x}
+          onChange={e => onChange({ ...options, x: e.target.value as XAxis })}
+        >
+          <option value="step">step</option>
+          <option value="relative" disabled={!props.timeAxes} title={noTime}>
+            relative time
+          </option>
+          <option value="wall" disabled={!props.timeAxes} title={noTime}>
+            wall time
+          </option>
+        </select>
+      </label>
+      <label
+        className="trackrun-MetricChart-smoothing"
+        title="Exponential moving average, as TensorBoard's; the raw curve stays faint"
+      >
+        smoothing{' '}
+        <input
+          type="range"
+          min={0}
+          max={0.99}
+          step={0.01}
+          value={options.smoothing}
+          aria-label="smoothing"
+          onChange={e =>
+            onChange({ ...options, smoothing: Number(e.target.value) })
+          }
+        />
+        <span className="trackrun-MetricChart-smoothingValue">
+          {options.smoothing.toFixed(2)}
+        </span>
+      </label>
+      <label title="Logarithmic y axis (zero and negative values are left out)">
+        <input
+          type="checkbox"
+          className="trackrun-MetricChart-logY"
+          checked={options.logY}
+          onChange={e => onChange({ ...options, logY: e.target.checked })}
+        />{' '}
+        log y
+      </label>
+      <span className="trackrun-muted trackrun-MetricChart-hint">
+        drag to pan, wheel to zoom, double-click to reset
+      </span>
+    </div>
+  );
+}
+
+/**
+ * What vega-embed draws: metric curves rebuilt from the server's data with the chart's
+ * options, sized to the view; a spec without curves (a message) as the server made it.
+ */
+function drawSpec(
+  spec: VegaLiteSpec,
+  options: IDrawOptions,
+  runOrder: string[],
+  width: number,
+  panelWidth: number,
+  panelHeight: number
+): VegaLiteSpec {
+  const points = readPoints(spec);
+  if (!points) {
+    return fitSpec(spec, width, panelWidth, panelHeight);
+  }
+  const gutter = 70; // axis labels and padding around one panel
+  const keys = new Set(points.map(p => p.key)).size;
+  const columns = Math.max(
+    1,
+    Math.min(2, keys, Math.floor(width / (Math.min(panelWidth, 200) + gutter)))
+  );
+  const panel =
+    keys === 1
+      ? Math.max(140, Math.min(panelWidth * 2, width - gutter))
+      : Math.max(
+          140,
+          Math.min(panelWidth, Math.floor(width / columns) - gutter)
+        );
+  return curvesSpec(
+    points,
+    {
+      ...options,
+      width: panel,
+      height: panelHeight,
+      columns,
+      runOrder
+    },
+    spec.title
   );
 }
 

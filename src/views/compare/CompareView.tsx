@@ -6,6 +6,7 @@ import React, { useState } from 'react';
 import { IComparison, IRunRow, ITable } from '../../api';
 import { CompareModel } from '../../models/compare';
 import { MetricChart } from '../chart/MetricChart';
+import { colorsByRunId } from '../chart/spec';
 import { DiffText } from '../common/DiffText';
 import { StatusIcon } from '../common/StatusIcon';
 import { formatMetric, formatValue } from '../common/format';
@@ -58,6 +59,8 @@ function Comparison(props: {
   }
   const runs = orderRuns(c.runs, model.runIds);
   const params = allParams ? c.params_all : c.params_diff;
+  const order = runs.map(r => r.run_id);
+  const colors = colorsByRunId(c.chart, order);
   return (
     <div className="trackrun-CompareView-content">
       {model.error && (
@@ -73,6 +76,11 @@ function Comparison(props: {
               title={`Open ${run.run_id}`}
               onClick={() => props.open(run.run_id)}
             >
+              <span
+                className="trackrun-CompareView-swatch"
+                style={{ background: colors.get(run.run_id) ?? 'transparent' }}
+                aria-hidden={true}
+              />
               <StatusIcon status={run.status} /> {run.name}
             </button>
           ))}
@@ -111,7 +119,12 @@ function Comparison(props: {
       </section>
       <section className="trackrun-Section trackrun-CompareView-chart">
         <h3>Curves</h3>
-        <MetricChart spec={c.chart} actions={true} />
+        <MetricChart
+          spec={c.chart}
+          actions={true}
+          controls={true}
+          runOrder={order}
+        />
       </section>
       <CodeDiff comparison={c} runs={runs} />
       <section className="trackrun-Section trackrun-CompareView-packages">

@@ -152,7 +152,12 @@ function Compact(props: {
         <span className="trackrun-RunOutput-name" title={bundle.run_id}>
           {detail?.name ?? bundle.name}
         </span>
-        <span className="trackrun-RunOutput-status">
+        <span
+          className={
+            'trackrun-RunOutput-status' +
+            (model.connectionLost ? ' trackrun-mod-stale' : '')
+          }
+        >
           {detail ? statusText(detail) : ''}
         </span>
         {detail && <Headline detail={detail} />}
@@ -162,13 +167,20 @@ function Compact(props: {
             {bundle.store ? ` (it was recorded in ${bundle.store})` : ''}
           </span>
         )}
-        {model.problem && !notFound && (
+        {model.connectionLost && (
+          <span
+            className="trackrun-RunOutput-connection"
+            role="status"
+            title="The Jupyter server does not answer. The run goes on; this view catches up when it does."
+          >
+            connection lost, retrying…
+          </span>
+        )}
+        {model.problem && !notFound && !model.connectionLost && (
           <span className="trackrun-muted" title={model.problem.message}>
-            {model.problem.code === 'network_error'
-              ? 'reconnecting…'
-              : model.problem.code === 'http_404'
-                ? 'trackrun server extension not enabled'
-                : model.problem.message}
+            {model.problem.code === 'http_404'
+              ? 'trackrun server extension not enabled'
+              : model.problem.message}
           </span>
         )}
         <span className="trackrun-spacer" />

@@ -8,7 +8,6 @@ import {
 import React, { useEffect, useRef, useState } from 'react';
 
 import {
-  BASE_COLUMNS,
   ColumnKey,
   ConnectionState,
   IFilterError,
@@ -95,7 +94,7 @@ function PanelHeader(props: {
       </UseSignal>
       <button
         className="trackrun-IconButton trackrun-RunsPanel-columns"
-        title="Choose the params and metrics columns"
+        title="Choose, hide and order columns (drag a header to move it, its edge to resize it)"
         aria-label="Columns"
         aria-expanded={choosing}
         onClick={() => setChoosing(!choosing)}
@@ -113,7 +112,7 @@ function PanelHeader(props: {
       {choosing && (
         <ColumnChooser
           available={model.availableColumns}
-          chosen={model.extraColumns}
+          chosen={model.columns}
           onToggle={column => model.toggleColumn(column)}
           onClose={() => setChoosing(false)}
         />
@@ -152,18 +151,22 @@ function ColumnChooser(props: {
     c.toLowerCase().includes(search.toLowerCase())
   );
   return (
-    <div className="trackrun-ColumnChooser" ref={ref} role="dialog">
+    <div
+      className="trackrun-ColumnChooser"
+      ref={ref}
+      role="dialog"
+      onKeyDown={e => {
+        if (e.key === 'Escape') {
+          props.onClose();
+        }
+      }}
+    >
       <input
         className="jp-mod-styled trackrun-ColumnChooser-search"
-        placeholder="Search params and metrics"
+        placeholder="Search columns"
         value={search}
         autoFocus
         onChange={e => setSearch(e.target.value)}
-        onKeyDown={e => {
-          if (e.key === 'Escape') {
-            props.onClose();
-          }
-        }}
       />
       <div className="trackrun-ColumnChooser-list">
         {shown.length === 0 && (
@@ -196,10 +199,22 @@ function FilterBox(props: {
 }): JSX.Element {
   const [text, setText] = useState(props.value);
   const timer = useRef(0);
+  // The value this box last applied: a different one came from elsewhere (a restored
+  // filter after a reload) and replaces the text; our own never clobbers typing.
+  const applied = useRef(props.value);
+  useEffect(() => {
+    if (props.value !== applied.current) {
+      applied.current = props.value;
+      setText(props.value);
+    }
+  }, [props.value]);
   useEffect(() => () => window.clearTimeout(timer.current), []);
   const apply = (value: string, delay: number): void => {
     window.clearTimeout(timer.current);
-    timer.current = window.setTimeout(() => props.onChange(value), delay);
+    timer.current = window.setTimeout(() => {
+      applied.current = value;
+      props.onChange(value);
+    }, delay);
   };
   const { error } = props;
   return (
@@ -282,7 +297,7 @@ function Body(props: {
   actions: IRunsPanelActions;
 }): JSX.Element {
   const { model, actions } = props;
-  const columns = [...BASE_COLUMNS, ...model.extraColumns];
+  const columns = model.columns;
   if (!model.loaded) {
     return (
       <div className="trackrun-RunsPanel-empty trackrun-muted">
@@ -319,7 +334,10 @@ function Body(props: {
         sort={model.sort}
         selection={model.selection}
         cursor={model.cursor}
+        widths={model.widths}
         onSort={column => model.toggleSort(column)}
+        onResize={(column, width) => model.resizeColumn(column, width)}
+        onMove={(column, before) => model.moveColumn(column, before)}
         onSelect={(runId, mode) => model.select(runId, mode)}
         onOpen={runId => actions.open(runId)}
         onContextMenu={runId => model.ensureSelected(runId)}

@@ -8,7 +8,14 @@ import React, {
 } from 'react';
 
 import { IRunRow } from '../../api';
-import { ColumnKey, ISort, SelectMode } from '../../models/runs';
+import { isSortable } from '../../models/order';
+import {
+  ColumnKey,
+  ISort,
+  MIN_COLUMN_WIDTH,
+  PINNED_COLUMNS,
+  SelectMode
+} from '../../models/runs';
 import { StatusIcon } from '../common/StatusIcon';
 import {
   baseName,
@@ -36,7 +43,13 @@ export interface IRunsTableProps {
   selection: ReadonlySet<string>;
   /** The run keyboard moves start from. */
   cursor: string | null;
+  /** Widths (px) the user gave columns; others get their default width. */
+  widths?: Readonly<Record<ColumnKey, number>>;
   onSort: (column: ColumnKey) => void;
+  /** A column's edge was dragged to `width` px. */
+  onResize?: (column: ColumnKey, width: number) => void;
+  /** A header was dragged onto another: put `column` before `before`. */
+  onMove?: (column: ColumnKey, before: ColumnKey | null) => void;
   onSelect: (runId: string, mode: SelectMode) => void;
   onOpen: (runId: string) => void;
   /** Right-click on a row: make sure it is selected before the context menu reads it. */
@@ -203,13 +216,55 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         : props.columns,
     [props.columns, view.width < NARROW]
   );
+  const given = props.widths ?? {};
+  const baseWidth = (c: ColumnKey): number => given[c] ?? columnWidth(c);
   const others = columns.reduce(
-    (w, c) => w + (c === 'name' ? 0 : columnWidth(c)),
+    (w, c) => w + (c === 'name' ? 0 : baseWidth(c)),
     0
   );
-  const nameWidth = Math.max(columnWidth('name'), view.width - others);
+  // The name takes the room left, unless the user gave it a width.
+  const nameWidth =
+    given.name ?? Math.max(columnWidth('name'), view.width - others);
   const widthOf = (c: ColumnKey): number =>
-    c === 'name' ? nameWidth : columnWidth(c);
+    c === 'name' ? nameWidth : baseWidth(c);
+  // Pinned columns stick to the left edge when the table scrolls sideways.
+  const stickyLeft = (c: ColumnKey): number | undefined => {
+    const at = PINNED_COLUMNS.indexOf(c);
+    if (at < 0) {
+      return undefined;
+    }
+    return PINNED_COLUMNS.slice(0, at).reduce((w, p) => w + widthOf(p), 0);
+  };
+  const [dragging, setDragging] = useState<ColumnKey | null>(null);
+
+  const startResize = (event: React.MouseEvent, column: ColumnKey): void => {
+    event.preventDefault();
+    event.stopPropagation();
+    const startX = event.clientX;
+    const startWidth = widthOf(column);
+    const cell = (event.currentTarget as HTMLElement).parentElement;
+    // A guide line follows the pointer; the width is set once, on release, so a drag
+    // does not re-render thousands of rows per pixel.
+    const guide = document.createElement('div');
+    guide.className = 'trackrun-RunsTable-resizeGuide';
+    const place = (x: number): void => {
+      const box = cell?.getBoundingClientRect();
+      const width = Math.max(MIN_COLUMN_WIDTH, startWidth + x - startX);
+      guide.style.left = `${(box?.left ?? x) + width}px`;
+      guide.style.top = `${box?.top ?? 0}px`;
+    };
+    place(startX);
+    document.body.appendChild(guide);
+    const move = (e: MouseEvent): void => place(e.clientX);
+    const up = (e: MouseEvent): void => {
+      document.removeEventListener('mousemove', move);
+      document.removeEventListener('mouseup', up);
+      guide.remove();
+      props.onResize?.(column, startWidth + e.clientX - startX);
+    };
+    document.addEventListener('mousemove', move);
+    document.addEventListener('mouseup', up);
+  };
   const template = columns.map(c => `${widthOf(c)}px`).join(' ');
   const totalWidth = columns.reduce((w, c) => w + widthOf(c), 0);
 
@@ -282,18 +337,53 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       >
         {columns.map(column => {
           const sorted = sort && sort.key === column;
+          const pinned = PINNED_COLUMNS.includes(column);
+          const left = stickyLeft(column);
           return (
             <div
               key={column}
               className={
-                'trackrun-RunsTable-th' + (sorted ? ' trackrun-mod-sorted' : '')
+                'trackrun-RunsTable-th' +
+                (sorted ? ' trackrun-mod-sorted' : '') +
+                (pinned ? ' trackrun-mod-pinned' : '') +
+                (dragging && dragging !== column && !pinned
+                  ? ' trackrun-mod-dropTarget'
+                  : '')
               }
+              style={left === undefined ? undefined : { left }}
               role="columnheader"
               data-column={column}
-              title={`Sort by ${column}`}
+              title={
+                isSortable(column)
+                  ? `Sort by ${column}` +
+                    (pinned ? '' : '; drag to move, drag the edge to resize')
+                  : column
+              }
               aria-sort={
                 sorted ? (sort.desc ? 'descending' : 'ascending') : 'none'
               }
+              draggable={!pinned}
+              onDragStart={event => {
+                event.dataTransfer.setData('text/x-trackrun-column', column);
+                event.dataTransfer.effectAllowed = 'move';
+                setDragging(column);
+              }}
+              onDragEnd={() => setDragging(null)}
+              onDragOver={event => {
+                if (dragging && !pinned) {
+                  event.preventDefault();
+                }
+              }}
+              onDrop={event => {
+                event.preventDefault();
+                const moved = event.dataTransfer.getData(
+                  'text/x-trackrun-column'
+                );
+                setDragging(null);
+                if (moved && moved !== column) {
+                  props.onMove?.(moved, column);
+                }
+              }}
               onClick={() => props.onSort(column)}
             >
               <span className="trackrun-RunsTable-thLabel">
@@ -303,6 +393,14 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
                 <span className="trackrun-RunsTable-sortMark">
                   {sort.desc ? '▼' : '▲'}
                 </span>
+              )}
+              {column !== 'status' && (
+                <span
+                  className="trackrun-RunsTable-resize"
+                  aria-hidden={true}
+                  onMouseDown={event => startResize(event, column)}
+                  onClick={event => event.stopPropagation()}
+                />
               )}
             </div>
           );
@@ -320,6 +418,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
             columns={columns}
             template={template}
             width={totalWidth}
+            nameLeft={stickyLeft('name') ?? 0}
             selected={selection.has(row.run_id)}
             tick={row.status === 'running' ? tick : 0}
             onMouseDown={click}
@@ -338,6 +437,8 @@ interface IRowProps {
   columns: readonly ColumnKey[];
   template: string;
   width: number;
+  /** Where the pinned name column sticks (px from the left: after the status). */
+  nameLeft: number;
   selected: boolean;
   /** Changes every second for running runs (their duration ticks). */
   tick: number;
@@ -378,7 +479,8 @@ const Row = React.memo(function Row(props: IRowProps): JSX.Element {
         column === 'status' ? (
           <div
             key={column}
-            className="trackrun-RunsTable-td trackrun-mod-status"
+            className="trackrun-RunsTable-td trackrun-mod-status trackrun-mod-pinned"
+            style={{ left: 0 }}
           >
             <StatusIcon status={row.status} />
           </div>
@@ -390,8 +492,10 @@ const Row = React.memo(function Row(props: IRowProps): JSX.Element {
               (column.startsWith('params.') || column.startsWith('metrics.')
                 ? ' trackrun-mod-number'
                 : '') +
-              ` trackrun-col-${BASE_CLASS.has(column) ? column : 'extra'}`
+              ` trackrun-col-${BASE_CLASS.has(column) ? column : 'extra'}` +
+              (column === 'name' ? ' trackrun-mod-pinned' : '')
             }
+            style={column === 'name' ? { left: props.nameLeft } : undefined}
           >
             {cellText(row, column)}
           </div>

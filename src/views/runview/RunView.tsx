@@ -142,9 +142,11 @@ export class RunView extends ReactWidget {
                 </button>
               )}
               <span className="trackrun-muted">
-                {ACTIVE_STATUSES.has(detail.status)
-                  ? 'following live output'
-                  : `output of a ${detail.status} run`}
+                {model.connectionLost
+                  ? 'connection lost, retrying…'
+                  : ACTIVE_STATUSES.has(detail.status)
+                    ? 'following live output'
+                    : `output of a ${detail.status} run`}
               </span>
             </div>
             <LogText buffer={model.log} subscribe={this._subscribeLog} />
@@ -233,8 +235,8 @@ function Header(props: {
       {detail && <Facts detail={detail} />}
       {model.problem && detail && (
         <div className="trackrun-Banner trackrun-mod-warn" role="status">
-          {model.problem.code === 'network_error'
-            ? 'Connection lost; reconnecting…'
+          {model.connectionLost
+            ? 'Connection lost, retrying… (the run goes on; this view catches up)'
             : model.problem.message}
         </div>
       )}

@@ -68,7 +68,7 @@ export function OverviewSection(props: {
               </tbody>
             </table>
             {chart ? (
-              <MetricChart spec={chart} actions={true} />
+              <MetricChart spec={chart} actions={true} controls={true} />
             ) : (
               <div className="trackrun-muted">Loading chart…</div>
             )}

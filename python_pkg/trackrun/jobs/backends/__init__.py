@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from trackrun.errors import TrackrunError
-from trackrun.layout import RunPaths, StorePaths
-from trackrun.run import write_json_atomic
+from trackrun.layout import RunPaths, StorePaths, write_json_atomic
 
 #: Backend names and the modules that implement them (imported only when chosen).
 BACKEND_MODULES = {

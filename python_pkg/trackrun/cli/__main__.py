@@ -1,0 +1,7 @@
+"""``python -m trackrun.cli``: the ``trackrun`` command."""
+
+import sys
+
+from trackrun.cli import main
+
+sys.exit(main())

@@ -1,0 +1,93 @@
+"""Changing the store from a terminal: ``rm``, ``gc``, ``kill``, ``reindex`` (deleting ones honour ``--dry-run``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from trackrun.cli.common import open_store, parse_duration
+
+
+def register(sub: Any) -> None:
+    """Add this group's commands to the ``trackrun`` parser's subcommands."""
+    p = sub.add_parser("rm", help="move runs to the store's trash")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--force", action="store_true", help="also remove queued or running runs")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be moved")
+    p.set_defaults(handler=_cmd_rm)
+
+    p = sub.add_parser(
+        "gc", help="move old failed/killed/lost runs to the trash; --purge empties it"
+    )
+    p.add_argument(
+        "--status", action="append", help="statuses to collect (default failed, killed, lost)"
+    )
+    p.add_argument("--older-than", help="only runs started longer ago than this, e.g. 7d, 12h")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    p.add_argument("--purge", action="store_true", help="permanently delete the trash")
+    p.set_defaults(handler=_cmd_gc)
+
+    p = sub.add_parser("kill", help="stop queued or running runs (detached: the whole job)")
+    p.add_argument("runs", nargs="+", help="run ids/names, or sweep ids/names (the whole sweep)")
+    p.set_defaults(handler=_cmd_kill)
+
+    p = sub.add_parser("reindex", help="rebuild index.duckdb from the run directories")
+    p.set_defaults(handler=_cmd_reindex)
+
+
+def _cmd_rm(args: argparse.Namespace) -> int:
+    from trackrun.store.gc import trash_runs
+
+    ids = trash_runs(open_store(args), args.runs, force=args.force, dry_run=args.dry_run)
+    verb = "would move" if args.dry_run else "moved"
+    print(
+        f"{verb} {len(ids)} run(s) to the trash: {', '.join(ids)} (trackrun gc --purge empties it)"
+    )
+    return 0
+
+
+def _cmd_gc(args: argparse.Namespace) -> int:
+    from trackrun.store.gc import purge_trash, select_garbage, trash_runs
+
+    store = open_store(args)
+    if args.purge:
+        names = purge_trash(store, dry_run=args.dry_run)
+        verb = "would delete" if args.dry_run else "deleted"
+        print(f"{verb} {len(names)} run(s) from the trash for good" + (":" if names else ""))
+        for name in names:
+            print(f"  {name}")
+        return 0
+    older = parse_duration(args.older_than) if args.older_than else None
+    ids = select_garbage(store, args.status, older)
+    if args.dry_run or not ids:
+        verb = "would move" if args.dry_run else "moved"
+        print(f"{verb} {len(ids)} run(s) to the trash" + (":" if ids else ""))
+        for run_id in ids:
+            print(f"  {run_id}")
+        return 0
+    trash_runs(store, ids)
+    print(f"moved {len(ids)} run(s) to the trash (trackrun gc --purge empties it)")
+    return 0
+
+
+def _cmd_kill(args: argparse.Namespace) -> int:
+    from trackrun import jobs
+
+    store = open_store(args)
+    for run in args.runs:
+        sweep = jobs.find_sweep(store.paths, run)
+        if sweep is None:
+            print(f"killed {jobs.kill(store, run)}")
+            continue
+        done = jobs.kill_sweep(store, sweep)
+        print(
+            f"sweep {sweep.name}: cancelled {len(done['cancelled'])} queued and killed "
+            f"{len(done['killed'])} running run(s)"
+        )
+    return 0
+
+
+def _cmd_reindex(args: argparse.Namespace) -> int:
+    count = open_store(args).reindex()
+    print(f"reindexed {count} run(s)")
+    return 0

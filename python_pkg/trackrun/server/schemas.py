@@ -1,0 +1,317 @@
+"""The wire contract of /trackrun/api/: every answer, request body and query, as typed models.
+
+These TypedDicts are the one declaration of the REST API: the manager builds them (mypy
+checks it), ``openapi.py`` turns them into ``docs/openapi.json``, and the panel's TypeScript
+types are generated from that file. Edit here, then run ``jlpm contract:generate``.
+"""
+
+# No ``from __future__ import annotations``: openapi.py reads these annotations at run time,
+# and on Python 3.10 string annotations would hide NotRequired-style totality and unions.
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
+
+#: Status of a run, as the store records it.
+RunStatus = Literal["queued", "running", "finished", "failed", "killed", "lost"]
+#: A metric value: non-finite numbers travel as strings so the JSON stays valid.
+MetricValue = float | Literal["NaN", "Infinity", "-Infinity"] | None
+#: A Vega-Lite spec, passed through untouched to the chart component.
+VegaLiteSpec = dict[str, Any]
+#: [package, version in the first run, version in the second run].
+PackageDiff = tuple[str, str | None, str | None]
+
+#: Aliases that get their own name in openapi.json (and in the generated TypeScript).
+NAMED_TYPES: dict[str, Any] = {
+    "RunStatus": RunStatus,
+    "MetricValue": MetricValue,
+    "VegaLiteSpec": VegaLiteSpec,
+    "PackageDiff": PackageDiff,
+}
+
+
+# -- errors -----------------------------------------------------------------------------------
+class _ErrorBody(TypedDict):
+    message: str
+    code: str
+
+
+class ErrorBody(_ErrorBody, total=False):
+    """Every error answer: ``{message, code}``; ``invalid_filter`` adds the failing column."""
+
+    column: int
+
+
+# -- status -----------------------------------------------------------------------------------
+class LauncherInfo(TypedDict):
+    """The launcher of detached runs inside this server."""
+
+    pid: int
+    started_at: float | None
+    max_parallel: int | None
+    running: list[str]
+
+
+class StatusInfo(TypedDict):
+    """``GET status``."""
+
+    version: str
+    store: str
+    running: int
+    queued: int
+    launcher: LauncherInfo
+
+
+# -- runs -------------------------------------------------------------------------------------
+class _MetricSummary(TypedDict):
+    last: MetricValue
+    min: MetricValue
+    max: MetricValue
+
+
+class MetricSummary(_MetricSummary, total=False):
+    """A metric's last, min and max; a run's detail adds the count and the last step."""
+
+    count: int
+    last_step: int | None
+
+
+class _RunFields(TypedDict):
+    run_id: str
+    name: str
+    status: RunStatus
+    notebook: str | None
+    started_at: float | None
+    ended_at: float | None
+    duration: float | None
+    detached: bool | None
+    tags: list[str]
+    params: dict[str, Any]
+    metrics: dict[str, MetricSummary]
+
+
+class RunRow(_RunFields):
+    """One row of the run list."""
+
+    attempts: int | None
+
+
+class RunsPage(TypedDict):
+    """``GET runs``: one window of the run list, sorted and filtered on the server."""
+
+    runs: list[RunRow]
+    total: int
+    offset: int
+    limit: int
+    change_token: str
+
+
+class Changes(TypedDict):
+    """``GET changes``: once the store's token differs from ``since`` (or at the timeout), the
+    rows that changed or appeared since then, the ids deleted, and the new token. ``reset``:
+    the server cannot tell (``since`` unknown or too old, or too many changes), so refetch
+    the list window; ``runs`` and ``deleted`` are then empty."""
+
+    change_token: str
+    reset: bool
+    runs: list[RunRow]
+    deleted: list[str]
+
+
+class Artifact(TypedDict):
+    name: str
+    size: int
+    sha256: str
+
+
+class Attempt(TypedDict):
+    """One attempt of a detached run, from its supervisor's record."""
+
+    attempt: int
+    state: str
+    exit_code: int | None
+    time: float | None
+
+
+class GitInfo(TypedDict, total=False):
+    """The git state of the work tree when the run started."""
+
+    commit: str | None
+    branch: str | None
+    dirty: bool | None
+    diff: str
+    diff_truncated: bool
+    diff_bytes: int
+    root: str
+
+
+class Provenance(TypedDict, total=False):
+    git: GitInfo | None
+    python: dict[str, Any] | None
+    hardware: dict[str, Any] | None
+    packages: dict[str, str] | None
+    process: dict[str, Any] | None
+
+
+class SkippedOutput(TypedDict):
+    name: str
+    type: str
+    reason: str
+
+
+class Outputs(TypedDict):
+    """What a detached run sent back to the kernel, and what it could not."""
+
+    saved: list[str]
+    skipped: list[SkippedOutput]
+
+
+class RunDetail(_RunFields):
+    """``GET runs/{run_id}``: the row's fields, with attempts as records, and the rest."""
+
+    attempts: list[Attempt]
+    cell_id: str | None
+    host: str | None
+    pid: int | None
+    user: str | None
+    git_commit: str | None
+    git_branch: str | None
+    git_dirty: bool | None
+    error: str | None
+    created_at: float | None
+    note: str | None
+    artifacts: list[Artifact]
+    code_files: list[str]
+    outputs: Outputs | None
+    provenance: Provenance | None
+    launch: dict[str, Any] | None
+
+
+class SeriesPoints(TypedDict):
+    steps: list[int]
+    values: list[MetricValue]
+    wall_times: list[float]
+
+
+class MetricSeries(TypedDict):
+    """``GET runs/{run_id}/metrics``: downsampled series per metric key."""
+
+    run_id: str
+    series: dict[str, SeriesPoints]
+
+
+class LogChunk(TypedDict):
+    """``GET runs/{run_id}/log``: the log from ``offset``; poll again from ``next_offset``."""
+
+    text: str
+    offset: int
+    next_offset: int
+    size: int
+    live: bool
+    status: RunStatus
+
+
+class Table(TypedDict):
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+class CodeDiff(TypedDict):
+    cell: str
+    notebook: str
+
+
+class Comparison(TypedDict):
+    """``GET compare``: code and package diffs compare the first two ids."""
+
+    runs: list[RunRow]
+    params_diff: Table
+    params_all: Table
+    summary: Table
+    chart: VegaLiteSpec
+    code_diff: CodeDiff | None
+    packages: list[PackageDiff]
+
+
+class Killed(TypedDict):
+    run_id: str
+    status: RunStatus
+
+
+class Deleted(TypedDict):
+    run_id: str
+    deleted: bool
+
+
+class Rerun(TypedDict):
+    run_id: str
+
+
+class Tags(TypedDict):
+    run_id: str
+    tags: list[str]
+
+
+# -- request bodies ---------------------------------------------------------------------------
+class RerunRequest(TypedDict, total=False):
+    """Overrides of the names the cell reads from the notebook."""
+
+    params: dict[str, Any]
+
+
+class TagsRequest(TypedDict, total=False):
+    add: list[str]
+    remove: list[str]
+
+
+# -- query strings (every parameter optional; list[str] is comma-separated) -------------------
+class RunsQuery(TypedDict, total=False):
+    filter: str
+    order_by: str
+    limit: int
+    offset: int
+
+
+class ChangesQuery(TypedDict, total=False):
+    since: str
+    timeout: int
+
+
+class DeleteQuery(TypedDict, total=False):
+    force: bool
+
+
+class SeriesQuery(TypedDict, total=False):
+    keys: list[str]
+    max_points: int
+
+
+class LogQuery(TypedDict, total=False):
+    offset: int
+    max_bytes: int
+
+
+class CompareQuery(TypedDict, total=False):
+    ids: list[str]
+
+
+#: Path parameters of the routes, with the values each accepts.
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "run_id": {"type": "string", "description": "a full run id, e.g. 20261126-031302-7f3a9c"},
+    "folder": {"type": "string", "enum": ["code", "artifacts", "checkpoints"]},
+    "name": {"type": "string", "description": "a file name inside that folder"},
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method of one route: what it takes and what it answers.
+
+    ``answer`` is a model above, or None for a file download (raw bytes).
+    """
+
+    summary: str
+    answer: Any
+    query: Any = None
+    body: Any = None
+    status: int = 200
+    errors: tuple[int, ...] = (400, 404)
+    not_modified: bool = False

@@ -1,0 +1,50 @@
+"""What one ingestion pass will write: run rows, params, tags, metric points, quarantined lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from trackrun.store.reader import BadLine
+
+
+@dataclass
+class Metrics:
+    """Metric points of one pass, as columns; steps and times once per event, expanded later."""
+
+    keys: list[str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    #: Per event: its step, its time and how many points it holds.
+    event_steps: list[int] = field(default_factory=list)
+    event_times: list[float | None] = field(default_factory=list)
+    event_sizes: list[int] = field(default_factory=list)
+    #: Per run, in order: (run_id, number of points).
+    runs: list[tuple[str, int]] = field(default_factory=list)
+    #: Points already in the pass's temporary points table (fastread.POINTS_TABLE), per run.
+    staged: dict[str, int] = field(default_factory=dict)
+    #: The next ``ord`` of that table (the order in which points were read).
+    next_ord: int = 0
+
+    def __len__(self) -> int:
+        return len(self.keys) + sum(self.staged.values())
+
+    def run_ids(self) -> list[str]:
+        """The runs that have points in this pass."""
+        return list(dict.fromkeys([r for r, _ in self.runs] + list(self.staged)))
+
+
+@dataclass
+class Batch:
+    """Everything one ingestion pass will write, gathered before one transaction."""
+
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Per run, tag operations in file order: ("add" | "remove", tags); new runs start empty.
+    tag_ops: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
+    new_runs: set[str] = field(default_factory=set)
+    metrics: Metrics = field(default_factory=Metrics)
+    artifacts: list[tuple[str, str, int, str, Any]] = field(default_factory=list)
+    offsets: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    overlapping: set[str] = field(default_factory=set)
+    #: Per run: (event file name, the line) for each line that could not be applied.
+    quarantine: list[tuple[str, str, BadLine]] = field(default_factory=list)

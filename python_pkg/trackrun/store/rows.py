@@ -1,0 +1,468 @@
+"""Writing one ingestion pass's rows into the index, in one transaction with the offsets."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from trackrun.store.batch import Batch, Metrics
+from trackrun.store.fastread import POINTS_SCHEMA, POINTS_TABLE
+from trackrun.store.schema import RUN_COLUMNS, RUN_FIELDS
+
+# Rows reach DuckDB as columns: the points of large chunks are already in a temporary
+# table (fastread reads them there with DuckDB's own JSON reader); other rows go as
+# registered numpy arrays for big batches, or as list parameters unnested in SQL for small
+# ones in a process that has not imported numpy (its import costs more than converting a
+# few thousand values). Never pyarrow: its array constructor imports pandas.
+
+#: Up to this many values (and with numpy not imported yet), columns go as list parameters.
+LIST_STAGING_LIMIT = 50_000
+_SQL_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN"}
+#: How each runs column is staged (its kind), from its type in the schema.
+_RUN_KINDS = {
+    name: {sql: kind for kind, sql in _SQL_TYPES.items()}[sql_type]
+    for name, sql_type in RUN_COLUMNS
+}
+_Columns = dict[str, tuple[str, list[Any]]]
+
+
+def _use_numpy(values: int) -> bool:
+    return "numpy" in sys.modules or values > LIST_STAGING_LIMIT
+
+
+def _clean(kind: str, values: list[Any]) -> list[Any]:
+    """``values`` as the column kind (str, float, int, bool) wants them; None stays NULL."""
+    if kind == "float" and all(type(v) is float for v in values):
+        return values
+    convert = _CONVERTERS[kind]
+    return [None if v is None else convert(v) for v in values]
+
+
+def _to_str(value: Any) -> str:
+    return value if type(value) is str else json.dumps(value, default=str)
+
+
+def _to_float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _to_int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if -(2**63) <= number < 2**63 else None
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "str": _to_str,
+    "float": _to_float,
+    "int": _to_int,
+    "bool": bool,
+}
+
+
+def _numpy_column(kind: str, values: list[Any]) -> Any:
+    import numpy as np
+
+    if kind == "float" and None not in values:
+        return np.array(values, dtype=np.float64)  # (numpy would make None a NaN, not NULL)
+    if kind == "int" and None not in values:
+        return np.array(values, dtype=np.int64)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+@contextlib.contextmanager
+def _staged(
+    con: Any, name: str, columns: _Columns, arrays: dict[str, Any] | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Make ``columns`` (name -> (kind, cleaned values)), or ready numpy ``arrays``,
+    selectable for the duration of the block.
+
+    Yields the relation to select from (a registered view's name, or a subquery) and the
+    named parameters that relation needs in every statement that uses it.
+    """
+    if arrays is None and not _use_numpy(sum(len(v) for _, v in columns.values())):
+        selects = ", ".join(
+            f'unnest(${name}_{i}::{_SQL_TYPES[kind]}[]) AS "{column}"'
+            for i, (column, (kind, _)) in enumerate(columns.items())
+        )
+        params = {f"{name}_{i}": values for i, (_, values) in enumerate(columns.values())}
+        yield f"(SELECT {selects})", params
+        return
+    if arrays is None:
+        arrays = {column: _numpy_column(kind, values) for column, (kind, values) in columns.items()}
+    con.register(name, arrays)
+    try:
+        yield name, {}
+    finally:
+        con.unregister(name)
+
+
+def _in_ids(column: str = "run_id") -> str:
+    return f"{column} IN (SELECT unnest($ids::VARCHAR[]))"
+
+
+def write_batch(con: Any, batch: Batch) -> None:
+    """Write ``batch`` and its offsets in one transaction (rolled back on any error)."""
+    touched = sorted(batch.rows)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _write_tags(con, batch)
+        _write_params(con, batch)
+        con.execute(f"DELETE FROM runs WHERE {_in_ids()}", {"ids": touched})
+        kinds = _RUN_KINDS
+        columns = {
+            f: (kinds[f], _clean(kinds[f], [batch.rows[r].get(f) for r in touched]))
+            for f in RUN_FIELDS
+        }
+        if touched:
+            _insert(con, "runs", columns)
+        _write_metrics(con, batch)
+        if batch.artifacts:
+            names = ("run_id", "name", "size", "sha256", "logged_at")
+            _insert(
+                con,
+                "artifacts",
+                {
+                    n: (k, _clean(k, [a[i] for a in batch.artifacts]))
+                    for i, (n, k) in enumerate(
+                        zip(names, ("str", "str", "int", "str", "float"), strict=True)
+                    )
+                },
+            )
+        _write_quarantine(con, batch)
+        _write_offsets(con, batch)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _write_quarantine(con: Any, batch: Batch) -> None:
+    if not batch.quarantine:
+        return
+    lines = [line for _, _, line in batch.quarantine]
+    _insert(
+        con,
+        "quarantine",
+        {
+            "run_id": ("str", [q[0] for q in batch.quarantine]),
+            "file": ("str", [q[1] for q in batch.quarantine]),
+            "byte_offset": ("int", [line.offset for line in lines]),
+            "seq": ("int", _clean("int", [line.seq for line in lines])),
+            "reason": ("str", [line.reason for line in lines]),
+            "line": ("str", [line.text for line in lines]),
+            "found_at": ("float", [time.time()] * len(lines)),
+        },
+    )
+
+
+def _write_offsets(con: Any, batch: Batch) -> None:
+    if not batch.offsets:
+        return
+    columns: _Columns = {
+        "run_id": ("str", [k[0] for k in batch.offsets]),
+        "file": ("str", [k[1] for k in batch.offsets]),
+        "byte_offset": ("int", [v[0] for v in batch.offsets.values()]),
+        "last_seq": ("int", [v[1] for v in batch.offsets.values()]),
+    }
+    with _staged(con, "_staging_offsets", columns) as (staged, params):
+        con.execute(
+            f"DELETE FROM ingest_offsets o USING {staged} s "
+            "WHERE o.run_id = s.run_id AND o.file = s.file",
+            params,
+        )
+        con.execute(
+            f"INSERT INTO ingest_offsets SELECT run_id, file, byte_offset, last_seq FROM {staged}",
+            params,
+        )
+
+
+def _write_tags(con: Any, batch: Batch) -> None:
+    if not batch.tag_ops:
+        return
+    ids = sorted(batch.tag_ops)
+    final: dict[str, set[str]] = {run_id: set() for run_id in ids}
+    known = [r for r in ids if r not in batch.new_runs]
+    if known:
+        for run_id, tag in con.execute(
+            f"SELECT run_id, tag FROM tags WHERE {_in_ids()}", {"ids": known}
+        ).fetchall():
+            final[run_id].add(tag)
+    for run_id in ids:
+        for op, tags in batch.tag_ops[run_id]:
+            if op == "add":
+                final[run_id].update(tags)
+            else:
+                final[run_id].difference_update(tags)
+    con.execute(f"DELETE FROM tags WHERE {_in_ids()}", {"ids": ids})
+    pairs = [(r, t) for r in ids for t in sorted(final[r])]
+    if pairs:
+        _insert(
+            con,
+            "tags",
+            {"run_id": ("str", [p[0] for p in pairs]), "tag": ("str", [p[1] for p in pairs])},
+        )
+
+
+def _write_params(con: Any, batch: Batch) -> None:
+    rows: list[tuple[str, str, str, float | None, str | None]] = []
+    replace_all: list[str] = []
+    for run_id, values in batch.params.items():
+        if values.pop("__all__", False):
+            replace_all.append(run_id)
+        for key, value in values.items():
+            rows.append((run_id, str(key), *param_columns(value)))
+    if replace_all:
+        con.execute(f"DELETE FROM params WHERE {_in_ids()}", {"ids": replace_all})
+    if not rows:
+        return
+    names = ("run_id", "key", "value_json", "value_num", "value_str")
+    kinds = ("str", "str", "str", "float", "str")
+    columns = {
+        n: (k, _clean(k, [r[i] for r in rows]))
+        for i, (n, k) in enumerate(zip(names, kinds, strict=True))
+    }
+    with _staged(con, "_staging_params", columns) as (staged, params):
+        if any(r[0] not in batch.new_runs for r in rows):
+            con.execute(
+                f"DELETE FROM params p USING {staged} s "
+                "WHERE p.run_id = s.run_id AND p.key = s.key",
+                params,
+            )
+        con.execute(
+            f"INSERT INTO params SELECT run_id, key, value_json, value_num, value_str FROM {staged}",
+            params,
+        )
+
+
+def _metric_lists(metrics: Metrics) -> _Columns:
+    sizes = metrics.event_sizes
+    return {
+        "run_id": ("str", [r for r, count in metrics.runs for _ in range(count)]),
+        "key": ("str", metrics.keys),
+        "step": (
+            "int",
+            [s for s, n in zip(metrics.event_steps, sizes, strict=True) for _ in range(n)],
+        ),
+        "value": ("float", metrics.values),
+        "wall_time": (
+            "float",
+            [t for t, n in zip(metrics.event_times, sizes, strict=True) for _ in range(n)],
+        ),
+    }
+
+
+def _metric_arrays(metrics: Metrics) -> dict[str, Any]:
+    import numpy as np
+
+    sizes = np.array(metrics.event_sizes, dtype=np.int64)
+    run_ids = np.empty(len(metrics), dtype=object)
+    start = 0
+    for run_id, count in metrics.runs:
+        run_ids[start : start + count] = run_id
+        start += count
+    return {
+        "run_id": run_ids,
+        "key": _numpy_column("str", metrics.keys),
+        "step": np.repeat(np.array(metrics.event_steps, dtype=np.int64), sizes),
+        "value": np.array(metrics.values, dtype=np.float64),
+        "wall_time": np.repeat(_numpy_column("float", metrics.event_times), sizes),
+    }
+
+
+def _newest_points(run_ids: list[str], keys: list[str], steps: list[int]) -> list[int] | None:
+    """Indexes of the points that no later point of the same (run, key, step) replaces, or
+    None when that is every point."""
+    seen: set[tuple[str, str, int]] = set()
+    keep: list[int] = []
+    triples = list(zip(run_ids, keys, steps, strict=True))
+    for i in range(len(triples) - 1, -1, -1):
+        if triples[i] not in seen:
+            seen.add(triples[i])
+            keep.append(i)
+    return None if len(keep) == len(triples) else keep[::-1]
+
+
+#: The staged points; DuckDB reads a NaN in a numpy column as NULL, and a metric is never NULL.
+_POINTS = (
+    "(SELECT run_id, key, step, coalesce(value, 'NaN'::DOUBLE) AS value, wall_time FROM {staged})"
+)
+_SUMMARY_OF_POINTS = (
+    "SELECT run_id, key, arg_max(value, step) AS last, "
+    "min(value) FILTER (WHERE NOT isnan(value)) AS min, "
+    "max(value) FILTER (WHERE NOT isnan(value)) AS max, count(*) AS count, max(step) AS last_step "
+    "FROM {points} WHERE {where} GROUP BY run_id, key"
+)
+
+
+def _write_metrics(con: Any, batch: Batch) -> None:
+    metrics = batch.metrics
+    if not len(metrics):
+        return
+    overlapping = sorted(batch.overlapping)
+    if metrics.staged:
+        stage_lists(con, metrics)
+        if overlapping:
+            # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
+            staged = (
+                f"(SELECT run_id, key, step, value, wall_time FROM {POINTS_TABLE} QUALIFY "
+                "row_number() OVER (PARTITION BY run_id, key, step ORDER BY ord DESC) = 1)"
+            )
+        else:
+            staged = f"(SELECT run_id, key, step, value, wall_time FROM {POINTS_TABLE})"
+        _write_points(con, batch, staged, {})
+        _resummarise(con, overlapping)
+        return
+    columns: _Columns = {}
+    arrays: dict[str, Any] | None = None
+    if _use_numpy(len(metrics) * 5):
+        arrays = _metric_arrays(metrics)
+    else:
+        columns = _metric_lists(metrics)
+    if overlapping:
+        # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
+        if arrays is not None:
+            keep = _newest_points(*(arrays[c].tolist() for c in ("run_id", "key", "step")))
+            if keep is not None:
+                arrays = {name: column[keep] for name, column in arrays.items()}
+        else:
+            keep = _newest_points(*(columns[c][1] for c in ("run_id", "key", "step")))
+            if keep is not None:
+                columns = {n: (k, [v[i] for i in keep]) for n, (k, v) in columns.items()}
+    with _staged(con, "_staging_metrics", columns, arrays) as (staged_rel, params):
+        _write_points(con, batch, staged_rel, params)
+    _resummarise(con, overlapping)
+
+
+def stage_lists(con: Any, metrics: Metrics) -> None:
+    """Move the points gathered as Python lists into the pass's points table (after those
+    already there, in the order read), and clear the lists."""
+    if not metrics.keys:
+        return
+    con.execute(POINTS_SCHEMA)
+    count = len(metrics.keys)
+    columns = _metric_lists(metrics)
+    columns["ord"] = ("int", list(range(metrics.next_ord, metrics.next_ord + count)))
+    names = ", ".join(columns)
+    with _staged(con, "_staging_lists", columns) as (staged, params):
+        con.execute(f"INSERT INTO {POINTS_TABLE} ({names}) SELECT {names} FROM {staged}", params)
+    for run_id, points in metrics.runs:
+        metrics.staged[run_id] = metrics.staged.get(run_id, 0) + points
+    metrics.next_ord += count
+    metrics.keys.clear()
+    metrics.values.clear()
+    metrics.event_steps.clear()
+    metrics.event_times.clear()
+    metrics.event_sizes.clear()
+    metrics.runs.clear()
+
+
+def drop_points(con: Any) -> None:
+    """Drop the pass's points table, if any (at the end of every pass, written or not)."""
+    con.execute(f"DROP TABLE IF EXISTS {POINTS_TABLE}")
+
+
+def _write_points(con: Any, batch: Batch, staged: str, params: dict[str, Any]) -> None:
+    """Insert the staged points, and fold them into metric_summary for appended runs."""
+    metrics = batch.metrics
+    overlapping = sorted(batch.overlapping)
+    appended = [r for r in metrics.run_ids() if r not in batch.overlapping]
+    points = _POINTS.format(staged=staged)
+    if overlapping:
+        con.execute(
+            f"DELETE FROM metrics m USING {staged} s WHERE m.run_id = s.run_id "
+            f"AND m.key = s.key AND m.step = s.step AND {_in_ids('m.run_id')}",
+            {**params, "ids": overlapping},
+        )
+    con.execute(f"INSERT INTO metrics SELECT * FROM {points}", params)
+    if appended:
+        # Only new steps (above each key's last one): fold them into the summary rather
+        # than re-aggregating the run's whole history on every ingestion.
+        summary = _SUMMARY_OF_POINTS.format(points=points, where=_in_ids())
+        args = {**params, "ids": appended}
+        con.execute(
+            "UPDATE metric_summary AS m SET last = n.last, min = least(m.min, n.min), "
+            "max = greatest(m.max, n.max), count = m.count + n.count, "
+            f"last_step = n.last_step FROM ({summary}) AS n "
+            "WHERE m.run_id = n.run_id AND m.key = n.key",
+            args,
+        )
+        con.execute(
+            f"INSERT INTO metric_summary SELECT * FROM ({summary}) AS n WHERE NOT EXISTS "
+            "(SELECT 1 FROM metric_summary m WHERE m.run_id = n.run_id AND m.key = n.key)",
+            args,
+        )
+
+
+def _resummarise(con: Any, overlapping: list[str]) -> None:
+    """Rebuild the summary of runs whose steps were re-logged, from their whole history."""
+    if not overlapping:
+        return
+    con.execute(f"DELETE FROM metric_summary WHERE {_in_ids()}", {"ids": overlapping})
+    con.execute(
+        "INSERT INTO metric_summary SELECT run_id, key, arg_max(value, step), "
+        "min(value) FILTER (WHERE NOT isnan(value)), "
+        "max(value) FILTER (WHERE NOT isnan(value)), count(*), max(step) "
+        f"FROM metrics WHERE {_in_ids()} GROUP BY run_id, key",
+        {"ids": overlapping},
+    )
+
+
+def _insert(con: Any, table_name: str, columns: _Columns) -> None:
+    names = ", ".join(f'"{c}"' for c in columns)
+    with _staged(con, "_staging", columns) as (staged, params):
+        con.execute(f"INSERT INTO {table_name} ({names}) SELECT {names} FROM {staged}", params)
+
+
+def param_columns(value: Any) -> tuple[str, float | None, str | None]:
+    """The (value_json, value_num, value_str) columns of a parameter value."""
+    if isinstance(value, bool):
+        return json.dumps(value), None, "true" if value else "false"
+    if isinstance(value, (int, float)):
+        try:
+            number: float | None = float(value)
+        except OverflowError:  # an int beyond a double's range: kept as text only
+            number = None
+        finite = number is not None and math.isfinite(number)
+        return json.dumps(value), number if finite else None, json.dumps(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False), None, value
+    if value is None:
+        return "null", None, None
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text, None, text
+
+
+def delete_from_index(con: Any, run_ids: list[str]) -> None:
+    """Remove every row of the given runs from the index, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in (
+            "runs",
+            "params",
+            "tags",
+            "metrics",
+            "metric_summary",
+            "artifacts",
+            "ingest_offsets",
+            "quarantine",
+        ):
+            con.execute(
+                f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [run_ids]
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -1,0 +1,61 @@
+"""The magic as a new user meets it: %load_ext binds trackrun, shell-like quoting, a final
+expression shown once, a failing cell's error shown once (real kernels)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from trackrun.store import Store
+
+from ..kernels import Kernel, error_of, stdout_of
+from ..notebooks import make_git_project
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def kernel(tmp_path: Path) -> Kernel:
+    project = make_git_project(tmp_path / "project")
+    k = Kernel.start(project)
+    k.run("%load_ext trackrun")
+    yield k  # type: ignore[misc]
+    k.shutdown()
+
+
+def test_load_ext_binds_trackrun(kernel: Kernel) -> None:
+    messages = kernel.run("print(trackrun.__name__)")
+    assert error_of(messages) is None and stdout_of(messages).strip() == "trackrun"
+
+
+def test_quoted_options_are_read_like_a_shell(kernel: Kernel, tmp_path: Path) -> None:
+    messages = kernel.run(
+        '%%track_run --name "my run" --param msg="hello world" --note \'a b\'\nx = 1'
+    )
+    assert error_of(messages) is None, stdout_of(messages)
+    store = Store(tmp_path / "project" / ".trackrun", lease=0)
+    (run,) = store.runs().to_dicts()
+    assert run["name"] == "my run" and run["params.msg"] == "hello world"
+
+
+def _outputs(messages: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [m for m in messages if m["msg_type"] in ("execute_result", "error", "display_data")]
+
+
+def test_final_expression_is_shown_once(kernel: Kernel) -> None:
+    messages = kernel.run("%%track_run\nx = 40\nx + 2")
+    results = [m for m in messages if m["msg_type"] == "execute_result"]
+    assert len(results) == 1, results
+    assert results[0]["content"]["data"]["text/plain"] == "42"  # type: ignore[index]
+
+
+def test_failing_cell_shows_its_error_once(kernel: Kernel) -> None:
+    messages = kernel.run("%%track_run\ndef f():\n    raise ValueError('boom')\nf()")
+    errors = [m["content"] for m in messages if m["msg_type"] == "error"]
+    assert len(errors) == 1, errors
+    (error,) = errors
+    assert error["ename"] == "ValueError" and error["evalue"] == "boom"  # type: ignore[index]
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error["traceback"]))  # type: ignore[index]
+    assert "raise ValueError" in text and "f()" in text
