@@ -19,15 +19,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from trackrun.capture import scrub_environ_for_child
 from trackrun.ids import is_run_id
 from trackrun.jobs import slots
 from trackrun.jobs.drainer import Drainer
+from trackrun.jobs.environment import without_jupyter_credentials
 from trackrun.jobs.queue import ACCEPTED, HANDOVER_WAIT, queue_dir
 from trackrun.layout import StorePaths, open_private
 
 #: Seconds between two rounds of the runner.
 TICK = 0.2
+#: Runners this process started: kept so they are reaped, never collected while running.
+_STARTED: list[subprocess.Popen[bytes]] = []
 
 
 def enqueue(store_root: Path, run_id: str) -> None:
@@ -60,19 +62,26 @@ def ensure_drainer(store: StorePaths, run_ids: Sequence[str] = ()) -> bool:
 
 
 def spawn_runner(store: StorePaths) -> subprocess.Popen[bytes]:
-    """Start a detached queue runner for ``store`` (its output goes to ``queue-runner.log``)."""
+    """Start a detached queue runner for ``store`` (its output goes to ``queue-runner.log``).
+
+    The runner gets this process's environment minus Jupyter's credentials: the supervisors
+    it starts pass the launcher's secrets to their jobs from memory (``jobs/environment.py``).
+    """
     store.ensure()
+    _STARTED[:] = [runner for runner in _STARTED if runner.poll() is None]
     with open_private(store.root / "queue-runner.log") as log:
-        return subprocess.Popen(
+        runner = subprocess.Popen(
             [sys.executable, "-m", "trackrun.jobs.queue_runner", str(store.root)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
-            env=scrub_environ_for_child(os.environ),
+            env=without_jupyter_credentials(os.environ),
             cwd=str(store.root),
         )
+    _STARTED.append(runner)
+    return runner
 
 
 def run_queue(store: StorePaths, max_parallel: int | None = None, tick: float = TICK) -> bool:
