@@ -7,11 +7,13 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from trackrun.jobs.backends import Handle
+from trackrun.jobs.sweep_runs import list_sweeps
 from trackrun.layout import StorePaths
 from trackrun.store import Store
 
@@ -215,7 +217,7 @@ def test_random_sweep_with_a_fixed_seed_gives_the_same_points_twice(
     kernel.run(cell.format(name="r1"))
     kernel.run(cell.format(name="r2"))
     paths = StorePaths(project / ".trackrun")
-    records = [json.loads(p.read_text()) for p in sorted((paths.root / "sweeps").iterdir())]
+    records = [asdict(r) for r in list_sweeps(paths)]  # oldest first
     assert [r["name"] for r in records] == ["r1", "r2"]
     assert records[0]["points"] == records[1]["points"] and len(records[0]["points"]) == 3
     assert records[0]["seed"] == 11

@@ -105,7 +105,7 @@ def list_sweeps(store: StorePaths) -> list[SweepRecord]:
             records.append(SweepRecord.load(path))
         except (OSError, ValueError, TypeError):
             continue
-    return records
+    return sorted(records, key=lambda r: (r.created_at, r.sweep_id))
 
 
 def find_sweep(store: StorePaths, text: str) -> SweepRecord | None:
