@@ -28,8 +28,6 @@ def run_detached(
     Raises UsageError (nothing started, no run recorded) when the cell does not parse or
     reads values that cannot be sent to another process.
     """
-    from trackrun.magic import show_run_bundle
-
     source = shell.transform_cell(cell)
     try:
         names = analyze_cell(source)
@@ -79,14 +77,13 @@ def run_detached(
     run.release()
     _warn_missing_secrets(store_root)
     jobs.submit(run.dir)
-    show_run_bundle(run)
     print(
         f"trackrun: detached run {run.name} ({run.run_id}); it goes on if you close the "
         f"browser or the kernel. Follow it with: %track_run --attach {run.run_id}"
     )
-    view = LiveView(run.dir, run.name, follow_log=True)
-    if view.show():
-        view.start_following()
+    view = LiveView(run.dir, run.name, follow_log=True)  # the cell's one display of the run
+    view.show()
+    view.start_following()
 
 
 #: Magics that need the notebook frontend or the kernel: (magic, argument prefix or "").
