@@ -21,7 +21,7 @@ from trackrun.jobs.freeze import read_spec, save_outputs, store_root_of
 from trackrun.jobs.graph import load_graph
 from trackrun.jobs.signing import read_verified
 from trackrun.layout import RunPaths
-from trackrun.run import Run
+from trackrun.run import Run, active_run
 
 
 def run_job(run_dir: Path) -> int:
@@ -119,6 +119,7 @@ def _display_publisher(folder: Path) -> type:
 
         folder: Path | None = None
         count = 0
+        figures = 0
 
         def publish(
             self, data: dict[str, Any], metadata: Any = None, *args: Any, **kwargs: Any
@@ -135,6 +136,10 @@ def _display_publisher(folder: Path) -> type:
                                 blob.encode() if mime == "image/svg+xml" else base64.b64decode(blob)
                             )
                         target.write_bytes(blob)
+                        if mime == "image/png" and (run := active_run()) is not None:
+                            # Also the run's media, keyed as in an inline cell: figure-N.
+                            run.log_image(f"figure-{self.figures}", blob, step=0)
+                            self.figures += 1
                         print(
                             f"[display: {data.get('text/plain', mime)} saved as artifacts/{target.name}]"
                         )
