@@ -153,13 +153,14 @@ def test_t_test_needs_two_runs_per_group() -> None:
     assert "needs at least 2 runs per group" in result.to_text()
 
 
-def test_groups_by_several_keys_and_more_than_two_groups_have_no_test() -> None:
+def test_groups_by_several_keys_and_more_than_two_groups_test_best_against_runner_up() -> None:
     seed_runs({"cnn": CNN[:2], "mlp": MLP[:2], "vit": MLP[2:4]})
     result = compare("tag:seeds", metrics=["acc"], group_by=["model", "lr"])
     assert result.groups is not None
     assert result.groups["group"] == ["model=cnn, lr=0.1", "model=mlp, lr=0.1", "model=vit, lr=0.1"]
-    assert result.test is None
-    assert "exactly two groups; there are 3" in result.to_text()
+    assert result.test is not None
+    assert result.test[0].groups == ("model=cnn, lr=0.1", "model=mlp, lr=0.1")
+    assert "best group minus runner-up" in result.to_text()
     with pytest.raises(TrackrunError, match="no run has a param or field 'depth'"):
         compare("tag:seeds", group_by=["depth"])
 

@@ -31,6 +31,11 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 from pages import LabPage  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402 - pages.py needs playwright too
+
+# The machine running these is shared and often busy: a server's first ingest or a kernel
+# start can take longer than Playwright's 5 s default for a condition to come true.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = os.environ.get("TRACKRUN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -174,12 +179,15 @@ class Lab:
         )
         return list(self.api("GET", "/trackrun/api/runs" + query)["runs"])
 
-    def write_notebook(self, name: str, cells: list[str]) -> str:
-        """Write a notebook of code cells into the project; returns its path (relative)."""
+    def write_notebook(
+        self, name: str, cells: list[str], outputs: dict[int, list[Any]] | None = None
+    ) -> str:
+        """Write a notebook of code cells into the project; returns its path (relative).
+        ``outputs`` gives saved outputs by cell index (as a kernel would have left them)."""
         notebook = {
             "cells": [
                 {"cell_type": "code", "execution_count": None, "id": f"cell-{i}",
-                 "metadata": {}, "outputs": [], "source": source}
+                 "metadata": {}, "outputs": (outputs or {}).get(i, []), "source": source}
                 for i, source in enumerate(cells)
             ],
             "metadata": {

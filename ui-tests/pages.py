@@ -79,7 +79,9 @@ CHART_SMOOTHING = ".trackrun-MetricChart-smoothing input"
 CHART_LOG_Y = ".trackrun-MetricChart-logY"
 CHART_X = ".trackrun-MetricChart-x"
 CHART_Y_TICKS = "g[aria-roledescription='axis'][aria-label^='Y-axis'] text"
+CHART_X_TICKS = "g[aria-roledescription='axis'][aria-label^='X-axis'] text"
 RUN_CHIP_SWATCH = ".trackrun-CompareView-swatch"
+CHART_TOOLTIP = "#vg-tooltip-element.visible"
 # The cell's live view.
 OUTPUT_STATUS = ".trackrun-RunOutput-status"
 OUTPUT_LAST_LINE = ".trackrun-RunOutput-lastLine"
@@ -286,6 +288,9 @@ class LabPage:
     def expect_row_status(self, name: str, status: str, timeout: float = 120_000) -> None:
         expect(self.row(name)).to_have_attribute("data-status", status, timeout=timeout)
 
+    def filter_box(self) -> Locator:
+        return self.panel().locator(FILTER)
+
     def filter(self, text: str) -> None:
         box = self.page.locator(PANEL).locator(FILTER)
         box.fill(text)
@@ -450,8 +455,38 @@ class LabPage:
     def legends(self, chart: Locator) -> Locator:
         return chart.locator(LEGEND)
 
-    def y_tick_labels(self, chart: Locator) -> list[str]:
-        return chart.locator(CHART_Y_TICKS).all_text_contents()
+    def hover_chart(self, chart: Locator, fx: float, fy: float) -> Locator:
+        """Move the pointer to a fraction (``fx``, ``fy``) of the chart; returns the tooltip."""
+        box = chart.bounding_box()
+        assert box is not None
+        self.page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=3)
+        return self.page.locator(CHART_TOOLTIP)
+
+    def y_ticks(self, chart: Locator) -> Locator:
+        """The y axes' labels of a chart."""
+        return chart.locator(CHART_Y_TICKS)
+
+    def x_ticks(self, chart: Locator) -> Locator:
+        """The x axes' labels and titles of a chart."""
+        return chart.locator(CHART_X_TICKS)
+
+    def wait_x_ticks(self, chart: Locator, ticks: list[str], same: bool = True) -> None:
+        """Wait until the chart's x labels are ``ticks`` (in any order), or differ from them."""
+        self.page.wait_for_function(
+            "([c, sel, want, same]) => ([...c.querySelectorAll(sel)]"
+            ".map(t => t.textContent).sort().join('|') === want) === same",
+            arg=[chart.element_handle(), CHART_X_TICKS, "|".join(sorted(ticks)), same],
+        )
+
+    def zoom_chart(self, chart: Locator, fx: float, fy: float, wheel: float) -> None:
+        """Turn the mouse wheel over a point of the chart (negative: zoom in)."""
+        self.hover_chart(chart, fx, fy)
+        self.page.mouse.wheel(0, wheel)
+
+    def double_click_chart(self, chart: Locator, fx: float, fy: float) -> None:
+        box = chart.bounding_box()
+        assert box is not None
+        self.page.mouse.dblclick(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
 
     def chart_toolbar(self, scope: Locator) -> Locator:
         return scope.locator(CHART_TOOLBAR)

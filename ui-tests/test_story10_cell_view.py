@@ -1,8 +1,9 @@
-"""Story 10: the cell's live view says "connection lost, retrying" while the server does
-not answer, then catches up with the run without repeating a line."""
+"""Story 10: the cell's live view (and the runs panel) say "connection lost, retrying" while
+the server does not answer, then catch up with the run without repeating a line."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from conftest import Lab
@@ -19,6 +20,7 @@ def test_cell_view_survives_a_stalled_server(lab: Lab, ui: LabPage) -> None:
             "for i in range(300):\n    print('tick', i, flush=True)\n    time.sleep(0.2)",
         ],
     )
+    ui.open_sidebar()
     ui.open_notebook(path)
     ui.run_all_cells()
     output = ui.run_outputs().first
@@ -36,15 +38,17 @@ def test_cell_view_survives_a_stalled_server(lab: Lab, ui: LabPage) -> None:
         else:
             route.continue_()
 
-    ui.page.route("**/trackrun/api/runs/**", hold)
+    ui.page.route(re.compile(r"/trackrun/api/runs[/?]"), hold)
     expect(ui.output_connection(output)).to_have_text("connection lost, retrying…", timeout=30_000)
     before = ui.output_last_line(output).text_content() or ""
+    expect(ui.banner()).to_contain_text("retrying", timeout=30_000)
 
     # It answers again: the view catches up, and no line is shown twice.
     stalled[0] = False
     for route in held:
         route.continue_()
     expect(ui.output_connection(output)).to_have_count(0, timeout=30_000)
+    expect(ui.banner()).to_have_count(0, timeout=30_000)
     expect(ui.output_last_line(output)).not_to_have_text(before, timeout=30_000)
     ui.output_toggle(output).click()
     texts = ui.output_log_lines(output).all_text_contents()

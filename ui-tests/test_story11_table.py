@@ -56,7 +56,7 @@ def test_table_defaults_and_look_kept_across_reload(tmp_path, playwright_browser
             ui.reload()
             ui.open_sidebar()
             expect(ui.row("tb-2")).to_be_visible()
-            expect(ui.panel().get_by_role("searchbox")).to_have_value("tb")
+            expect(ui.filter_box()).to_have_value("tb")
             expect(ui.header("name")).to_have_attribute("aria-sort", "ascending")
             expect(ui.header("notebook")).to_have_count(0)
             assert ui.column_order() == order

@@ -3,6 +3,8 @@ one run, and compare chips coloured as their curves."""
 
 from __future__ import annotations
 
+import re
+
 from conftest import Lab
 from fabricate import FakeRun, write_runs
 from pages import LabPage
@@ -43,11 +45,15 @@ def test_run_chart_options(lab: Lab, ui: LabPage, screenshots) -> None:
     # Log scale: the ticks of the loss span decades.
     ui.set_log_y(view, True)
     expect(ui.chart_toolbar(view)).to_be_visible()
-    ui.page.wait_for_function(
-        "c => [...c.querySelectorAll('text')].some(t => /^1e-|^0\\.0+1$|^0\\.01$/.test(t.textContent))",
-        arg=chart.element_handle(),
-    )
+    expect(ui.y_ticks(chart).filter(has_text=re.compile(r"^1e-\d+$")).first).to_be_visible()
     ui.screenshot(screenshots / "run-view-charts.png")
+
+    # The wheel zooms (the x ticks change), a double-click puts the view back.
+    ticks = ui.x_ticks(chart).all_text_contents()
+    ui.zoom_chart(chart, 0.7, 0.5, -600)
+    ui.wait_x_ticks(chart, ticks, same=False)
+    ui.double_click_chart(chart, 0.7, 0.5)
+    ui.wait_x_ticks(chart, ticks)
 
 
 def test_compare_chips_coloured_as_their_lines(lab: Lab, ui: LabPage, screenshots) -> None:
@@ -69,4 +75,8 @@ def test_compare_chips_coloured_as_their_lines(lab: Lab, ui: LabPage, screenshot
     strokes = [_rgb(c) for c in ui.line_colors(chart) if c.startswith("#")]
     assert len(chips) == 2 and chips[0] != chips[1], chips
     assert set(chips) == set(strokes), (chips, strokes)
+    # Hovering a panel shows every run's value at that step in one tooltip.
+    tooltip = ui.hover_chart(chart, 0.2, 0.3)
+    expect(tooltip).to_contain_text("colour-0")
+    expect(tooltip).to_contain_text("colour-1")
     ui.screenshot(screenshots / "compare-charts.png")

@@ -46,10 +46,13 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def load_ipython_extension(shell: object) -> None:
-    """``%load_ext trackrun``: register the %track_run magics (imports IPython lazily)."""
+    """``%load_ext trackrun``: register the %track_run magics (imports IPython lazily) and
+    bind ``trackrun`` in the namespace, so ``trackrun.log(...)`` works in the next cell."""
+    import sys
+
     from trackrun.magic import load_ipython_extension as load
 
-    load(shell)
+    load(shell, sys.modules[__name__])
 
 
 __all__ = [

@@ -182,3 +182,82 @@ def metric_curves(
 
 def _number(step: float) -> int | float:
     return int(step) if step.is_integer() else step
+
+
+def parallel_coordinates(
+    params: Table, keys: Sequence[str], runs: Table, metric: str | None
+) -> alt.Chart:
+    """Parallel-coordinates chart: one axis per param in ``keys`` plus ``metric``, one line
+    per run, colored by the metric.
+
+    ``params`` holds a column per key (and ``run_id``, ``name``); ``runs`` the
+    ``metrics.<metric>`` column, row for row. Each axis is scaled to [0, 1] over its own
+    range (numbers by value, other values by their sorted order); the tooltip shows the
+    real values. Runs without a finite metric value are drawn grey.
+    """
+    import altair as alt
+
+    axes = [*keys, *([metric] if metric else [])]
+    columns = {key: list(params[key]) for key in keys}
+    if metric:
+        columns[metric] = list(runs.columns.get(f"metrics.{metric}", [None] * len(runs)))
+    scaled = {key: _axis_positions(values) for key, values in columns.items()}
+    rows: list[dict[str, Any]] = []
+    names = list(params.columns.get("name", params["run_id"]))
+    for i, run_id in enumerate(params["run_id"]):
+        value = columns[metric][i] if metric else None
+        colour = float(value) if isinstance(value, (int, float)) and np.isfinite(value) else None
+        for order, key in enumerate(axes):
+            if scaled[key][i] is None:
+                continue
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "run": names[i],
+                    "axis": key,
+                    "order": order,
+                    "position": scaled[key][i],
+                    "value": str(columns[key][i]),
+                    "metric": colour,
+                }
+            )
+    color: Any = (
+        alt.Color("metric:Q", title=metric, scale=alt.Scale(scheme="viridis"))
+        if metric
+        else alt.value("steelblue")
+    )
+    chart: alt.Chart = (
+        alt.Chart(alt.InlineData(values=rows))
+        .mark_line(point=True, opacity=0.7)
+        .encode(
+            x=alt.X("axis:N", sort=axes, title=None),
+            y=alt.Y("position:Q", axis=None, scale=alt.Scale(domain=[0, 1])),
+            detail="run_id:N",
+            color=color,
+            order="order:Q",
+            tooltip=["run:N", "axis:N", "value:N"],
+        )
+        .properties(width=max(PANEL_WIDTH, 120 * len(axes)), height=PANEL_HEIGHT)
+    )
+    return chart
+
+
+def _axis_positions(values: Sequence[Any]) -> list[float | None]:
+    """Positions in [0, 1] of one axis's values (None for a missing value)."""
+    numbers = [
+        float(v)
+        for v in values
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+    ]
+    if len(numbers) == sum(v is not None for v in values) and numbers:
+        low, high = min(numbers), max(numbers)
+        span = (high - low) or 1.0
+        return [
+            None if v is None else (0.5 if high == low else (float(v) - low) / span) for v in values
+        ]
+    ordered = sorted({str(v) for v in values if v is not None})
+    step = max(1, len(ordered) - 1)
+    return [
+        None if v is None else (0.5 if len(ordered) == 1 else ordered.index(str(v)) / step)
+        for v in values
+    ]

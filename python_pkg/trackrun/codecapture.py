@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from trackrun.capture import notebook_as_percent_script
 from trackrun.layout import RunPaths, open_private
 
 #: The attribute of the IPython shell holding the outcomes this module watched.
@@ -145,6 +144,8 @@ def _capture_kernel(paths: RunPaths, record: dict[str, Any], shell: Any) -> None
     if not record.get("notebook"):
         found = notebook_path(shell, raw)
         if found is not None:
+            from trackrun.capture import notebook_as_percent_script  # jupytext: only here
+
             record["notebook"] = str(found)
             text = notebook_as_percent_script(found)
             if text is not None and not (folder / "notebook.py").exists():

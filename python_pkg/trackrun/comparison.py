@@ -56,7 +56,9 @@ class Comparison:
     ``runs``: the runs (one row each, as ``Store.runs``); ``params_all`` / ``params_diff``:
     their params, all or only those whose values differ; ``summary``: final metric values;
     ``chart``: metric curves; ``groups`` and ``test``: with ``group_by``, per-group statistics
-    and (for exactly two groups) Welch's t-test per metric. Displays as chart plus tables.
+    and Welch's t-test per metric: the two groups when there are exactly two, else the best
+    group (by mean, toward ``goal``) against the runner-up. ``parallel_chart``: params against
+    a metric, one line per run. Displays as chart plus tables.
     """
 
     def __init__(
@@ -65,7 +67,11 @@ class Comparison:
         runs: Table,
         metrics: Sequence[str] | None = None,
         group_by: Sequence[str] | None = None,
+        goal: str = "max",
     ) -> None:
+        if goal not in ("max", "min"):
+            raise TrackrunError(f"goal must be 'max' or 'min', not {goal!r}")
+        self.goal = goal
         self.store = store
         self.runs = runs
         self.metrics = _metric_keys(runs, metrics)
@@ -76,7 +82,7 @@ class Comparison:
         self._groups = _assign_groups(runs, self.group_by) if self.group_by else None
         self.groups = self._group_table() if self._groups is not None else None
         self.test = (
-            self._run_tests() if self._groups is not None and len(self._groups) == 2 else None
+            self._run_tests() if self._groups is not None and len(self._groups) >= 2 else None
         )
 
     @cached_property
@@ -109,11 +115,36 @@ class Comparison:
         return Table(out)
 
     def _run_tests(self) -> list[MetricTest]:
-        (label_a, rows_a), (label_b, rows_b) = self._groups or []
-        return [
-            welch_test(m, (label_a, label_b), self._finals(m, rows_a), self._finals(m, rows_b))
-            for m in self.metrics
+        groups = self._groups or []
+        tests = []
+        for m in self.metrics:
+            pair = groups if len(groups) == 2 else self._best_two(m)
+            if len(pair) < 2:
+                continue
+            (label_a, rows_a), (label_b, rows_b) = pair[:2]
+            tests.append(
+                welch_test(m, (label_a, label_b), self._finals(m, rows_a), self._finals(m, rows_b))
+            )
+        return tests
+
+    def _best_two(self, metric: str) -> list[tuple[str, list[int]]]:
+        """The groups of ``metric``'s best and second-best mean (toward ``goal``)."""
+        scored = [
+            (statistics.fmean(v), g)
+            for g in self._groups or []
+            if (v := self._finals(metric, g[1]))
         ]
+        scored.sort(key=lambda item: -item[0] if self.goal == "max" else item[0])
+        return [g for _, g in scored[:2]]
+
+    @cached_property
+    def parallel_chart(self) -> alt.Chart:
+        """Parallel coordinates: each run a line through its params and the first metric."""
+        from trackrun.charts import parallel_coordinates
+
+        params = [c for c in self.params_diff.column_names if c not in ("run_id", "name")]
+        metric = self.metrics[0] if self.metrics else None
+        return parallel_coordinates(self.params_diff, params, self.runs, metric)
 
     # -- display --------------------------------------------------------------------------
     def _sections(self) -> list[tuple[str, Table | list[str]]]:
@@ -129,9 +160,14 @@ class Comparison:
         if self.groups is not None and self._groups is not None:
             out.append((f"groups by {', '.join(self.group_by)}", self.groups))
             tests = [t.message for t in self.test or []] or [
-                f"the t-test compares exactly two groups; there are {len(self._groups)}"
+                f"the t-test needs two groups; there is {len(self._groups)}"
             ]
-            out.append(("Welch's t-test (first group minus second)", tests))
+            how = (
+                "first group minus second"
+                if len(self._groups) == 2
+                else "best group minus runner-up"
+            )
+            out.append((f"Welch's t-test ({how})", tests))
         return out
 
     def to_text(self) -> str:
@@ -169,6 +205,7 @@ def compare(
     metrics: Sequence[str] | None = None,
     group_by: Sequence[str] | None = None,
     store: str | os.PathLike[str] | Store | None = None,
+    goal: str = "max",
 ) -> Comparison:
     """Compare runs given as a list of ids/prefixes/names, one run, or a filter string.
 
@@ -176,12 +213,14 @@ def compare(
     as a run id, unique prefix or unique name, else a filter such as
     ``"tag:lr-sweep and status = finished"``. ``metrics`` limits the metric keys (default:
     all); ``group_by`` names params (``lr`` or ``params.lr``) or run columns whose values
-    split the runs into groups. Raises RunNotFoundError / AmbiguousRunIdError for a run that
+    split the runs into groups; with more than two groups, each metric's best group (highest
+    mean, or lowest with ``goal="min"``) is tested against the runner-up. A sweep is
+    ``"sweep:NAME"``. Raises RunNotFoundError / AmbiguousRunIdError for a run that
     does not resolve or a filter that matches nothing, FilterError for a malformed filter,
     TrackrunError for an unknown metric or group_by key.
     """
     st = open_store(store)
-    return Comparison(st, _select_runs(st, runs_or_filter), metrics, group_by)
+    return Comparison(st, _select_runs(st, runs_or_filter), metrics, group_by, goal)
 
 
 def welch_test(

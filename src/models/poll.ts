@@ -1,6 +1,9 @@
 // Polling of one model: @lumino/polling's Poll, one step at a time, with a per-step delay.
 import { Poll } from '@lumino/polling';
 
+/** A request unanswered this long means the connection is lost (the poll goes on waiting). */
+export const STALL_MS = 8000;
+
 /** The first retry after a failed step waits at least this long (ms). */
 const MIN_RETRY = 1000;
 

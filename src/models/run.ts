@@ -11,7 +11,7 @@ import {
 } from '../api';
 import { chartIsCurrent } from './curves';
 import { LogBuffer } from './log';
-import { StepPoll } from './poll';
+import { STALL_MS, StepPoll } from './poll';
 
 /** What changed in a RunModel. */
 export type RunChange =
@@ -35,8 +35,6 @@ export interface IRunProblem {
   code: string;
 }
 
-/** A request unanswered this long means the connection is lost (the poll goes on waiting). */
-export const STALL_MS = 8000;
 const CONNECTION_LOST: IRunProblem = {
   message: 'connection lost, retrying',
   code: 'connection_lost'

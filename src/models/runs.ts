@@ -5,7 +5,7 @@ import { IDisposable } from '@lumino/disposable';
 import { IRunRow, IStatusInfo, TrackrunApiError, TrackrunClient } from '../api';
 import { toServerFilter } from './filter';
 import { compareValues, isSortable, sortField, sortValue } from './order';
-import { StepPoll } from './poll';
+import { STALL_MS, StepPoll } from './poll';
 
 /** How the panel is connected to the server extension. */
 export type ConnectionState =
@@ -453,6 +453,23 @@ export class RunsModel implements IDisposable {
   }
 
   private async _step(): Promise<number | null> {
+    // A server that stalls never fails the request: say so after a while, keep waiting.
+    const stall = window.setTimeout(
+      () =>
+        this._setConnection({
+          kind: 'unreachable',
+          message: 'The Jupyter server has not answered for a while.'
+        }),
+      STALL_MS
+    );
+    try {
+      return await this._load();
+    } finally {
+      window.clearTimeout(stall);
+    }
+  }
+
+  private async _load(): Promise<number | null> {
     if (this._connection.kind !== 'ok' || this._status === null) {
       this._status = await this._client.status();
       this._setConnection({ kind: 'ok' });

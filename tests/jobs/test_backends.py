@@ -45,10 +45,12 @@ def test_local_backend_runs_reports_and_adopts(
         "print('done')"
     )
     backend = LocalBackend(StorePaths(store_root))
-    handle = jobs.submit(run.root)
-    assert handle.backend == "local" and Handle.load(run) == handle
+    queued = jobs.submit(run.root)
+    assert queued.backend == "local" and backend.state(queued).phase in ("queued", "running")
     store = Store(store_root, lease=0)
     wait_status(store, run.run_id, {"running"})
+    handle = Handle.load(run)  # saved by the queue runner that started the supervisor
+    assert handle is not None and handle.ident["pid"]
     assert backend.state(handle).phase == "running"
     adopted = backend.adopt()
     assert [h.run_id for h in adopted] == [run.run_id]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from trackrun.jobs.freeze import _grads_of, freeze_inputs, output_names
-from trackrun.jobs.graph import dump_graph, load_graph, restore_names
+from trackrun.jobs.graph import dump_graph, load_graph, restore_names, track_optimizer_steps
 from trackrun.jobs.merge import MergeReport, merge_graph, recorded, remember
 
 torch = pytest.importorskip("torch")
@@ -33,6 +33,7 @@ def detach_and_attach(
         remember(run_id, frozen.objects, [ns[n] for n in frozen.names])
     job: dict[str, Any] = {"__name__": "__main__"}
     inputs, memo = load_graph(frozen.payload, job)
+    track_optimizer_steps(memo.values())  # as the job process does
     job.update(inputs)
     origins = {id(obj): index for index, obj in memo.items()}
     del frozen

@@ -1,6 +1,6 @@
 """The ``trackrun`` command: list, inspect, follow, compare, export and clean up runs.
 
-One module per command group (``runs``, ``cleanup``, ``analysis``, ``pairing``); each adds
+One module per command group (``runs``, ``cleanup``, ``queue``, ``analysis``, ``pairing``); each adds
 its subcommands with ``register(sub)``.
 """
 
@@ -10,11 +10,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from trackrun.cli import analysis, cleanup, pairing, runs
+from trackrun.cli import analysis, cleanup, pairing, queue, runs
 from trackrun.errors import TrackrunError
 
 #: The command groups, in the order their commands appear in ``trackrun --help``.
-GROUPS = (runs, cleanup, analysis, pairing)
+GROUPS = (runs, cleanup, queue, analysis, pairing)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_cmd_gc)
 
     p = sub.add_parser("kill", help="stop queued or running runs (detached: the whole job)")
-    p.add_argument("runs", nargs="+")
+    p.add_argument("runs", nargs="+", help="run ids/names, or sweep ids/names (the whole sweep)")
     p.set_defaults(handler=_cmd_kill)
 
     p = sub.add_parser("reindex", help="rebuild index.duckdb from the run directories")
@@ -71,10 +71,19 @@ def _cmd_gc(args: argparse.Namespace) -> int:
 
 
 def _cmd_kill(args: argparse.Namespace) -> int:
-    from trackrun.api import kill
+    from trackrun import jobs
 
+    store = open_store(args)
     for run in args.runs:
-        print(f"killed {kill(run, store=args.store)}")
+        sweep = jobs.find_sweep(store.paths, run)
+        if sweep is None:
+            print(f"killed {jobs.kill(store, run)}")
+            continue
+        done = jobs.kill_sweep(store, sweep)
+        print(
+            f"sweep {sweep.name}: cancelled {len(done['cancelled'])} queued and killed "
+            f"{len(done['killed'])} running run(s)"
+        )
     return 0
 
 

@@ -52,6 +52,11 @@ def _cmd_ls(args: argparse.Namespace) -> int:
     store = open_store(args)
     limit = None if args.limit == 0 else args.limit
     table = store.runs(args.filter, args.order_by, limit)
+    if any(status in ("queued", "running") for status in table["status"]):
+        from trackrun import jobs  # SLURM runs whose heartbeats stopped: ask SLURM
+
+        if jobs.reconcile(store):
+            table = store.runs(args.filter, args.order_by, limit)
     if args.json:
         print(json.dumps(jsonable(table.to_dicts()), indent=1, default=str))
         return 0
@@ -83,9 +88,16 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     store = open_store(args)
     info = store.summary(args.run)
+    job = None
+    if info.get("detached"):
+        from trackrun import jobs  # the backend's view: SLURM job id, state, queue wait
+
+        if info["status"] in ("queued", "running") and jobs.reconcile(store):
+            info = store.summary(info["run_id"])
+        job = jobs.describe(store, info["run_id"])
     record = _read_run_json(store, info["run_id"])
     if args.json:
-        print(json.dumps(jsonable({**info, "record": record}), indent=1, default=str))
+        print(json.dumps(jsonable({**info, "record": record, "job": job}), indent=1, default=str))
         return 0
     provenance = record.get("provenance") or {}
     git = provenance.get("git") or {}
@@ -96,6 +108,12 @@ def _cmd_show(args: argparse.Namespace) -> int:
         + (f"  attempts {info['attempts']}" if info["attempts"] else ""),
         f"  started   {when(info['started_at'])}   duration {duration(info['duration'])}",
     ]
+    if job and job.get("job_id"):
+        wait = job.get("queue_wait")
+        lines.append(
+            f"  backend   {job['backend']}  job {job['job_id']}  {job.get('state') or '-'}"
+            + (f"  queue wait {duration(wait)}" if isinstance(wait, (int, float)) else "")
+        )
     if info.get("notebook"):
         lines.append(f"  notebook  {info['notebook']}")
     if git:

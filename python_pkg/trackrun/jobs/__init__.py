@@ -7,8 +7,12 @@ exports; only ``jobs/`` spawns, signals or supervises a job process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from trackrun.errors import TrackrunError
+from trackrun.events import append_event
 from trackrun.jobs.backends import Backend, Handle, JobState, backend_of, get_backend, store_of
 from trackrun.jobs.drainer import Drainer
 from trackrun.jobs.freeze import (
@@ -20,31 +24,130 @@ from trackrun.jobs.freeze import (
     write_job,
 )
 from trackrun.jobs.kill import kill
-from trackrun.layout import RunPaths
+from trackrun.jobs.queue import live_drainer
+from trackrun.jobs.sweep import Sweep, SweepError, parse_sweep
+from trackrun.jobs.sweep_runs import SweepRecord, find_sweep, kill_sweep, list_sweeps
+from trackrun.layout import RunPaths, StorePaths
+from trackrun.store import Store
 
 #: The backend a detached run goes to when neither the cell nor the project names one.
 DEFAULT_BACKEND = "local"
 
 
-def submit(run_dir: Path, backend: str | None = None) -> Handle:
+def submit(
+    run_dir: Path, backend: str | None = None, slurm_options: dict[str, str] | None = None
+) -> Handle:
     """Submit the queued run at ``run_dir`` (its job already written); return its handle.
 
-    ``backend`` is a backend name; None or ``"local"`` means this machine: the store's live
-    Jupyter server takes the run into its queue (slots, GPUs) when there is one, else this
-    process starts the supervisor itself. Raises TrackrunError for an unknown backend, and
-    whatever the chosen backend raises when it refuses the run (nothing is started then).
-    """
-    from trackrun.jobs.backends.server import HandOverRefused
+    ``backend`` is a backend name; None means the project config's (``[tool.trackrun]`` in
+    pyproject.toml or ``<store>/config.toml``), else ``local``. ``local`` means this machine:
+    the run joins the store's queue, drained by the live Jupyter server when there is one
+    (slots, GPUs), else by a queue runner started here on demand (``jobs/queue_runner.py``),
+    within the store-wide ``max_parallel``. ``slurm_options`` (sbatch options, over the
+    project config's) are saved with the job for the ``slurm`` backend.
 
-    run = RunPaths(run_dir)
-    store = store_of(run_dir)
-    name = backend or DEFAULT_BACKEND
-    if name == "local":
-        try:
-            return get_backend("server", store).submit(run)
-        except HandOverRefused:
-            pass
-    return get_backend(name, store).submit(run)
+    Raises TrackrunError (ConfigError, SlurmError...) when the backend is unknown or refuses
+    the run; the run is then recorded ``failed`` with that message, so nothing is left
+    queued or running.
+    """
+    return submit_many([run_dir], backend=backend, slurm_options=slurm_options)[0]
+
+
+def submit_many(
+    run_dirs: Sequence[Path],
+    parallel: int | None = None,
+    backend: str | None = None,
+    slurm_options: dict[str, str] | None = None,
+) -> list[Handle]:
+    """Submit several queued runs at once (a sweep); at most ``parallel`` run together.
+
+    Locally the limit is each job's ``parallel`` in its spec (written by the sweep), which
+    whichever drainer serves the store applies; other backends get ``parallel`` through
+    their own ``submit_many`` (SLURM: one job array with ``%parallel``). Errors as
+    :func:`submit`: every run is recorded ``failed`` when the backend refuses them.
+    """
+    from trackrun.config import resolve_backend  # tomllib: only when submitting
+    from trackrun.jobs.queue_runner import enqueue, ensure_drainer
+
+    if not run_dirs:
+        return []
+    store = store_of(run_dirs[0])
+    runs = [RunPaths(d) for d in run_dirs]
+    try:
+        name, options = resolve_backend(store.root, backend)
+        if name == "slurm":
+            from trackrun.jobs.backends.slurm import write_options
+
+            for run in runs:
+                write_options(run, {**options, **(slurm_options or {})})
+        if name != "local":
+            return get_backend(name, store).submit_many(runs, parallel)
+    except TrackrunError as error:
+        for run in runs:
+            append_event(run.events_of("observer"), "status", status="failed", error=str(error))
+        raise
+    handles = []
+    for run in runs:
+        handle = Handle("local", run.run_id)
+        handle.save(run)  # before queueing: the drainer's own handle must win
+        enqueue(store.root, run.run_id)
+        handles.append(handle)
+    ensure_drainer(store, [run.run_id for run in runs])
+    return handles
+
+
+def read_launch(run: RunPaths) -> dict[str, Any]:
+    """The run's name and launch record (``{"name", "sweep", ...}``) from its run.json;
+    empty for a run folder without one."""
+    import json
+
+    try:
+        record = json.loads(run.run_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    launch = record.get("launch") if isinstance(record, dict) else None
+    return {**(launch if isinstance(launch, dict) else {}), "name": record.get("name")}
+
+
+def run_queue(store: StorePaths, max_parallel: int | None = None) -> bool:
+    """Drain ``store``'s queue in this process (``trackrun queue run``); see queue_runner."""
+    from trackrun.jobs.queue_runner import run_queue as drain
+
+    return drain(store, max_parallel)
+
+
+def queued(store: StorePaths) -> list[str]:
+    """Ids of the runs waiting in ``store``'s queue, oldest first."""
+    from trackrun.jobs.queue_runner import queued as waiting
+
+    return waiting(store)
+
+
+def check_backend(store_root: Path, backend: str, options: dict[str, str]) -> None:
+    """Refuse a backend that cannot take runs before any run is recorded: an unknown name,
+    SLURM tools missing, a partition the cluster does not have. Raises TrackrunError."""
+    get_backend(backend, StorePaths(store_root))
+    if backend == "slurm":
+        from trackrun.jobs.backends.slurm import SlurmBackend
+
+        SlurmBackend(StorePaths(store_root)).check(options)
+
+
+def reconcile(store: Store) -> dict[str, JobState]:
+    """Ask the cluster scheduler about runs whose heartbeats stopped and record what it
+    says (see ``jobs/reconcile.py``); returns its answers by run id. Never raises for a
+    scheduler problem."""
+    from trackrun.jobs.reconcile import reconcile as _reconcile
+
+    return _reconcile(store)
+
+
+def describe(store: Store, run_id: str) -> dict[str, Any] | None:
+    """Backend facts of a detached run for display: backend, job id, scheduler state,
+    queue wait; None for a run that was never submitted to a backend."""
+    from trackrun.jobs.reconcile import describe as _describe
+
+    return _describe(store, run_id)
 
 
 __all__ = [
@@ -55,12 +158,27 @@ __all__ = [
     "Handle",
     "JobState",
     "backend_of",
+    "check_backend",
     "clone",
+    "describe",
     "freeze_inputs",
     "get_backend",
     "kill",
+    "live_drainer",
+    "read_launch",
     "load_outputs",
     "read_spec",
+    "reconcile",
+    "Sweep",
+    "SweepError",
+    "SweepRecord",
+    "find_sweep",
+    "kill_sweep",
+    "list_sweeps",
+    "parse_sweep",
+    "queued",
+    "run_queue",
     "submit",
+    "submit_many",
     "write_job",
 ]

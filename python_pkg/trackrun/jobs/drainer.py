@@ -1,8 +1,9 @@
 """The queue drainer of a store: starts queued runs within slots and GPUs, adopts survivors.
 
-Exactly one drainer serves a store at a time; it registers in ``<store>/drainer.json``
-with a heartbeat so submitters can hand it runs (``jobs.queue.hand_over``). The Jupyter
-server's launch service drives one with its tick.
+Exactly one drainer serves a store at a time: the one holding the store's drainer lock
+(``jobs/slots.py``); it registers in ``<store>/drainer.json`` with a heartbeat so submitters
+can hand it runs (``jobs.queue.hand_over``). The Jupyter server's launch service drives one
+with its tick; without a server, the on-demand queue runner (``jobs/queue_runner.py``) does.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import Any
 
 from trackrun import liveness
 from trackrun.ids import is_run_id
+from trackrun.jobs import slots
 from trackrun.jobs.backends import Handle
 from trackrun.jobs.backends.local import LocalBackend
 from trackrun.jobs.queue import ACCEPTED, claim, drainer_file, queue_dir
+from trackrun.jobs.reconcile import reconcile_in_background
 from trackrun.jobs.spawn import spawn_supervisor
 from trackrun.layout import StorePaths, write_json_atomic
 from trackrun.run import process_identity
@@ -37,8 +40,18 @@ class Drainer:
     ``--gpu auto`` run; such runs wait, in order, for a free one.
     """
 
-    def __init__(self, store: StorePaths, max_parallel: int, gpus: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        store: StorePaths,
+        max_parallel: int,
+        gpus: list[str] | None = None,
+        backend_name: str = "server",
+    ) -> None:
         self.store = store
+        self.backend_name = backend_name
+        self._lock: int | None = None
+        #: Run id -> the slot group (sweep) it counts against, for running runs.
+        self._group_of: dict[str, str] = {}
         self.max_parallel = max(1, max_parallel)
         self.gpus = list(gpus or [])
         self._gpu_of: dict[str, list[str]] = {}
@@ -47,34 +60,77 @@ class Drainer:
         self._adopted: dict[str, tuple[int, str | None]] = {}
         self._last_heartbeat = 0.0
 
-    def start(self) -> None:
-        """Register in the store and adopt the detached runs that are still running."""
+    def start(self) -> bool:
+        """Take the store's drainer lock, register and adopt the detached runs still running.
+
+        Returns False when another drainer holds the lock; ``tick()`` then tries again and
+        does nothing until this drainer holds it.
+        """
         self.store.ensure()
         queue_dir(self.store.root).mkdir(exist_ok=True, mode=0o700)
+        # A launcher probing the lock holds it for a moment: try for a little while.
+        deadline = time.monotonic() + 0.5
+        while not self._take_lock():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    @property
+    def holds_lock(self) -> bool:
+        return self._lock is not None
+
+    def _take_lock(self) -> bool:
+        if self._lock is not None:
+            return True
+        self._lock = slots.try_lock(self.store.root)
+        if self._lock is None:
+            return False
         self._register()
         for handle in LocalBackend(self.store).adopt():
+            if handle.run_id in self._children:
+                continue
             pid = int(handle.ident["pid"])
             self._adopted[handle.run_id] = (pid, handle.ident.get("proc_start"))
+            self._note_group(handle.run_id)
             assigned = _assigned_gpus(pid)
             if assigned:
                 self._gpu_of[handle.run_id] = assigned
         if self._adopted:
             log.info("trackrun: adopted running runs %s", ", ".join(sorted(self._adopted)))
+        return True
 
     def stop(self) -> None:
-        """Unregister (supervisors keep running; the next drainer adopts them)."""
+        """Unregister and let go of the lock (supervisors keep running; the next drainer
+        adopts them)."""
         info = _read_json(drainer_file(self.store.root))
         if info.get("pid") == os.getpid():
             drainer_file(self.store.root).unlink(missing_ok=True)
+        if self._lock is not None:
+            slots.release(self._lock)
+            self._lock = None
+
+    def pending(self) -> list[str]:
+        """Ids of the runs waiting in the store's queue (accepted or not)."""
+        try:
+            names = os.listdir(queue_dir(self.store.root))
+        except FileNotFoundError:
+            return []
+        return sorted(
+            {n.removesuffix(ACCEPTED) for n in names if is_run_id(n.removesuffix(ACCEPTED))}
+        )
 
     def running(self) -> list[str]:
         """Ids of runs this drainer started or adopted that are still running."""
         return sorted([*self._children, *self._adopted])
 
     def tick(self) -> None:
-        """One round: heartbeat, accept, reap, start what fits."""
+        """One round: heartbeat, accept, reap, start what fits (only while holding the lock)."""
+        if not self._take_lock():
+            return
         if time.time() - self._last_heartbeat > 2.0:
             self._register()
+        reconcile_in_background(self.store)
         self._reap()
         folder = queue_dir(self.store.root)
         try:
@@ -87,12 +143,15 @@ class Drainer:
                     os.rename(folder / name, folder / f"{name}{ACCEPTED}")
                 except FileNotFoundError:
                     continue  # the submitter withdrew it and starts it itself
-        for name in sorted(n for n in os.listdir(folder) if n.endswith(ACCEPTED)):
+        for name in _oldest_first(folder, [n for n in os.listdir(folder) if n.endswith(ACCEPTED)]):
             if len(self._children) + len(self._adopted) >= self.max_parallel:
                 break
             run_id = name.removesuffix(ACCEPTED)
             run_dir = self.store.runs / run_id
             spec = _read_json(run_dir / "job" / "spec.json")
+            group, limit = slots.slot_group(spec)
+            if group and limit and sum(g == group for g in self._group_of.values()) >= limit:
+                continue  # this sweep's --parallel is full; other runs may still start
             gpus: list[str] = []
             if spec.get("gpu") == "auto":
                 held = [g for assigned in self._gpu_of.values() for g in assigned]
@@ -100,7 +159,11 @@ class Drainer:
                 if self.gpus and not free:
                     break  # in order: wait for a GPU rather than let later runs overtake
                 gpus = free[:1]
+            if is_run_id(run_id) and spec and slots.orphaned_claim(run_dir):
+                slots.reclaim(run_dir)  # its drainer died between claiming and starting it
             if is_run_id(run_id) and spec and claim(run_dir):
+                if group:
+                    self._group_of[run_id] = group
                 self._launch(run_id, run_dir, gpus)
             (folder / name).unlink(missing_ok=True)
 
@@ -125,7 +188,7 @@ class Drainer:
             self._gpu_of[run_id] = gpus
         process = spawn_supervisor(run_dir, extra_env=extra)
         Handle(
-            "server",
+            self.backend_name,
             run_id,
             {
                 "pid": process.pid,
@@ -141,10 +204,30 @@ class Drainer:
             if process.poll() is not None:
                 del self._children[run_id]
                 self._gpu_of.pop(run_id, None)
+                self._group_of.pop(run_id, None)
         for run_id, (pid, token) in list(self._adopted.items()):
             if not liveness.is_alive(pid, token):
                 del self._adopted[run_id]
                 self._gpu_of.pop(run_id, None)
+                self._group_of.pop(run_id, None)
+
+    def _note_group(self, run_id: str) -> None:
+        group, _ = slots.slot_group(_read_json(self.store.runs / run_id / "job" / "spec.json"))
+        if group:
+            self._group_of[run_id] = group
+
+
+def _oldest_first(folder: Path, names: list[str]) -> list[str]:
+    """Queue entries in the order they were queued (a sweep's points in point order; run ids
+    made in the same second do not sort by time)."""
+
+    def queued_at(name: str) -> tuple[int, str]:
+        try:
+            return (os.stat(folder / name).st_mtime_ns, name)
+        except FileNotFoundError:
+            return (0, name)
+
+    return sorted(names, key=queued_at)
 
 
 def _assigned_gpus(pid: int) -> list[str]:

@@ -12,9 +12,12 @@ those numbers so the other side can tell which loaded object was which original 
 from __future__ import annotations
 
 import dis
+import functools
 import io
 import pickle
+import sys
 import types
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +78,41 @@ def load_graph(payload: bytes, namespace: dict[str, Any]) -> tuple[Any, dict[int
     unpickler = _Unpickler(io.BytesIO(payload))
     value = unpickler.load()
     return value, dict(unpickler.memo.copy())
+
+
+def track_optimizer_steps(objects: Iterable[Any]) -> None:
+    """Give LR schedulers loaded in the job back their watch on ``optimizer.step``.
+
+    A scheduler wraps its optimizer's ``step`` in an instance attribute, which the
+    optimizer's pickled state leaves out; without it the first ``scheduler.step()`` in the
+    job warns that the optimizer's step was overridden, as it never does inline. Only for
+    objects that live on (the job's): an attach merges state into the kernel's own objects,
+    which keep their wrapper.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    scheduler_type = torch.optim.lr_scheduler.LRScheduler
+    for obj in objects:
+        optimizer = getattr(obj, "optimizer", None) if isinstance(obj, scheduler_type) else None
+        if optimizer is None or hasattr(optimizer.step, "_wrapped_by_lr_sched"):
+            continue
+        optimizer.step = _counted_step(optimizer)
+
+
+def _counted_step(optimizer: Any) -> Any:
+    """``optimizer.step`` wrapped as an LR scheduler wraps it (marks ``_opt_called``)."""
+    step = type(optimizer).step
+    owner: weakref.ref[Any] = weakref.ref(optimizer)
+
+    @functools.wraps(step)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opt: Any = owner()
+        opt._opt_called = True
+        return step(opt, *args, **kwargs)
+
+    wrapper._wrapped_by_lr_sched = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def restore_names(namespace: dict[str, Any], before: Mapping[str, Any]) -> None:

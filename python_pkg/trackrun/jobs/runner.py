@@ -18,7 +18,7 @@ from typing import Any
 
 from trackrun.cellcode import final_scalars
 from trackrun.jobs.freeze import read_spec, save_outputs, store_root_of
-from trackrun.jobs.graph import load_graph
+from trackrun.jobs.graph import load_graph, track_optimizer_steps
 from trackrun.jobs.signing import read_verified
 from trackrun.layout import RunPaths
 from trackrun.run import Run, active_run
@@ -43,6 +43,7 @@ def run_job(run_dir: Path) -> int:
     try:
         payload = read_verified(paths.job / "inputs.pkl", store_root_of(paths), "inputs")
         inputs, memo = load_graph(payload, namespace)
+        track_optimizer_steps(memo.values())
     except Exception as error:  # a refused or broken input pickle: nothing ran
         _record_error(paths, error, show=True)
         run.release()

@@ -19,6 +19,7 @@ from typing import Any
 
 from trackrun import liveness
 from trackrun.event_writer import EventWriter
+from trackrun.events import iter_events
 from trackrun.jobs import processes
 from trackrun.jobs.backends.local import KILL_GRACE
 from trackrun.jobs.environment import job_environment
@@ -54,9 +55,20 @@ class Supervisor:
         self.writer.flush()
         attempts = 1 + int(self.spec.get("retries") or 0)
         status, error = "failed", None
-        for attempt in range(1, attempts + 1):
+        # A requeued or resubmitted SLURM job runs this again: go on from the attempts recorded.
+        first = 1 + _attempts_started(self.paths)
+        if first > attempts:
+            error = f"the scheduler restarted the job more often than --retries {attempts - 1}"
+        for attempt in range(first, attempts + 1):
             (self.paths.job / "error.txt").unlink(missing_ok=True)
             code = self._attempt(attempt)
+            if self.cancelled and _stopped_by_scheduler(self.paths):
+                # SLURM stopped it (requeue, preemption, time limit), not the user: the
+                # requeued job goes on, or jobs.reconcile records SLURM's final state. This
+                # status supersedes the `killed` the job recorded on SIGTERM.
+                self.writer.emit("status", status="queued", error="stopped by SLURM")
+                self.writer.close()
+                return 1
             if self.cancelled:
                 status, error = "killed", "cancelled by the user (trackrun kill)"
                 break
@@ -164,6 +176,20 @@ class Supervisor:
     def _log_line(self, text: str) -> None:
         with open_private(self.paths.output_log) as log:
             log.write(text.encode())
+
+
+def _attempts_started(paths: RunPaths) -> int:
+    events = iter_events(paths.events_of("supervisor"))
+    return sum(1 for e in events if e.get("type") == "attempt" and e.get("state") == "started")
+
+
+def _stopped_by_scheduler(paths: RunPaths) -> bool:
+    # `trackrun kill` writes cancel-requested before scancel; any other SIGTERM under SLURM
+    # comes from SLURM itself.
+    return (
+        os.environ.get("TRACKRUN_BACKEND") == "slurm"
+        and not (paths.job / "cancel-requested").exists()
+    )
 
 
 def _killpg(pgid: int, sig: int) -> None:

@@ -83,6 +83,18 @@ class TrackRunMagics(Magics):
     )
     @argument("--outputs", help="with --detach: names to bring back (default: all it assigns)")
     @argument(
+        "--on",
+        metavar="BACKEND",
+        help="with --detach: where the job runs: local or slurm (default: the project config's "
+        "backend, else local)",
+    )
+    @argument(
+        "--slurm",
+        metavar='"K=V ..."',
+        help='with --detach --on slurm: sbatch options, e.g. "partition=gpu gres=gpu:1 '
+        "time=04:00:00\" (over the project config's [slurm] table)",
+    )
+    @argument(
         "--attach",
         nargs="?",
         const="",
@@ -102,6 +114,14 @@ class TrackRunMagics(Magics):
         help="with --attach: load outputs this store did not sign (a run copied from "
         "another store); loading a pickle runs its code",
     )
+    @argument("--sweep", help='one detached run per point, e.g. "lr=[1e-3, 1e-2] seed=range(3)"')
+    @argument("--sweep-random", type=int, metavar="N", help="with --sweep: N random draws")
+    @argument("--sweep-seed", type=int, help="with --sweep-random: seed, for the same points")
+    @argument("--parallel", type=int, metavar="N", help="with --sweep: at most N runs at once")
+    @argument("--sweep-metric", metavar="KEY", help="with --sweep: the metric that ranks runs")
+    @argument("--sweep-goal", choices=["max", "min"], default="max", help="with --sweep-metric")
+    @argument("--yes", action="store_true", help="with --sweep: allow more than 10,000 points")
+    @argument("--load", metavar="best", help="with --attach SWEEP: load the best run's outputs")
     @line_cell_magic
     def track_run(self, line: str, cell: str | None = None) -> Any:
         """Track a cell as a run in the trackrun store (code, params, environment, metrics,
@@ -113,6 +133,13 @@ class TrackRunMagics(Magics):
             shell: Any = self.shell
             shell.set_next_input(slice_text(args.reproduce, store=_store_root(args)))
             return None
+        from trackrun.magic.sweep import check_sweep_options, sweep_of
+
+        check_sweep_options(args)
+        if cell is None and args.attach and (sweep := sweep_of(_store_root(args), args.attach)):
+            from trackrun.magic.sweep import attach_sweep
+
+            return attach_sweep(self.shell, sweep, _store_root(args), args.load)
         if cell is None:
             if args.attach is None:
                 raise UsageError(
@@ -130,14 +157,22 @@ class TrackRunMagics(Magics):
             )
         if args.attach is not None:
             raise UsageError("--attach is a line magic option: use `%track_run --attach RUN`")
+        if args.sweep is not None:
+            from trackrun.magic.sweep import run_sweep
+
+            return run_sweep(
+                self.shell, args, cell, _store_root(args), _explicit_params(args), line
+            )
         if args.detach:
             from trackrun.magic.launch import run_detached
 
             return run_detached(
                 self.shell, args, cell, _store_root(args), _explicit_params(args), line
             )
-        if args.retries or args.gpu or args.outputs:
-            raise UsageError("--retries, --gpu and --outputs only apply with --detach")
+        if args.retries or args.gpu or args.outputs or args.on or args.slurm:
+            raise UsageError(
+                "--retries, --gpu, --outputs, --on and --slurm only apply with --detach"
+            )
         return run_inline(self.shell, args, cell, line)
 
 
@@ -302,13 +337,12 @@ def _tee_output(log_path: Path) -> Iterator[None]:
         log.close()
 
 
-def load_ipython_extension(shell: Any) -> None:
-    """Register the magics and bind ``trackrun`` in the namespace (``%load_ext trackrun``),
-    so ``trackrun.log(...)`` works in the next cell as the README shows."""
-    import trackrun
-
+def load_ipython_extension(shell: Any, api: Any = None) -> None:
+    """Register the magics; bind ``api`` (the ``trackrun`` package, handed down by its
+    ``load_ipython_extension``) as ``trackrun`` in the namespace, as the README shows."""
     shell.register_magics(TrackRunMagics)
-    shell.push({"trackrun": trackrun})
+    if api is not None:
+        shell.push({"trackrun": api})
 
 
 __all__ = ["RUN_MIME_TYPE", "TrackRunMagics", "load_ipython_extension"]

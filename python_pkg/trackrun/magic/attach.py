@@ -51,7 +51,7 @@ def attach(shell: Any, run: str, store: Path, load: bool = True, trust: bool = F
         return
     view.stop()
     if load and view.follower.status == "finished":
-        _load(shell, paths, trust)
+        load_into_kernel(shell, paths, trust)
 
 
 def _newest_running(store: Store, shell: Any) -> str:
@@ -91,7 +91,7 @@ def _print_new_log(log: Path, offset: int) -> int:
     return offset + len(data)
 
 
-def _load(shell: Any, paths: Any, trust: bool) -> None:
+def load_into_kernel(shell: Any, paths: Any, trust: bool) -> None:
     """Merge the run's outputs into the kernel: objects that existed at launch keep their
     identity and get the job's state; the rest is bound as loaded. Says what was rebound."""
     try:

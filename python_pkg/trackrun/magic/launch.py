@@ -11,7 +11,8 @@ from IPython.core.error import UsageError
 
 from trackrun import jobs
 from trackrun.cellcode import analyze_cell, auto_params
-from trackrun.errors import NotSerializableError
+from trackrun.config import resolve_backend
+from trackrun.errors import NotSerializableError, TrackrunError
 from trackrun.jobs.environment import missing_in_server
 from trackrun.jobs.merge import remember
 from trackrun.jobs.queue import live_drainer
@@ -28,6 +29,14 @@ def run_detached(
     Raises UsageError (nothing started, no run recorded) when the cell does not parse or
     reads values that cannot be sent to another process.
     """
+    try:  # bad backend options are refused before anything is recorded
+        slurm = args.slurm
+        if slurm and len(slurm) > 1 and slurm[0] == slurm[-1] and slurm[0] in "'\"":
+            slurm = slurm[1:-1]  # IPython's argument parsing keeps the quotes
+        backend, slurm_options = resolve_backend(store_root, args.on, slurm)
+        jobs.check_backend(store_root, backend, slurm_options)
+    except TrackrunError as error:
+        raise UsageError(str(error)) from None
     source = shell.transform_cell(cell)
     try:
         names = analyze_cell(source)
@@ -65,6 +74,7 @@ def run_detached(
             "detached": True,
             "retries": args.retries,
             "gpu": args.gpu,
+            "backend": backend,
             "magic": f"%%track_run {line}".strip(),
         },
         status="queued",
@@ -76,7 +86,10 @@ def run_detached(
     del frozen
     run.release()
     _warn_missing_secrets(store_root)
-    jobs.submit(run.dir)
+    try:
+        jobs.submit(run.dir, backend, slurm_options)
+    except TrackrunError as error:  # jobs.submit recorded the run failed
+        raise UsageError(f"%%track_run --detach: run {run.run_id} not submitted: {error}") from None
     print(
         f"trackrun: detached run {run.name} ({run.run_id}); it goes on if you close the "
         f"browser or the kernel. Follow it with: %track_run --attach {run.run_id}"

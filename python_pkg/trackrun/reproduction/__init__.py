@@ -49,9 +49,9 @@ class Reproduction:
         return None if self.comparison is None else self.comparison.verdict
 
     def to_text(self) -> str:
-        lines = [
-            f"wrote {self.folder.path}/ (reproduce.py, requirements.txt, README.md, inputs.md)"
-        ]
+        """The folder written, then the final metrics side by side and the verdict."""
+        names = sorted(p.name for p in self.folder.path.iterdir() if p.name != "reproduce.log")
+        lines = [f"wrote {self.folder.path}/ ({', '.join(names)})"]
         if self.comparison is None:
             if self.returncode is not None:
                 lines.append(

@@ -42,7 +42,7 @@ _COLUMNS: dict[str, tuple[str, str]] = {
 }
 _FIELD_HELP = (
     "id, name, status, notebook, note, host, user, commit, branch, dirty, detached, attempts, "
-    "error, started, ended, created, duration, tag, tag:NAME, params.KEY, "
+    "error, started, ended, created, duration, tag, tag:NAME, sweep, sweep:NAME, params.KEY, "
     "metrics.KEY[.last|.min|.max|.count]"
 )
 _EXPECTED = {
@@ -270,12 +270,14 @@ class _Parser:
         head, quoted = token.parts[0]
         lower = head.lower()
         prefix = next(
-            (p for p in ("params.", "metrics.", "tag:", "tags:") if lower.startswith(p)), ""
+            (p for p in ("params.", "metrics.", "tag:", "tags:", "sweep:") if lower.startswith(p)),
+            "",
         )
         if quoted or not prefix:
             if len(token.parts) == 1 and not quoted:
-                if lower in ("tag", "tags"):
-                    return _Field("tags", head)
+                # A sweep's runs carry the tags sweep:<name> and sweep:<id>.
+                if lower in ("tag", "tags", "sweep"):
+                    return _Field("tags", head, key="sweep:" if lower == "sweep" else "")
                 if lower in _COLUMNS:
                     sql, vtype = _COLUMNS[lower]
                     return _Field("column", head, sql, vtype)
@@ -304,7 +306,7 @@ class _Parser:
                     self.fail(f"unexpected text after the key in {token.raw!r}", token)
         if kind == "metric":
             return _Field(kind, token.raw, f'm."{agg}"', _NUM, key)
-        return _Field(kind, token.raw, key=key)
+        return _Field(kind, token.raw, key="sweep:" + key if prefix == "sweep:" else key)
 
     def parse_value(self) -> _Literal:
         token = self.take()
@@ -369,7 +371,7 @@ class _Parser:
     def coerce(self, field: _Field, op: str, lit: _Literal) -> tuple[str, object]:
         """The column to compare and the parameter value for one literal."""
         if field.kind == "tags":
-            return "t.tag", lit.text
+            return "t.tag", field.key + lit.text
         if field.kind == "param":
             if op == "~":
                 return "p.value_str", lit.text

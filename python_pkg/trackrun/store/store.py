@@ -399,6 +399,10 @@ class Store:
         self._forget_answers()
         states = self._snapshot.states
         lost = [r for r in suspects if r in states and states[r].lost()]
+        # A run a cluster scheduler owns is judged by jobs.reconcile, which asks SLURM.
+        scheduled = [r for r in lost if _on_scheduler(self.paths.run(r).job)]
+        lost = [r for r in lost if r not in scheduled]
+        self._snapshot.running.difference_update(scheduled)
         for run_id in lost:
             append_event(
                 self.paths.run(run_id).events_of("observer"),
@@ -409,3 +413,11 @@ class Store:
             )
         if lost:
             self._ingest(con, lost)
+
+
+def _on_scheduler(job: Path) -> bool:
+    """True when the run's jobs handle names a scheduler backend (SLURM), not this host."""
+    try:
+        return '"backend": "slurm"' in (job / "handle.json").read_text(encoding="utf-8")
+    except OSError:
+        return False

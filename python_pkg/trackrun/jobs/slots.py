@@ -1,0 +1,137 @@
+"""Who may drain a store's queue, and how many runs at once: the drainer lock, the store-wide
+limit, per-sweep limits, and claims left behind by a drainer that died.
+
+Exactly one drainer (the Jupyter server's, or an on-demand queue runner) serves a store at a
+time: the one holding an exclusive ``flock`` on ``<store>/drainer.lock``. The kernel releases
+the lock when the holder dies, however it dies, so a dead drainer never blocks the next.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from trackrun import liveness
+from trackrun.layout import TERMINAL_STATUSES, RunPaths
+
+
+def lock_path(store_root: Path) -> Path:
+    """The lock file whose holder is the store's one drainer."""
+    return store_root / "drainer.lock"
+
+
+def try_lock(store_root: Path) -> int | None:
+    """Take the store's drainer lock without waiting; the open descriptor, or None if held.
+
+    The descriptor is not inherited by child processes; closing it (or exiting) releases
+    the lock.
+    """
+    fd = os.open(lock_path(store_root), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release(fd: int) -> None:
+    """Release a lock taken with :func:`try_lock`."""
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def lock_is_held(store_root: Path) -> bool:
+    """True while some process (a server or a queue runner) drains the store."""
+    fd = try_lock(store_root)
+    if fd is None:
+        return True
+    release(fd)
+    return False
+
+
+def store_max_parallel() -> int:
+    """The store-wide limit of detached runs at once when no server sets one:
+    ``$TRACKRUN_MAX_PARALLEL``, else the number of CPU cores."""
+    value = os.environ.get("TRACKRUN_MAX_PARALLEL", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return max(1, os.cpu_count() or 1)
+
+
+def slot_group(spec: dict[str, Any]) -> tuple[str | None, int | None]:
+    """The group a job counts against and that group's limit: ``(sweep id, --parallel)``."""
+    group = spec.get("sweep")
+    limit = spec.get("parallel")
+    return (
+        str(group) if group else None,
+        int(limit) if isinstance(limit, int) and limit > 0 else None,
+    )
+
+
+def orphaned_claim(run_dir: Path) -> bool:
+    """True when the run was claimed by a process that died before starting it.
+
+    A drainer killed between claiming a run and spawning its supervisor leaves a claim
+    that would keep the run queued forever. Such a claim has no handle with a process, no
+    supervisor record and no final status (a cancelled run has one), and the claiming
+    process is gone (or its pid now belongs to a process started after the claim).
+    """
+    run = RunPaths(run_dir)
+    claim = run.job / "claim"
+    try:
+        pid = int(claim.read_text().strip() or 0)
+        claimed_at = claim.stat().st_mtime
+    except (OSError, ValueError):
+        return False
+    if run.events_of("supervisor").exists():
+        return False
+    try:
+        handle = json.loads((run.job / "handle.json").read_text())
+        if (handle.get("ident") or {}).get("pid"):
+            return False
+    except (OSError, ValueError):
+        pass
+    if _ended(run):
+        return False
+    return not _alive_since(pid, claimed_at)
+
+
+def reclaim(run_dir: Path) -> None:
+    """Remove an orphaned claim so the run can be claimed again (see orphaned_claim)."""
+    (run_dir / "job" / "claim").unlink(missing_ok=True)
+
+
+def _ended(run: RunPaths) -> bool:
+    for path in run.event_files():
+        try:
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    if '"status"' not in line:
+                        continue
+                    try:
+                        event = json.loads(line)
+                    except ValueError:
+                        continue
+                    if event.get("type") == "status" and event.get("status") in TERMINAL_STATUSES:
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def _alive_since(pid: int, since: float) -> bool:
+    """True when ``pid`` is alive and started no later than ``since`` (not a reused pid)."""
+    token = liveness.process_start_time(pid) if pid > 0 else None
+    if token is None:
+        return False
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
+        started = boot + int(token) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, StopIteration):
+        return True  # cannot tell: assume the claimer is alive (never start a run twice)
+    return started <= since + 1.0

@@ -1,0 +1,93 @@
+"""compare("sweep:NAME", group_by=...): seed statistics, best group against the runner-up, chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from trackrun.comparison import compare
+from trackrun.jobs.sweep_runs import new_sweep
+from trackrun.layout import StorePaths
+from trackrun.run import Run
+
+# Final val_acc per seed for each lr: 3e-3 is best, 1e-2 the runner-up, 1e-3 the worst.
+FINALS = {
+    1e-3: [0.70, 0.72, 0.69],
+    3e-3: [0.81, 0.84, 0.80],
+    1e-2: [0.78, 0.77, 0.80],
+}
+
+
+def _sweep_runs(root: Path) -> str:
+    store = StorePaths(root)
+    record = new_sweep(store, "lr-grid", text="lr=[1e-3, 3e-3, 1e-2] seed=range(3)")
+    for lr, finals in FINALS.items():
+        for seed, final in enumerate(finals):
+            run = Run.start(
+                root,
+                params={"lr": lr, "seed": seed, "hidden": 64},
+                tags=record.tags,
+                launch={"sweep": record.launch_entry(0)},
+                provenance={},
+            )
+            run.log({"val_acc": final - 0.2}, step=0)
+            run.log({"val_acc": final}, step=1)
+            run.finish()
+    record.save(store)
+    other = Run.start(root, params={"lr": 3e-3, "seed": 9}, tags=["sweep:other"], provenance={})
+    other.log({"val_acc": 0.99}, step=0)
+    other.finish()
+    return record.sweep_id
+
+
+def test_compare_a_sweep_matches_scipy(isolated_store: Path) -> None:
+    sweep_id = _sweep_runs(isolated_store)
+    result = compare("sweep:lr-grid", metrics=["val_acc"], group_by=["lr"])
+    assert len(result.runs) == 9  # the run tagged sweep:other is not in this sweep
+    by_id = compare(f"sweep = {sweep_id}", metrics=["val_acc"], group_by=["lr"])
+    assert sorted(by_id.runs["run_id"]) == sorted(result.runs["run_id"])
+    groups = result.groups
+    assert groups is not None
+    for label, n, mean, std in zip(
+        groups["group"], groups["n"], groups["mean"], groups["std"], strict=True
+    ):
+        values = _values(label)
+        assert n == 3
+        assert mean == pytest.approx(np.mean(values), rel=1e-12)
+        assert std == pytest.approx(np.std(values, ddof=1), rel=1e-12)
+    assert result.test is not None and len(result.test) == 1
+    test = result.test[0]
+    assert test.groups == ("lr=0.003", "lr=0.01")  # the best against the runner-up
+    reference = stats.ttest_ind(FINALS[3e-3], FINALS[1e-2], equal_var=False)
+    assert test.p_value == pytest.approx(reference.pvalue, rel=1e-9)
+    assert test.df == pytest.approx(reference.df, rel=1e-9)
+    assert test.ci == pytest.approx(tuple(reference.confidence_interval(0.95)), rel=1e-9)
+    assert test.difference == pytest.approx(np.mean(FINALS[3e-3]) - np.mean(FINALS[1e-2]))
+    assert "best group minus runner-up" in result.to_text()
+    lowest = compare("sweep:lr-grid", metrics=["val_acc"], group_by=["lr"], goal="min")
+    assert lowest.test is not None and lowest.test[0].groups == ("lr=0.001", "lr=0.01")
+
+
+def _values(label: str) -> list[float]:
+    lr = float(label.removeprefix("lr="))
+    return next(v for k, v in FINALS.items() if k == pytest.approx(lr))
+
+
+def test_parallel_coordinates_draw_every_run_through_params_and_metric(
+    isolated_store: Path,
+) -> None:
+    _sweep_runs(isolated_store)
+    result = compare("sweep:lr-grid", metrics=["val_acc"])
+    spec = result.parallel_chart.to_dict()
+    json.dumps(spec, allow_nan=False)
+    (rows,) = spec["datasets"].values()
+    assert {row["axis"] for row in rows} == {"lr", "seed", "val_acc"}  # hidden never differs
+    assert len({row["run_id"] for row in rows}) == 9
+    positions = sorted({row["position"] for row in rows if row["axis"] == "lr"})
+    assert positions == pytest.approx([0.0, (3e-3 - 1e-3) / (1e-2 - 1e-3), 1.0])
+    best = max(rows, key=lambda row: row["metric"])
+    assert best["metric"] == pytest.approx(0.84)
