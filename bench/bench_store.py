@@ -93,6 +93,56 @@ print(json.dumps(out))
 """
 
 
+#: Child process: the first query after logging (ingest into a new index) against DuckDB's
+#: own read_json of the same events.jsonl into a table, in the same process; then steady
+#: state: chunks of the same size appended and ingested.
+INGEST_CHILD = r"""
+import json, os, shutil, sys, time
+store, events, chunks = sys.argv[1], sys.argv[2], sys.argv[3:]
+import duckdb
+import trackrun
+from trackrun.store import Store
+out = {}
+s = Store(store)
+t = time.perf_counter()
+out["rows"] = len(s.runs())
+out["first_query_ms"] = (time.perf_counter() - t) * 1e3
+con = duckdb.connect()
+path = events.replace("'", "''")
+t = time.perf_counter()
+con.execute(f"CREATE TABLE e AS SELECT * FROM read_json('{path}', format = 'newline_delimited')")
+out["read_json_ms"] = (time.perf_counter() - t) * 1e3
+out["lines"] = con.execute("SELECT count(*) FROM e").fetchone()[0]
+con.close()
+run_id = os.path.basename(os.path.dirname(events))
+rates = []
+for chunk in chunks:
+    data = open(chunk, "rb").read()
+    points = data.count(b'"metrics"') * 4
+    with open(events, "ab") as f:
+        f.write(data)
+    t = time.perf_counter()
+    s.ingest([run_id])
+    rates.append(points / (time.perf_counter() - t))
+out["steady_points_per_s"] = sorted(rates)[len(rates) // 2] if rates else None
+s.close()
+print(json.dumps(out))
+"""
+
+#: Child process: change_token of an unchanged store (after a first look), in microseconds.
+TOKEN_CHILD = r"""
+import json, statistics, sys, time
+from trackrun.store import Store
+s = Store(sys.argv[1])
+t = time.perf_counter(); first = s.change_token(); cold = (time.perf_counter() - t) * 1e3
+s.close()
+times = []
+for _ in range(200):
+    t = time.perf_counter(); token = s.change_token(); times.append((time.perf_counter() - t) * 1e6)
+assert token == first
+print(json.dumps({"first_ms": cold, "unchanged_us": statistics.median(times), "p90_us": sorted(times)[180]}))
+"""
+
 #: Where child processes keep compiled bytecode (set by main; see child_env).
 PYCACHE: dict[str, str] = {}
 
@@ -114,9 +164,11 @@ def child_env(impl: Path | None) -> dict[str, str]:
     return env
 
 
-def run_child(args: list[str], impl: Path | None, timeout: float = 600) -> dict[str, Any]:
+def run_child(
+    args: list[str], impl: Path | None, timeout: float = 600, code: str = CHILD
+) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, *args],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         env=child_env(impl),
@@ -299,6 +351,100 @@ def measure(
     return out
 
 
+def measure_ingest(
+    work: Path, stores: dict[str, Any], cfg: dict[str, Any], impl: Path | None = None
+) -> dict[str, Any]:
+    """Ingest against DuckDB's read_json, steady state, scale in runs, and unchanged polls
+    (``impl``: another checkout; polls are measured only where Store has change_token)."""
+    out: dict[str, Any] = {}
+    work = work / ("ingest-baseline" if impl else "ingest-current")
+    work.mkdir()
+    source = Path(stores["store_log"])
+    run_dir = next((source / "runs").iterdir())
+    events = run_dir / "events.jsonl"
+    # Steady-state chunks: the metric lines of the logged run again, with later seqs/steps.
+    lines = [json.loads(x) for x in events.read_text().splitlines()]
+    metric_lines = [e for e in lines if e.get("type") == "metrics"]
+    top_seq, top_step = max(e["seq"] for e in lines), max(e["step"] for e in metric_lines)
+    chunks = []
+    for n in range(3):
+        chunk = work / f"chunk-{n}.jsonl"
+        with open(chunk, "w") as f:
+            for i, e in enumerate(metric_lines):
+                base = (n + 1) * (len(metric_lines) + 1)
+                f.write(json.dumps({**e, "seq": top_seq + base + i, "step": top_step + base + i}))
+                f.write("\n")
+        chunks.append(str(chunk))
+    samples = []
+    for n in range(cfg["repeats"]):
+        fresh = copy_store(source, work / f"ingest-{n}")
+        fresh_events = next((fresh / "runs").iterdir()) / "events.jsonl"
+        args = [str(fresh), str(fresh_events), *chunks]
+        samples.append(run_child(args, impl, code=INGEST_CHILD))
+        shutil.rmtree(fresh)
+    for key in ("first_query_ms", "read_json_ms", "steady_points_per_s"):
+        out[key] = median_of(samples, key)
+    out["ratio"] = statistics.median(s["first_query_ms"] / s["read_json_ms"] for s in samples)
+    # Scale: the same run copied into stores of 1 and 10 runs; the first query ingests all.
+    for count in (1, 10):
+        store = work / f"scale-{count}"
+        (store / "runs").mkdir(parents=True)
+        for n in range(count):
+            target = store / "runs" / f"{run_dir.name[:-6]}{n:06x}"
+            shutil.copytree(run_dir, target)
+            record = json.loads((target / "run.json").read_text())
+            record["run_id"] = target.name
+            (target / "run.json").write_text(json.dumps(record))
+        timed = []
+        for _ in range(cfg["repeats"]):
+            for stale in store.glob("index.duckdb*"):
+                stale.unlink()
+            timed.append(
+                run_child([str(store), str(target / "events.jsonl")], None, code=INGEST_CHILD)
+            )
+        out[f"scale_{count}_ms"] = median_of(timed, "first_query_ms")
+        shutil.rmtree(store)
+    # Polls of an unchanged store of N runs.
+    if impl is not None:
+        return out
+    many = copy_store(Path(stores["many"]), work / "token-many")
+    tokens = [run_child([str(many)], None, code=TOKEN_CHILD) for _ in range(cfg["repeats"])]
+    out["token_unchanged_us"] = median_of(tokens, "unchanged_us")
+    out["token_p90_us"] = median_of(tokens, "p90_us")
+    out["token_first_ms"] = median_of(tokens, "first_ms")
+    return out
+
+
+def print_ingest(result: dict[str, Any], cfg: dict[str, Any]) -> None:
+    if "token_unchanged_us" not in result:
+        result = {**result, "token_unchanged_us": 0, "token_p90_us": 0, "token_first_ms": None}
+    print(
+        f"\n## ingest: {cfg['steps']:,} steps x 4 metrics, median of {cfg['repeats']} fresh "
+        f"processes\n\n| measure | value |\n|---|---|"
+    )
+    rows = (
+        ("first query after logging (new index, ingest)", fmt(result["first_query_ms"], "ms")),
+        (
+            "DuckDB read_json of the same events.jsonl, same process",
+            fmt(result["read_json_ms"], "ms"),
+        ),
+        ("ratio (target <= 1.5)", f"{result['ratio']:.2f}"),
+        (
+            "steady state, appended chunks (target >= 2M)",
+            f"{result['steady_points_per_s'] / 1e6:.2f} M points/s",
+        ),
+        ("first query, 1 run", fmt(result["scale_1_ms"], "ms")),
+        ("first query, 10 runs", fmt(result["scale_10_ms"], "ms")),
+        (
+            f"change_token, unchanged store of {cfg['runs']:,} runs (target < 2 ms)",
+            f"{result['token_unchanged_us']:.0f} us (p90 {result['token_p90_us']:.0f} us)",
+        ),
+        (f"change_token, first look at {cfg['runs']:,} runs", fmt(result["token_first_ms"], "ms")),
+    )
+    for label, value in rows:
+        print(f"| {label} | {value} |")
+
+
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("import_duckdb_ms", "one-time `import duckdb` (fresh process)", "ms"),
     ("import_numpy_ms", "one-time `import numpy` (fresh process)", "ms"),
@@ -341,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1000 runs, 5000 steps, 3 repeats")
     parser.add_argument("--baseline", type=Path, help="another checkout to time in the same run")
     parser.add_argument("--json", metavar="PATH", help="write the raw numbers as JSON")
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="only the ingest, scale and poll measures"
+    )
     args = parser.parse_args(argv)
     cfg = {
         "runs": args.runs or (1_000 if args.quick else 10_000),
@@ -356,6 +505,12 @@ def main(argv: list[str] | None = None) -> int:
         many = work / "pristine" / "many"
         cfg["write_runs_s"] = write_many_runs(many, cfg["runs"])
         stores["many"] = str(many)
+        if args.ingest_only:
+            print_ingest(measure_ingest(work, stores, cfg), cfg)
+            if args.baseline:
+                print_ingest(measure_ingest(work, stores, cfg, args.baseline.resolve()), cfg)
+            return 0
+        results["ingest"] = measure_ingest(work, stores, cfg)
         results["current"] = measure(None, work, stores, cfg)
         if args.baseline:
             results["baseline"] = measure(args.baseline.resolve(), work, stores, cfg)
@@ -372,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         cells = [fmt(results[c].get(key), unit) for c in columns]
         print(f"| {label.replace('N runs', many_label)} | " + " | ".join(cells) + " |")
     current = results["current"]
+    print_ingest(results["ingest"], cfg)
     print(
         f"\nWrote {cfg['runs']:,} run directories in {cfg['write_runs_s']:.1f} s. "
         f"Rows: filter {current['query_rows']}, history {current['history_rows']}, "

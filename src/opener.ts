@@ -36,6 +36,20 @@ export interface IViewOpenerOptions {
 export class ViewOpener {
   constructor(options: IViewOpenerOptions) {
     this._options = options;
+    // Double-clicking a preview tab's title keeps it, as in the file browser and editors.
+    document.addEventListener(
+      'dblclick',
+      event => {
+        const tab = (event.target as HTMLElement | null)?.closest?.(
+          '.lm-TabBar-tab[data-trackrun-run]'
+        ) as HTMLElement | null;
+        const runId = tab?.dataset.trackrunRun;
+        if (runId) {
+          this.pinRun(runId);
+        }
+      },
+      true
+    ); // capture: seen even if a handler on the way stops the event
   }
 
   readonly runViews = new WidgetTracker<MainAreaWidget<RunView>>({
@@ -147,6 +161,7 @@ export class ViewOpener {
     widget.id = `trackrun-run-${runId}`;
     widget.title.icon = trackrunIcon;
     widget.title.closable = true;
+    widget.title.dataset = { 'trackrun-run': runId }; // Lumino writes data-KEY as given
     const setTitle = (): void => {
       const detail = model.detail;
       const preview = this._preview === widget ? ` ${PREVIEW_CLASS}` : '';

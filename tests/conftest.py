@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -26,6 +27,24 @@ def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     for store in trackrun.api._stores.values():
         store.close()
     trackrun.api._stores.clear()
+    _stop_leftover_processes(tmp_path)
+
+
+def _stop_leftover_processes(folder: Path) -> None:
+    """SIGKILL every process still working in ``folder`` (a job, supervisor or queue runner
+    that a failed test left behind), so one failure never loads the tests after it."""
+    marker = str(folder).encode()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if marker in cmdline and b"trackrun" in cmdline:
+            with contextlib.suppress(OSError):
+                os.kill(int(name), 9)
 
 
 def run_python(

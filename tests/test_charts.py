@@ -127,6 +127,7 @@ def test_empty_history_gives_a_chart_that_says_so() -> None:
 
 def test_spec_compiles_and_renders_in_vega() -> None:
     import vl_convert
+
     table = history({(A, "loss"): [3.0, math.nan, 1.0], (B, "acc"): [0.1, 0.5]})
     spec = json.dumps(metric_curves(table, {A: "run-a", B: "run-b"}).to_dict(), allow_nan=False)
     version = vl_convert.get_vegalite_versions()[-1]

@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "values": 1,
     "config": 1,
     "redaction": 1,
+    "signing": 1,
     "events": 2,
     "capture": 2,
     "liveness": 2,

@@ -135,3 +135,26 @@ def test_new_run_draws_again_when_an_id_is_taken(tmp_path: Path) -> None:
     assert (taken.root / "run.json").read_text() == "{}"  # the first run is untouched
     with pytest.raises(FileExistsError, match="no free run id"):
         store.new_run(iter(["20261130-000000-aaaaaa"]))
+
+
+@pytest.mark.slow
+def test_processes_creating_stores_at_once_all_succeed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    # Each process creates the same 400 stores in the same order, so they keep racing to
+    # create one folder (a check-then-mkdir once failed one writer of eight).
+    code = (
+        "import sys, time; from pathlib import Path; from trackrun.layout import StorePaths\n"
+        "while time.time() < float(sys.argv[2]): pass\n"
+        "for i in range(400): StorePaths(Path(sys.argv[1]) / f'store{i}').ensure()"
+    )
+    start = str(time.time() + 2.0)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path), start], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    assert _mode(tmp_path / "store399") == 0o700 and _mode(tmp_path / "store399" / "runs") == 0o700

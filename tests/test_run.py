@@ -161,7 +161,7 @@ def test_a_hung_main_thread_is_reported_stalled_and_left_alone(
 ) -> None:
     env = {
         **os.environ,
-        "TRACKRUN_STALL_AFTER": "1",
+        "TRACKRUN_STALL_AFTER": "2",
         "TRACKRUN_HEARTBEAT_INTERVAL": "0.2",
         "TRACKRUN_FLUSH_INTERVAL": "0.1",
     }
@@ -175,7 +175,7 @@ def test_a_hung_main_thread_is_reported_stalled_and_left_alone(
         assert proc.stdout is not None
         events = Path(proc.stdout.readline().strip())
         if mode == "hang":
-            beats = _heartbeats_until(events, lambda b: any(h["stalled_for"] >= 1 for h in b))
+            beats = _heartbeats_until(events, lambda b: any(h["stalled_for"] >= 2 for h in b))
             assert proc.poll() is None  # flagged, never killed
         else:
             beats = _heartbeats_until(events, lambda b: len(b) >= 15)

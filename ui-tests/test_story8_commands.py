@@ -72,6 +72,10 @@ def test_opening_runs_reuses_one_preview_tab(lab: Lab, ui: LabPage) -> None:
     expect(ui.main_tabs("tab-1")).to_have_count(1)
     expect(ui.main_tabs("tab-2")).to_have_count(1)
     expect(ui.preview_tabs()).to_have_count(1)
+    # Double-clicking the preview's tab keeps it too.
+    ui.main_tabs("tab-2").dblclick()
+    expect(ui.preview_tabs()).to_have_count(0)
+    expect(ui.run_view_pin()).to_have_count(0)
 
 
 def test_run_end_in_words_and_true_attempt_count(lab: Lab, ui: LabPage) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from trackrun.layout import RunPaths, open_private
+from trackrun.redaction import redact_text
 
 #: The attribute of the IPython shell holding the outcomes this module watched.
 _OUTCOMES = "_trackrun_outcomes"
@@ -274,7 +275,7 @@ class _Tee:
         if self._log is not None:
             # If the log went away, the console still gets the text.
             with contextlib.suppress(OSError, ValueError):
-                self._log.write(text.encode("utf-8", "replace"))
+                self._log.write(redact_text(text).encode("utf-8", "replace"))
         return written
 
     def flush(self) -> None:

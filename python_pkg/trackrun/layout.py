@@ -140,11 +140,12 @@ class StorePaths:
         shared with a group (setgid or group-writable) keeps that: ``runs/`` gets the same
         group access. Raises OSError when a folder cannot be created.
         """
+        # exist_ok: several processes may create a new store at the same moment.
         if not self.root.is_dir():
             self.root.parent.mkdir(parents=True, exist_ok=True)
-            make_dir(self.root, private=True)
+            make_dir(self.root, private=True, exist_ok=True)
         if not self.runs.is_dir():
-            make_dir(self.runs, private=not is_group_shared(self.root))
+            make_dir(self.runs, private=not is_group_shared(self.root), exist_ok=True)
         return self
 
 

@@ -111,8 +111,11 @@ _secrets_cache: tuple[float, int, list[tuple[str, str]]] = (-1e18, -1, [])
 
 
 def current_secrets() -> list[tuple[str, str]]:
-    """(value, name) of the secrets of ``os.environ`` (see _scan_secrets), rescanned at most once a second
-    unless the number of variables changes."""
+    """(value, name) of the secrets of ``os.environ`` (see _scan_secrets), longest first.
+
+    Rescanned at most once a second unless the number of variables changes: this runs for
+    every string written, and a scan of the environment costs microseconds.
+    """
     global _secrets_cache
     now = time.monotonic()
     stamp, count, secrets = _secrets_cache
@@ -247,3 +250,22 @@ def redact_tree_with(obj: Any, secrets: list[tuple[str, str]]) -> Any:
     if isinstance(obj, (list, tuple)):
         return [redact_tree_with(v, secrets) for v in obj]
     return obj
+
+
+class RedactingStream:
+    """A text stream that passes everything to ``stream`` with secret values redacted: a
+    detached job's stdout and stderr, which go straight into the run's output.log."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact_text(text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

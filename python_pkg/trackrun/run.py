@@ -31,6 +31,7 @@ from trackrun.layout import (
     write_json_atomic,
 )
 from trackrun.redaction import redact_params, redact_text, redact_tree
+from trackrun.signing import read_verified, sign_file
 from trackrun.values import (
     MAX_EXACT_INT,
     MAX_STEP,
@@ -272,8 +273,11 @@ class Run:
             else:
                 pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, target)
+        # -- signed checkpoints (jobs helper; issue 17): loading verifies before unpickling --
+        sign_file(target, self.paths.root.parent.parent, _checkpoint_signature(target))
         for old in list_checkpoints(self.paths)[: -max(keep, 1)]:
             old.unlink(missing_ok=True)
+            _checkpoint_signature(old).unlink(missing_ok=True)
         self._writer.emit("checkpoint", step=step, file=target.name, size=target.stat().st_size)
         self._writer.flush()
         return target
@@ -443,6 +447,10 @@ def load_latest_checkpoint(paths: RunPaths) -> Checkpoint | None:
         return None
     newest = files[-1]
     step = int(newest.name[5:17])
+    # -- signed checkpoints (jobs helper; issue 17): raises UntrustedPickleError --
+    read_verified(
+        newest, paths.root.parent.parent, "checkpoint", signature=_checkpoint_signature(newest)
+    )
     if newest.suffix == ".pt":
         import torch
 
@@ -457,6 +465,12 @@ def _create_private(path: Path) -> BinaryIO:
     """Create (or truncate) ``path`` for writing bytes: 0600, or 0660 in a group-shared folder."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     return os.fdopen(os.open(path, flags, file_mode_in(path.parent)), "wb")
+
+
+def _checkpoint_signature(checkpoint: Path) -> Path:
+    """Where a checkpoint's signature lives (outside ``checkpoints/``, whose listing stays
+    the checkpoints alone)."""
+    return checkpoint.parent.parent / "signatures" / f"{checkpoint.name}.sig"
 
 
 def _torch_or_none() -> Any:

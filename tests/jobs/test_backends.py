@@ -45,26 +45,29 @@ def test_local_backend_runs_reports_and_adopts(
         "print('done')"
     )
     backend = LocalBackend(StorePaths(store_root))
-    queued = jobs.submit(run.root)
-    assert queued.backend == "local" and backend.state(queued).phase in ("queued", "running")
-    store = Store(store_root, lease=0)
-    wait_status(store, run.run_id, {"running"})
-    handle = Handle.load(run)  # saved by the queue runner that started the supervisor
-    assert handle is not None and handle.ident["pid"]
-    assert backend.state(handle).phase == "running"
-    adopted = backend.adopt()
-    assert [h.run_id for h in adopted] == [run.run_id]
-    assert adopted[0].ident["pid"] == handle.ident["pid"]
-    go.write_text("")
-    assert wait_status(store, run.run_id, {"finished", "failed", "lost"}) == "finished"
-    assert backend.state(handle).phase == "ended"
-    assert backend.adopt() == []
-    attempts = [
-        json.loads(line)
-        for line in run.events_of("supervisor").read_text().splitlines()
-        if '"attempt"' in line
-    ]
-    assert attempts[0]["proc_start"]  # the job's leader is named with its start token
+    try:
+        queued = jobs.submit(run.root)
+        assert queued.backend == "local" and backend.state(queued).phase in ("queued", "running")
+        store = Store(store_root, lease=0)
+        wait_status(store, run.run_id, {"running"})
+        handle = Handle.load(run)  # saved by the queue runner that started the supervisor
+        assert handle is not None and handle.ident["pid"]
+        assert backend.state(handle).phase == "running"
+        adopted = backend.adopt()
+        assert [h.run_id for h in adopted] == [run.run_id]
+        assert adopted[0].ident["pid"] == handle.ident["pid"]
+        go.write_text("")
+        assert wait_status(store, run.run_id, {"finished", "failed", "lost"}) == "finished"
+        assert backend.state(handle).phase == "ended"
+        assert backend.adopt() == []
+        attempts = [
+            json.loads(line)
+            for line in run.events_of("supervisor").read_text().splitlines()
+            if '"attempt"' in line
+        ]
+        assert attempts[0]["proc_start"]  # the job's leader is named with its start token
+    finally:
+        go.write_text("")  # never leave the job waiting when an assertion failed
 
 
 @pytest.mark.slow

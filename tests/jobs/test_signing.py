@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import pickle
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from trackrun.jobs.signing import UntrustedPickleError, read_verified, store_key, write_signed
+from trackrun.layout import RunPaths
+from trackrun.signing import UntrustedPickleError, read_verified, store_key, write_signed
 
 
 class _CreatesFile:
@@ -64,3 +66,41 @@ def test_unsigned_pickle_is_refused(tmp_path: Path) -> None:
     os.unlink(target)
     with pytest.raises(FileNotFoundError):
         read_verified(target, tmp_path / "store", "inputs")
+
+
+def test_checkpoints_are_signed_and_a_changed_one_is_refused(tmp_path: Path) -> None:
+    from trackrun.run import Run
+
+    run = Run.start(tmp_path / "store", name="ck")
+    try:
+        path = run.checkpoint({"w": [1, 2]}, step=3)
+        loaded = run.latest_checkpoint()
+        assert loaded is not None and loaded.state == {"w": [1, 2]} and loaded.step == 3
+        marker = tmp_path / "pwned"
+        path.write_bytes(pickle.dumps(_CreatesFile(marker)))
+        with pytest.raises(UntrustedPickleError, match="checkpoint"):
+            run.latest_checkpoint()
+        assert not marker.exists()
+    finally:
+        run.finish()
+
+
+def test_job_refuses_changed_inputs_and_never_unpickles_them(
+    tmp_path: Path, make_job: Callable[..., RunPaths], store_root: Path
+) -> None:
+    """A job whose inputs.pkl was replaced fails before running anything."""
+    import subprocess
+    import sys
+
+    paths = make_job("print('ran')")
+    marker = tmp_path / "pwned"
+    (paths.job / "inputs.pkl").write_bytes(pickle.dumps(_CreatesFile(marker)))
+    result = subprocess.run(
+        [sys.executable, "-c", "from trackrun.jobs.runner import main; main()", str(paths.root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "changed after this store wrote them" in (paths.job / "error.txt").read_text()
+    assert not marker.exists() and "ran" not in result.stdout

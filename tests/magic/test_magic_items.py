@@ -59,3 +59,20 @@ def test_failing_cell_shows_its_error_once(kernel: Kernel) -> None:
     assert error["ename"] == "ValueError" and error["evalue"] == "boom"  # type: ignore[index]
     text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error["traceback"]))  # type: ignore[index]
     assert "raise ValueError" in text and "f()" in text
+
+
+def test_a_secret_the_cell_prints_is_shown_but_never_kept(tmp_path: Path) -> None:
+    project = make_git_project(tmp_path / "secret-project")
+    token = "hf_s3cr3tValue0123456789"
+    k = Kernel.start(project, env={"HF_TOKEN": token})
+    try:
+        k.run("%load_ext trackrun")
+        messages = k.run('%%track_run\nimport os\nprint("token is", os.environ["HF_TOKEN"])')
+    finally:
+        k.shutdown()
+    assert error_of(messages) is None and token in stdout_of(messages)  # the user sees it
+    store = project / ".trackrun"
+    (log,) = store.glob("runs/*/output.log")
+    assert "token is <redacted:HF_TOKEN>" in log.read_text()
+    leaks = [p for p in store.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
+    assert leaks == []

@@ -374,3 +374,50 @@ def test_an_array_runs_its_runs_at_most_parallel_at_once(cluster: Path, store_ro
     for i, run in enumerate(runs):
         assert _status(store, run.run_id) == "finished"
         assert f"task {i}" in run.output_log.read_text()
+
+
+def test_node_failure_is_resubmitted_and_resumes_from_the_checkpoint(
+    cluster: Path, store_root: Path
+) -> None:
+    source = """import os, time, trackrun
+ck = trackrun.resume()
+start = ck.step + 1 if ck else 0
+print("attempt", os.environ["TRACKRUN_ATTEMPT"], "starts at", start, flush=True)
+for step in range(start, 20):
+    trackrun.log(x=step, step=step)
+    if step % 5 == 4:
+        trackrun.checkpoint({"step": step}, step=step)
+    time.sleep(0.5 if os.environ["TRACKRUN_ATTEMPT"] == "1" else 0.1)
+"""
+    run = _make_job(store_root, source, retries=1)
+    jobs.submit(run.root, "slurm")
+    first_job = _job_id(run)
+    store = Store(store_root, lease=0)
+
+    def at_step_7() -> bool:
+        metrics = store.summary(run.run_id)["metrics"]
+        return bool(metrics) and metrics["x"]["count"] >= 8
+
+    wait_until(at_step_7, "attempt 1 to pass a checkpoint")
+    # A cluster that does not requeue (JobRequeue=0, PreemptMode=CANCEL): trackrun resubmits.
+    scontrol("update", f"JobId={first_job}", "Requeue=0")
+    scontrol("update", "NodeName=" + os.uname().nodename.split(".")[0], "State=DOWN", "Reason=test")
+    try:
+
+        def ended() -> bool:
+            jobs.reconcile(store)
+            return _status(store, run.run_id) not in ("queued", "running")
+
+        wait_until(ended, "the resubmitted attempt to finish", timeout=120)
+    finally:
+        node = os.uname().nodename.split(".")[0]
+        subprocess.run(["scontrol", "update", f"NodeName={node}", "State=RESUME"], timeout=20)
+    info = store.summary(run.run_id)
+    assert info["status"] == "finished", info["error"]
+    assert info["attempts"] == 2
+    handle = Handle.load(run)
+    assert handle is not None and handle.ident["job_ids"][0] == first_job
+    assert len(handle.ident["job_ids"]) == 2
+    assert store.metrics(run.run_id, ["x"])["step"] == list(range(20))
+    log = run.output_log.read_text()
+    assert "attempt 1 starts at 0" in log and "attempt 2 starts at 5" in log

@@ -25,8 +25,8 @@ from trackrun.events import append_event
 from trackrun.ids import check_run_id
 from trackrun.jobs.environment import spec_environment
 from trackrun.jobs.graph import dump_graph, load_graph, reached_names, restore_names
-from trackrun.jobs.signing import read_verified, write_signed
 from trackrun.layout import RunPaths, StorePaths, write_json_atomic
+from trackrun.signing import read_verified, write_signed
 from trackrun.values import normalize_params
 
 #: Inputs larger than this (bytes) get a warning with their size.

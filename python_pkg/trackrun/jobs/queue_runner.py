@@ -19,11 +19,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from trackrun.capture import scrub_environ_for_child
 from trackrun.ids import is_run_id
 from trackrun.jobs import slots
 from trackrun.jobs.drainer import Drainer
+from trackrun.jobs.environment import without_jupyter_credentials
 from trackrun.jobs.queue import ACCEPTED, HANDOVER_WAIT, queue_dir
+from trackrun.jobs.spawn import keep
 from trackrun.layout import StorePaths, open_private
 
 #: Seconds between two rounds of the runner.
@@ -60,19 +61,25 @@ def ensure_drainer(store: StorePaths, run_ids: Sequence[str] = ()) -> bool:
 
 
 def spawn_runner(store: StorePaths) -> subprocess.Popen[bytes]:
-    """Start a detached queue runner for ``store`` (its output goes to ``queue-runner.log``)."""
+    """Start a detached queue runner for ``store`` (its output goes to ``queue-runner.log``).
+
+    It keeps the launching process's secrets in its environment (never in a file): the
+    jobs it starts get them from there, as jobs the kernel starts itself do. Jupyter's own
+    credentials are left out.
+    """
     store.ensure()
     with open_private(store.root / "queue-runner.log") as log:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "trackrun.jobs.queue_runner", str(store.root)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
-            env=scrub_environ_for_child(os.environ),
+            env=without_jupyter_credentials(os.environ),
             cwd=str(store.root),
         )
+    return keep(process)
 
 
 def run_queue(store: StorePaths, max_parallel: int | None = None, tick: float = TICK) -> bool:

@@ -9,6 +9,7 @@ import base64
 import contextlib
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from trackrun.cellcode import final_scalars
+from trackrun.event_writer import flush_all_writers
 from trackrun.jobs.freeze import read_spec, save_outputs, store_root_of
 from trackrun.jobs.graph import load_graph, track_optimizer_steps
-from trackrun.jobs.signing import read_verified
 from trackrun.layout import RunPaths
+from trackrun.redaction import RedactingStream
 from trackrun.run import Run, active_run
+from trackrun.signing import read_verified
 
 
 def run_job(run_dir: Path) -> int:
@@ -36,9 +39,15 @@ def run_job(run_dir: Path) -> int:
     """
     paths = RunPaths(run_dir)
     _exit_with_supervisor(paths)  # first: the supervisor may die while this job still starts
+    # stdout and stderr are the run's output.log: what the cell prints is kept, its
+    # secrets are not.
+    sys.stdout = RedactingStream(sys.stdout)
+    sys.stderr = RedactingStream(sys.stderr)
     spec = read_spec(paths)
     sys.path[:0] = [p for p in spec["sys_path"] if p not in sys.path]
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+    if os.environ.get("TRACKRUN_BACKEND") == "slurm":
+        _sigterm_flushes_only()  # before Run.attach, whose handler would record `killed`
     run = Run.attach(run_dir)
     try:
         payload = read_verified(paths.job / "inputs.pkl", store_root_of(paths), "inputs")
@@ -159,7 +168,7 @@ def _display_publisher(folder: Path) -> type:
 
 
 #: Names the IPython shell itself binds in the namespace (history, output cache, helpers).
-_SHELL_NAMES = re.compile(r"_+|_i+|_i?\d+|_[oids]h|In|Out|get_ipython|exit|quit")
+_SHELL_NAMES = re.compile(r"_+|_i+|_i?\d+|_[oids]h|In|Out|get_ipython|exit|quit|open")
 _IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/svg+xml": ".svg"}
 
 
@@ -215,6 +224,17 @@ def _exit_with_supervisor(paths: RunPaths) -> None:
                 os._exit(137)
 
     threading.Thread(target=watch, name="trackrun-supervisor-watch", daemon=True).start()
+
+
+def _sigterm_flushes_only() -> None:
+    # Under SLURM a SIGTERM may be a requeue, a preemption or a time limit, not an end: the
+    # supervisor records the outcome; the job only keeps what it logged.
+    def on_sigterm(signum: int, frame: object) -> None:
+        flush_all_writers()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def main() -> None:

@@ -64,8 +64,7 @@ class Supervisor:
             code = self._attempt(attempt)
             if self.cancelled and _stopped_by_scheduler(self.paths):
                 # SLURM stopped it (requeue, preemption, time limit), not the user: the
-                # requeued job goes on, or jobs.reconcile records SLURM's final state. This
-                # status supersedes the `killed` the job recorded on SIGTERM.
+                # requeued job goes on, or jobs.reconcile records SLURM's final state.
                 self.writer.emit("status", status="queued", error="stopped by SLURM")
                 self.writer.close()
                 return 1
@@ -95,6 +94,8 @@ class Supervisor:
             TRACKRUN_RUN_DIR=str(self.paths.root),
             TRACKRUN_ATTEMPT=str(attempt),
         )
+        if os.environ.get("TRACKRUN_BACKEND"):  # set by the SLURM batch script
+            env["TRACKRUN_BACKEND"] = os.environ["TRACKRUN_BACKEND"]
         gpu = os.environ.get("TRACKRUN_ASSIGNED_GPUS") or self.spec.get("gpu")
         if gpu and gpu != "auto":
             env["CUDA_VISIBLE_DEVICES"] = str(gpu)

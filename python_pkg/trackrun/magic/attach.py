@@ -12,9 +12,9 @@ from IPython.core.error import UsageError
 
 from trackrun.errors import TrackrunError
 from trackrun.jobs.merge import attach_outputs
-from trackrun.jobs.signing import UntrustedPickleError
 from trackrun.magic.live import LiveView, collapse_carriage_returns
 from trackrun.magic.session import notebook_path
+from trackrun.signing import UntrustedPickleError
 from trackrun.store import Store
 
 _CHUNK = 1 << 20

@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 from typing import Any, BinaryIO
 
+from trackrun.redaction import redact_text
+
 
 class TeeStream(io.TextIOBase):
-    """A text stream that writes to ``stream`` (what the user sees) and appends to ``log``.
+    """A text stream that writes to ``stream`` (what the user sees) and appends to ``log``,
+    with secret values redacted there.
 
     Other attributes (``isatty``, ``fileno``, ``encoding``...) are the wrapped stream's, so
     progress bars and libraries that inspect the stream behave as without trackrun.
@@ -20,7 +23,8 @@ class TeeStream(io.TextIOBase):
 
     def write(self, text: str) -> int:
         with _suppress_closed():
-            self._log.write(text.encode("utf-8", "replace"))
+            # The store never keeps a secret's value, even one the cell printed.
+            self._log.write(redact_text(text).encode("utf-8", "replace"))
         written: int = self._stream.write(text)
         return written
 

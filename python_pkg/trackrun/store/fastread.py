@@ -77,10 +77,16 @@ def parse(con: Any, data: bytes, last_seq: int, run_id: str, ord_base: int) -> P
         or _suspect_metric_line(data)
     ):
         return None
-    fd, path = tempfile.mkstemp(prefix="trackrun-chunk-", suffix=".jsonl")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        fd, path = tempfile.mkstemp(prefix="trackrun-chunk-", suffix=".jsonl")
+    except OSError:
+        return None  # no room for the temporary copy: the line-by-line reader needs none
+    try:
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        except OSError:
+            return None
         return _read(con, path, data, last_seq, run_id, ord_base)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -1,4 +1,4 @@
-"""The filter and order-by language for runs: one tokenizer and parser, parameterized DuckDB SQL."""
+"""The filter and order-by language for runs: the parser, emitting parameterized DuckDB SQL."""
 
 from __future__ import annotations
 
@@ -6,37 +6,44 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from typing import NoReturn
 
 from trackrun.errors import FilterError
+from trackrun.store.filter_lexer import KEYWORDS, Token, describe, parse_date, tokenize
+from trackrun.store.schema import RUN_FIELDS
 
 #: The ORDER BY body used when no order is given: newest first, never-started runs last.
 DEFAULT_ORDER_BY = "r.started_at DESC NULLS LAST, r.run_id DESC"
 
 _STR, _NUM, _BOOL, _TIME, _DUR = "text", "number", "boolean", "time", "duration"
 
-#: Field name (lower case) -> (SQL over the runs table aliased r, value type).
+
+def _column_sql(column: str) -> str:
+    return 'r."user"' if column == "user" else f"r.{column}"  # user is an SQL keyword
+
+
+#: Field name (lower case) -> (SQL over the runs table aliased r, value type); the columns
+#: are the runs table's (schema.RUN_FIELDS: a name missing there fails at import).
 _COLUMNS: dict[str, tuple[str, str]] = {
-    name: (sql, vtype)
-    for names, sql, vtype in (
-        ("id run_id", "r.run_id", _STR),
-        ("name", "r.name", _STR),
-        ("status", "r.status", _STR),
-        ("notebook", "r.notebook", _STR),
-        ("note", "r.note", _STR),
-        ("host", "r.host", _STR),
-        ("user", 'r."user"', _STR),
-        ("commit git_commit", "r.git_commit", _STR),
-        ("branch git_branch", "r.git_branch", _STR),
-        ("dirty git_dirty", "r.git_dirty", _BOOL),
-        ("detached", "r.detached", _BOOL),
-        ("attempts", "r.attempts", _NUM),
-        ("error", "r.error", _STR),
-        ("started started_at", "r.started_at", _TIME),
-        ("ended ended_at", "r.ended_at", _TIME),
-        ("created created_at", "r.created_at", _TIME),
-        ("duration", "r.duration", _DUR),
+    name: (_column_sql(RUN_FIELDS[RUN_FIELDS.index(column)]), vtype)
+    for names, column, vtype in (
+        ("id run_id", "run_id", _STR),
+        ("name", "name", _STR),
+        ("status", "status", _STR),
+        ("notebook", "notebook", _STR),
+        ("note", "note", _STR),
+        ("host", "host", _STR),
+        ("user", "user", _STR),
+        ("commit git_commit", "git_commit", _STR),
+        ("branch git_branch", "git_branch", _STR),
+        ("dirty git_dirty", "git_dirty", _BOOL),
+        ("detached", "detached", _BOOL),
+        ("attempts", "attempts", _NUM),
+        ("error", "error", _STR),
+        ("started started_at", "started_at", _TIME),
+        ("ended ended_at", "ended_at", _TIME),
+        ("created created_at", "created_at", _TIME),
+        ("duration", "duration", _DUR),
     )
     for name in names.split()
 }
@@ -55,34 +62,12 @@ _AGGREGATES = ("last", "min", "max", "count")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _DURATION = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))([smhdw])")
-_DATE = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?"
-)
-# A bare word runs up to whitespace, a quote, a paren, a comma or an operator character.
-_WORD = re.compile(r"""[^\s()=!<>~,'"]+""")
 # A bare params/metrics key: letters and digits of any script, _ - / . (C1 controls excluded).
 _KEY = re.compile(r"(?:[\w\-/.]|[^\x00-\x9f\s])+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_KEYWORDS = ("and", "or", "not", "in")
 _MAX_DEPTH = 100
 
 _Sql = tuple[str, list[object]]
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # "word", "op", "(", ")", ",", "end"
-    pos: int  # 0-based offset in the text
-    raw: str  # the source text
-    parts: tuple[tuple[str, bool], ...] = ()  # a word's adjacent pieces: (text, was quoted)
-
-    def is_keyword(self, *words: str) -> bool:
-        return (
-            self.kind == "word"
-            and len(self.parts) == 1
-            and not self.parts[0][1]
-            and self.parts[0][0].lower() in words
-        )
 
 
 @dataclass(frozen=True)
@@ -90,7 +75,7 @@ class _Literal:
     kind: str  # "num", "dur", "str", "bool", "null"
     value: float | str | bool | None
     text: str  # as written, without quotes
-    token: _Token
+    token: Token
 
 
 @dataclass(frozen=True)
@@ -100,74 +85,6 @@ class _Field:
     sql: str = ""  # the runs column, or the metric_summary column
     vtype: str = _STR
     key: str = ""  # the params/metrics key, or NAME of tag:NAME
-
-
-def _tokenize(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-        elif c in "(),":
-            tokens.append(_Token(c, i, c))
-            i += 1
-        elif c in "=!<>~":
-            two = text[i : i + 2]
-            op = two if two in ("<=", ">=", "!=", "==") else c
-            if op == "!":
-                raise FilterError("'!' must be followed by '='", text, i + 1)
-            tokens.append(_Token("op", i, "=" if op == "==" else op))
-            i += len(op)
-        else:
-            # Adjacent bare and quoted pieces form one word, e.g. tag:"a b" or metrics."x y".max
-            start, parts = i, []
-            while i < n:
-                if text[i] in "'\"":
-                    piece, i = _read_string(text, i)
-                    parts.append((piece, True))
-                elif match := _WORD.match(text, i):
-                    parts.append((match.group(), False))
-                    i = match.end()
-                else:
-                    break
-            tokens.append(_Token("word", start, text[start:i], tuple(parts)))
-    tokens.append(_Token("end", n, ""))
-    return tokens
-
-
-def _read_string(text: str, start: int) -> tuple[str, int]:
-    quote, out, i = text[start], [], start + 1
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text) and text[i + 1] in "\"'\\":
-            out.append(text[i + 1])
-            i += 2
-        elif c == quote:
-            return "".join(out), i + 1
-        else:
-            out.append(c)
-            i += 1
-    raise FilterError(f"unclosed quote {quote}", text, start + 1)
-
-
-def _parse_date(text: str) -> float | None:
-    if not _DATE.fullmatch(text):
-        return None
-    iso = text[:-1] + "+00:00" if text.endswith("Z") else text
-    # Python 3.10's fromisoformat takes only 3 or 6 fractional digits.
-    iso = re.sub(r"\.(\d+)", lambda m: "." + m.group(1).ljust(6, "0"), iso)
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
-def _describe(token: _Token) -> str:
-    return "the end of the input" if token.kind == "end" else repr(token.raw)
 
 
 def _join(parts: list[_Sql], word: str) -> _Sql:
@@ -180,22 +97,22 @@ class _Parser:
     def __init__(self, text: str, now: float) -> None:
         self.text = text
         self.now = now
-        self.tokens = _tokenize(text)
+        self.tokens = tokenize(text)
         self.i = 0
         self.depth = 0
 
-    def peek(self) -> _Token:
+    def peek(self) -> Token:
         return self.tokens[self.i]
 
-    def take(self) -> _Token:
+    def take(self) -> Token:
         token = self.tokens[self.i]
         self.i = min(self.i + 1, len(self.tokens) - 1)
         return token
 
-    def fail(self, message: str, token: _Token) -> NoReturn:
+    def fail(self, message: str, token: Token) -> NoReturn:
         raise FilterError(message, self.text, token.pos + 1)
 
-    def nest(self, token: _Token) -> None:
+    def nest(self, token: Token) -> None:
         self.depth += 1
         if self.depth > _MAX_DEPTH:
             self.fail(f"nested more than {_MAX_DEPTH} levels deep", token)
@@ -231,15 +148,15 @@ class _Parser:
             if close.kind == "end":
                 self.fail("unclosed '('", token)
             if close.kind != ")":
-                self.fail(f"expected ')' but found {_describe(close)}", close)
+                self.fail(f"expected ')' but found {describe(close)}", close)
             self.depth -= 1
             return inner
         return self.parse_predicate()
 
     def parse_predicate(self) -> _Sql:
         token = self.take()
-        if token.kind != "word" or token.is_keyword(*_KEYWORDS):
-            self.fail(f"expected a field but found {_describe(token)}", token)
+        if token.kind != "word" or token.is_keyword(*KEYWORDS):
+            self.fail(f"expected a field but found {describe(token)}", token)
         field = self.parse_field(token)
         if field.kind == "tag":
             return self.exists(field, "t.tag = ?", [field.key])
@@ -253,20 +170,20 @@ class _Parser:
             self.take()
             after = self.take()
             if not after.is_keyword("in"):
-                self.fail(f"expected 'in' after 'not' but found {_describe(after)}", after)
+                self.fail(f"expected 'in' after 'not' but found {describe(after)}", after)
             op = "not in"
         elif field.kind == "column" and field.vtype == _BOOL:
             return field.sql, []  # a bare boolean field means "is true"
         else:
             self.fail(
                 f"expected an operator (= != < <= > >= ~ in) after {field.name!r} "
-                f"but found {_describe(op_token)}",
+                f"but found {describe(op_token)}",
                 op_token,
             )
         literals = self.parse_list() if op in ("in", "not in") else [self.parse_value()]
         return self.compare(field, op, op_token, literals)
 
-    def parse_field(self, token: _Token) -> _Field:
+    def parse_field(self, token: Token) -> _Field:
         head, quoted = token.parts[0]
         lower = head.lower()
         prefix = next(
@@ -310,8 +227,8 @@ class _Parser:
 
     def parse_value(self) -> _Literal:
         token = self.take()
-        if token.kind != "word" or token.is_keyword(*_KEYWORDS):
-            self.fail(f"expected a value but found {_describe(token)}", token)
+        if token.kind != "word" or token.is_keyword(*KEYWORDS):
+            self.fail(f"expected a value but found {describe(token)}", token)
         if len(token.parts) != 1:
             self.fail(f"{token.raw!r} is not one value; quote the whole value", token)
         text, quoted = token.parts[0]
@@ -331,7 +248,7 @@ class _Parser:
     def parse_list(self) -> list[_Literal]:
         opener = self.take()
         if opener.kind != "(":
-            self.fail(f"expected '(' after 'in' but found {_describe(opener)}", opener)
+            self.fail(f"expected '(' after 'in' but found {describe(opener)}", opener)
         items = [self.parse_value()]
         while True:
             token = self.take()
@@ -340,10 +257,10 @@ class _Parser:
             if token.kind == "end":
                 self.fail("unclosed '('", opener)
             if token.kind != ",":
-                self.fail(f"expected ',' or ')' but found {_describe(token)}", token)
+                self.fail(f"expected ',' or ')' but found {describe(token)}", token)
             items.append(self.parse_value())
 
-    def compare(self, field: _Field, op: str, op_token: _Token, literals: list[_Literal]) -> _Sql:
+    def compare(self, field: _Field, op: str, op_token: Token, literals: list[_Literal]) -> _Sql:
         negate = op in ("!=", "not in")
         base = {"!=": "=", "not in": "in"}.get(op, op)
         nulls = [lit for lit in literals if lit.kind == "null"]
@@ -394,7 +311,7 @@ class _Parser:
             if lit.kind == "dur":
                 assert isinstance(lit.value, float)
                 return field.sql, self.now + lit.value
-            if lit.kind == "str" and (moment := _parse_date(lit.text)) is not None:
+            if lit.kind == "str" and (moment := parse_date(lit.text)) is not None:
                 return field.sql, moment
         self.fail(
             f"{field.name!r} is a {field.vtype}; {lit.text!r} is not {_EXPECTED[field.vtype]}",
@@ -421,7 +338,7 @@ class _Parser:
             rows, params = "tags t WHERE t.run_id = r.run_id", list(values)
         return f"EXISTS (SELECT 1 FROM {rows} AND {cond})", params
 
-    def order_terms(self, field: _Field, token: _Token, desc: bool) -> list[str]:
+    def order_terms(self, field: _Field, token: Token, desc: bool) -> list[str]:
         direction = "DESC" if desc else "ASC"
         if field.kind == "column":
             return [f"{field.sql} {direction} NULLS LAST"]
@@ -461,7 +378,7 @@ def compile_filter(text: str | None, now: float | None = None) -> tuple[str, lis
     sql, params = parser.parse_or()
     rest = parser.peek()
     if rest.kind != "end":
-        parser.fail(f"unexpected {_describe(rest)}; join conditions with and/or", rest)
+        parser.fail(f"unexpected {describe(rest)}; join conditions with and/or", rest)
     return sql, params
 
 
@@ -482,7 +399,7 @@ def compile_order_by(text: str | None) -> str:
     while True:
         token = parser.take()
         if token.kind != "word":
-            parser.fail(f"expected a field to order by but found {_describe(token)}", token)
+            parser.fail(f"expected a field to order by but found {describe(token)}", token)
         desc = False
         head, quoted = token.parts[0]
         if not quoted and head.startswith("-"):
@@ -502,4 +419,4 @@ def compile_order_by(text: str | None) -> str:
         if separator.kind == "end":
             return ", ".join([*terms, "r.run_id DESC"])
         if separator.kind != ",":
-            parser.fail(f"expected ',' or the end but found {_describe(separator)}", separator)
+            parser.fail(f"expected ',' or the end but found {describe(separator)}", separator)

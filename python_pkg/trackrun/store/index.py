@@ -18,6 +18,7 @@ import duckdb
 from trackrun.errors import StoreError
 from trackrun.layout import StorePaths
 from trackrun.store import perms
+from trackrun.store.database import forget_invalidated_database, shared_database
 from trackrun.store.diagnosis import is_lock_conflict
 from trackrun.store.lock import FairLock
 from trackrun.store.schema import SCHEMA_SQL, SCHEMA_VERSION
@@ -30,64 +31,8 @@ LOCK_TIMEOUT = 120.0
 WAITER_CHECK = 0.05
 
 _Stamp = tuple[tuple[int, int] | None, tuple[int, int] | None]
-_database_lock = threading.Lock()
-_database: Any = None
 _aliases = itertools.count()
 _open_indexes: weakref.WeakSet[Index] = weakref.WeakSet()
-_forked_away: list[Any] = []
-_preparing: threading.Thread | None = None
-
-
-def _shared_database() -> Any:
-    """This process's one in-memory DuckDB instance, onto which index files are attached.
-
-    Creating a DuckDB instance costs ~25 ms (its catalog of built-in functions; ~40 ms for
-    the first one in a process), attaching a file ~1 ms (~6 ms the first time): so the
-    instance lives as long as the process (recreated after a fork) and
-    each lease only attaches and detaches the index file, which takes and drops DuckDB's
-    own file lock just as opening and closing a connection would.
-    """
-    global _database
-    with _database_lock:
-        if _database is None:
-            _database = duckdb.connect(":memory:")
-        return _database
-
-
-def _prepare_database() -> None:
-    """Create the shared instance in a background thread (DuckDB releases the GIL while it
-    builds its catalog), so that it is ready, or nearly, when the first query needs it:
-    the rest of the store package is still being imported meanwhile."""
-    global _preparing
-
-    def create() -> None:
-        with contextlib.suppress(Exception):
-            _shared_database()
-
-    _preparing = threading.Thread(target=create, name="trackrun-duckdb", daemon=True)
-    _preparing.start()
-
-
-@atexit.register
-def _wait_for_database() -> None:
-    # A process that exits while DuckDB is still being created in the background would
-    # have that thread torn down inside DuckDB's C++ code, which aborts the process.
-    if _preparing is not None and _preparing.ident != threading.get_ident():
-        _preparing.join()
-
-
-def _forget_database_after_fork() -> None:
-    # The parent's lock may have been held by its creating thread at the fork; the parent's
-    # instance is kept referenced, never destroyed here (its worker threads did not fork).
-    global _database_lock, _database, _preparing
-    _database_lock = threading.Lock()
-    if _database is not None:
-        _forked_away.append(_database)
-    _database = None
-    _preparing = None
-
-
-os.register_at_fork(after_in_child=_forget_database_after_fork)
 
 
 @atexit.register
@@ -271,7 +216,7 @@ class Index:
 
     def _attach(self, read_only: bool = False) -> Any:
         """A new cursor of the shared instance with the index file attached and in use."""
-        con = _shared_database().cursor()
+        con = shared_database().cursor()
         alias = f"trackrun_index_{next(_aliases)}"
         path = str(self.paths.index).replace("'", "''")
         try:
@@ -330,7 +275,7 @@ class Index:
         return con
 
     def _rebuild_after(self, error: BaseException) -> Any:
-        _forget_invalidated_database()
+        forget_invalidated_database()
         self._set_aside(error)
         return self._connect_fresh()
 
@@ -343,7 +288,7 @@ class Index:
                 self._acquire_lock()
             try:
                 self._disconnect()
-                _forget_invalidated_database()
+                forget_invalidated_database()
                 self._set_aside(error)
             finally:
                 self.close()
@@ -392,23 +337,6 @@ def _lock_error(paths: StorePaths, error: BaseException) -> StoreError:
     )
 
 
-def _forget_invalidated_database() -> None:
-    """After a fatal error DuckDB refuses every further statement of the instance: start a
-    new one (the old one is kept referenced, as after a fork)."""
-    global _database
-    with _database_lock:
-        if _database is None:
-            return
-        try:
-            _database.execute("SELECT 1").fetchall()
-        except duckdb.Error:
-            _forked_away.append(_database)
-            _database = None
-
-
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0][:200] if text else type(error).__name__
-
-
-_prepare_database()

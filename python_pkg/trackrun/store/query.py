@@ -12,20 +12,8 @@ from typing import Any
 from trackrun.errors import AmbiguousRunIdError, RunNotFoundError
 from trackrun.ids import check_run_id_prefix, is_run_id
 from trackrun.store.filters import compile_filter, compile_order_by
+from trackrun.store.schema import LIST_COLUMNS
 from trackrun.table import Table
-
-LIST_COLUMNS = (
-    "run_id",
-    "name",
-    "status",
-    "notebook",
-    "started_at",
-    "ended_at",
-    "duration",
-    "attempts",
-    "git_commit",
-    "detached",
-)
 
 
 def count_runs(con: Any, filter_text: str | None) -> int:
@@ -33,23 +21,6 @@ def count_runs(con: Any, filter_text: str | None) -> int:
     where, params = compile_filter(filter_text)
     row = con.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()
     return int(row[0])
-
-
-def list_runs(
-    con: Any,
-    filter_text: str | None = None,
-    order_by: str | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-) -> Table:
-    """Runs matching ``filter_text`` in ``order_by`` order, one row each, as a flat Table.
-
-    Columns: LIST_COLUMNS, ``tags`` (list), then ``params.<key>`` for every param key and
-    ``metrics.<key>`` (last value), ``metrics.<key>.min``, ``metrics.<key>.max`` for every
-    metric key among the returned runs. A running run's duration is the time so far.
-    Raises FilterError for a malformed filter or order.
-    """
-    return fill_live_durations(list_runs_raw(con, filter_text, order_by, limit, offset))
 
 
 def fill_live_durations(table: Table, now: float | None = None) -> Table:
@@ -72,8 +43,12 @@ def list_runs_raw(
     limit: int | None = None,
     offset: int = 0,
 ) -> Table:
-    """:func:`list_runs` as the index holds it: running runs have no duration yet.
+    """Runs matching ``filter_text`` in ``order_by`` order, one row each, as a flat Table, as
+    the index holds them: a running run has no duration yet (see fill_live_durations).
 
+    Columns: LIST_COLUMNS, ``tags`` (list), then ``params.<key>`` for every param key and
+    ``metrics.<key>`` (last value), ``metrics.<key>.min``, ``metrics.<key>.max`` for every
+    metric key among the returned runs. Raises FilterError for a malformed filter or order.
     Two statements: the runs, then the tags, params and metric summaries of them (or of
     all runs, when most are chosen) in one query.
     """
@@ -258,9 +233,10 @@ def metric_history(
     """Long-format history ``(run_id, key, step, value, wall_time)`` ordered by run, key, step.
 
     With ``max_points``, each (run, key) series longer than that is reduced to at most
-    about ``max_points`` points: the series is cut into buckets by position and each
-    bucket keeps its first, minimum and maximum point (NaN never displaces a real extreme),
-    and the series keeps its last point, so spikes and the final value survive.
+    about ``max_points`` points: the series' step range is cut into ``max_points // 3``
+    equal buckets of steps and each bucket keeps its first, minimum and maximum point (NaN
+    never displaces a real extreme), and the series keeps its last point, so spikes and the
+    final value survive.
     """
     columns: dict[str, list[Any]] = {n: [] for n in ("run_id", "key", "step", "value", "wall_time")}
     for run_id in dict.fromkeys(run_ids):

@@ -2,111 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import sys
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from trackrun.store.batch import Batch, Metrics
 from trackrun.store.fastread import POINTS_SCHEMA, POINTS_TABLE
 from trackrun.store.schema import RUN_COLUMNS, RUN_FIELDS
+from trackrun.store.staging import (
+    SQL_TYPES,
+    Columns,
+    clean,
+    insert,
+    numpy_column,
+    stage,
+    use_numpy,
+)
 
-# Rows reach DuckDB as columns: the points of large chunks are already in a temporary
-# table (fastread reads them there with DuckDB's own JSON reader); other rows go as
-# registered numpy arrays for big batches, or as list parameters unnested in SQL for small
-# ones in a process that has not imported numpy (its import costs more than converting a
-# few thousand values). Never pyarrow: its array constructor imports pandas.
-
-#: Up to this many values (and with numpy not imported yet), columns go as list parameters.
-LIST_STAGING_LIMIT = 50_000
-_SQL_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN"}
 #: How each runs column is staged (its kind), from its type in the schema.
 _RUN_KINDS = {
-    name: {sql: kind for kind, sql in _SQL_TYPES.items()}[sql_type]
-    for name, sql_type in RUN_COLUMNS
+    name: {sql: kind for kind, sql in SQL_TYPES.items()}[sql_type] for name, sql_type in RUN_COLUMNS
 }
-_Columns = dict[str, tuple[str, list[Any]]]
-
-
-def _use_numpy(values: int) -> bool:
-    return "numpy" in sys.modules or values > LIST_STAGING_LIMIT
-
-
-def _clean(kind: str, values: list[Any]) -> list[Any]:
-    """``values`` as the column kind (str, float, int, bool) wants them; None stays NULL."""
-    if kind == "float" and all(type(v) is float for v in values):
-        return values
-    convert = _CONVERTERS[kind]
-    return [None if v is None else convert(v) for v in values]
-
-
-def _to_str(value: Any) -> str:
-    return value if type(value) is str else json.dumps(value, default=str)
-
-
-def _to_float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _to_int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if -(2**63) <= number < 2**63 else None
-
-
-_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "str": _to_str,
-    "float": _to_float,
-    "int": _to_int,
-    "bool": bool,
-}
-
-
-def _numpy_column(kind: str, values: list[Any]) -> Any:
-    import numpy as np
-
-    if kind == "float" and None not in values:
-        return np.array(values, dtype=np.float64)  # (numpy would make None a NaN, not NULL)
-    if kind == "int" and None not in values:
-        return np.array(values, dtype=np.int64)
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
-@contextlib.contextmanager
-def _staged(
-    con: Any, name: str, columns: _Columns, arrays: dict[str, Any] | None = None
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Make ``columns`` (name -> (kind, cleaned values)), or ready numpy ``arrays``,
-    selectable for the duration of the block.
-
-    Yields the relation to select from (a registered view's name, or a subquery) and the
-    named parameters that relation needs in every statement that uses it.
-    """
-    if arrays is None and not _use_numpy(sum(len(v) for _, v in columns.values())):
-        selects = ", ".join(
-            f'unnest(${name}_{i}::{_SQL_TYPES[kind]}[]) AS "{column}"'
-            for i, (column, (kind, _)) in enumerate(columns.items())
-        )
-        params = {f"{name}_{i}": values for i, (_, values) in enumerate(columns.values())}
-        yield f"(SELECT {selects})", params
-        return
-    if arrays is None:
-        arrays = {column: _numpy_column(kind, values) for column, (kind, values) in columns.items()}
-    con.register(name, arrays)
-    try:
-        yield name, {}
-    finally:
-        con.unregister(name)
 
 
 def _in_ids(column: str = "run_id") -> str:
@@ -123,19 +40,19 @@ def write_batch(con: Any, batch: Batch) -> None:
         con.execute(f"DELETE FROM runs WHERE {_in_ids()}", {"ids": touched})
         kinds = _RUN_KINDS
         columns = {
-            f: (kinds[f], _clean(kinds[f], [batch.rows[r].get(f) for r in touched]))
+            f: (kinds[f], clean(kinds[f], [batch.rows[r].get(f) for r in touched]))
             for f in RUN_FIELDS
         }
         if touched:
-            _insert(con, "runs", columns)
+            insert(con, "runs", columns)
         _write_metrics(con, batch)
         if batch.artifacts:
             names = ("run_id", "name", "size", "sha256", "logged_at")
-            _insert(
+            insert(
                 con,
                 "artifacts",
                 {
-                    n: (k, _clean(k, [a[i] for a in batch.artifacts]))
+                    n: (k, clean(k, [a[i] for a in batch.artifacts]))
                     for i, (n, k) in enumerate(
                         zip(names, ("str", "str", "int", "str", "float"), strict=True)
                     )
@@ -157,11 +74,11 @@ def _write_media(con: Any, batch: Batch) -> None:
     newest = list({(m[0], m[1], m[2]): m for m in batch.media}.values())
     names = ("run_id", "key", "step", "path", "width", "height")
     kinds = ("str", "str", "int", "str", "int", "int")
-    columns: _Columns = {
-        n: (k, _clean(k, [m[i] for m in newest]))
+    columns: Columns = {
+        n: (k, clean(k, [m[i] for m in newest]))
         for i, (n, k) in enumerate(zip(names, kinds, strict=True))
     }
-    with _staged(con, "_staging_media", columns) as (staged, params):
+    with stage(con, "_staging_media", columns) as (staged, params):
         con.execute(
             f"DELETE FROM media m USING {staged} s "
             "WHERE m.run_id = s.run_id AND m.key = s.key AND m.step = s.step",
@@ -177,14 +94,14 @@ def _write_quarantine(con: Any, batch: Batch) -> None:
     if not batch.quarantine:
         return
     lines = [line for _, _, line in batch.quarantine]
-    _insert(
+    insert(
         con,
         "quarantine",
         {
             "run_id": ("str", [q[0] for q in batch.quarantine]),
             "file": ("str", [q[1] for q in batch.quarantine]),
             "byte_offset": ("int", [line.offset for line in lines]),
-            "seq": ("int", _clean("int", [line.seq for line in lines])),
+            "seq": ("int", clean("int", [line.seq for line in lines])),
             "reason": ("str", [line.reason for line in lines]),
             "line": ("str", [line.text for line in lines]),
             "found_at": ("float", [time.time()] * len(lines)),
@@ -195,13 +112,13 @@ def _write_quarantine(con: Any, batch: Batch) -> None:
 def _write_offsets(con: Any, batch: Batch) -> None:
     if not batch.offsets:
         return
-    columns: _Columns = {
+    columns: Columns = {
         "run_id": ("str", [k[0] for k in batch.offsets]),
         "file": ("str", [k[1] for k in batch.offsets]),
         "byte_offset": ("int", [v[0] for v in batch.offsets.values()]),
         "last_seq": ("int", [v[1] for v in batch.offsets.values()]),
     }
-    with _staged(con, "_staging_offsets", columns) as (staged, params):
+    with stage(con, "_staging_offsets", columns) as (staged, params):
         con.execute(
             f"DELETE FROM ingest_offsets o USING {staged} s "
             "WHERE o.run_id = s.run_id AND o.file = s.file",
@@ -233,7 +150,7 @@ def _write_tags(con: Any, batch: Batch) -> None:
     con.execute(f"DELETE FROM tags WHERE {_in_ids()}", {"ids": ids})
     pairs = [(r, t) for r in ids for t in sorted(final[r])]
     if pairs:
-        _insert(
+        insert(
             con,
             "tags",
             {"run_id": ("str", [p[0] for p in pairs]), "tag": ("str", [p[1] for p in pairs])},
@@ -255,10 +172,10 @@ def _write_params(con: Any, batch: Batch) -> None:
     names = ("run_id", "key", "value_json", "value_num", "value_str")
     kinds = ("str", "str", "str", "float", "str")
     columns = {
-        n: (k, _clean(k, [r[i] for r in rows]))
+        n: (k, clean(k, [r[i] for r in rows]))
         for i, (n, k) in enumerate(zip(names, kinds, strict=True))
     }
-    with _staged(con, "_staging_params", columns) as (staged, params):
+    with stage(con, "_staging_params", columns) as (staged, params):
         if any(r[0] not in batch.new_runs for r in rows):
             con.execute(
                 f"DELETE FROM params p USING {staged} s "
@@ -271,7 +188,7 @@ def _write_params(con: Any, batch: Batch) -> None:
         )
 
 
-def _metric_lists(metrics: Metrics) -> _Columns:
+def _metric_lists(metrics: Metrics) -> Columns:
     sizes = metrics.event_sizes
     return {
         "run_id": ("str", [r for r, count in metrics.runs for _ in range(count)]),
@@ -299,10 +216,10 @@ def _metric_arrays(metrics: Metrics) -> dict[str, Any]:
         start += count
     return {
         "run_id": run_ids,
-        "key": _numpy_column("str", metrics.keys),
+        "key": numpy_column("str", metrics.keys),
         "step": np.repeat(np.array(metrics.event_steps, dtype=np.int64), sizes),
         "value": np.array(metrics.values, dtype=np.float64),
-        "wall_time": np.repeat(_numpy_column("float", metrics.event_times), sizes),
+        "wall_time": np.repeat(numpy_column("float", metrics.event_times), sizes),
     }
 
 
@@ -349,9 +266,9 @@ def _write_metrics(con: Any, batch: Batch) -> None:
         _write_points(con, batch, staged, {})
         _resummarise(con, overlapping)
         return
-    columns: _Columns = {}
+    columns: Columns = {}
     arrays: dict[str, Any] | None = None
-    if _use_numpy(len(metrics) * 5):
+    if use_numpy(len(metrics) * 5):
         arrays = _metric_arrays(metrics)
     else:
         columns = _metric_lists(metrics)
@@ -365,7 +282,7 @@ def _write_metrics(con: Any, batch: Batch) -> None:
             keep = _newest_points(*(columns[c][1] for c in ("run_id", "key", "step")))
             if keep is not None:
                 columns = {n: (k, [v[i] for i in keep]) for n, (k, v) in columns.items()}
-    with _staged(con, "_staging_metrics", columns, arrays) as (staged_rel, params):
+    with stage(con, "_staging_metrics", columns, arrays) as (staged_rel, params):
         _write_points(con, batch, staged_rel, params)
     _resummarise(con, overlapping)
 
@@ -380,7 +297,7 @@ def stage_lists(con: Any, metrics: Metrics) -> None:
     columns = _metric_lists(metrics)
     columns["ord"] = ("int", list(range(metrics.next_ord, metrics.next_ord + count)))
     names = ", ".join(columns)
-    with _staged(con, "_staging_lists", columns) as (staged, params):
+    with stage(con, "_staging_lists", columns) as (staged, params):
         con.execute(f"INSERT INTO {POINTS_TABLE} ({names}) SELECT {names} FROM {staged}", params)
     for run_id, points in metrics.runs:
         metrics.staged[run_id] = metrics.staged.get(run_id, 0) + points
@@ -442,12 +359,6 @@ def _resummarise(con: Any, overlapping: list[str]) -> None:
         f"FROM metrics WHERE {_in_ids()} GROUP BY run_id, key",
         {"ids": overlapping},
     )
-
-
-def _insert(con: Any, table_name: str, columns: _Columns) -> None:
-    names = ", ".join(f'"{c}"' for c in columns)
-    with _staged(con, "_staging", columns) as (staged, params):
-        con.execute(f"INSERT INTO {table_name} ({names}) SELECT {names} FROM {staged}", params)
 
 
 def param_columns(value: Any) -> tuple[str, float | None, str | None]:

@@ -38,6 +38,22 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("error", "VARCHAR"),
 )
 RUN_FIELDS: tuple[str, ...] = tuple(name for name, _ in RUN_COLUMNS)
+#: The runs columns of a listing (trackrun ls, trackrun.runs(), the panel), in this order.
+LIST_COLUMNS: tuple[str, ...] = tuple(
+    RUN_FIELDS[RUN_FIELDS.index(name)]  # a name missing from RUN_COLUMNS fails at import
+    for name in (
+        "run_id",
+        "name",
+        "status",
+        "notebook",
+        "started_at",
+        "ended_at",
+        "duration",
+        "attempts",
+        "git_commit",
+        "detached",
+    )
+)
 
 _RUNS_TABLE = "CREATE TABLE IF NOT EXISTS runs (\n{}\n);\n".format(
     ",\n".join(f'    "{name}" {kind}' for name, kind in RUN_COLUMNS)

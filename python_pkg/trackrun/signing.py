@@ -2,8 +2,9 @@
 
 Unpickling runs code, so a pickle is loaded only when it carries a valid signature made
 with this store's key (``<store>/key``, 0600). The signature sits next to the pickle in
-``<file>.sig``: the key's public fingerprint and the HMAC-SHA256 of the bytes. A pickle signed
-by another store (a copied run folder) is told apart from one changed after signing.
+``<file>.sig`` (or where the caller says): the key's public fingerprint and the HMAC-SHA256
+of the bytes. A pickle signed by another store (a copied run folder) is told apart from one
+changed after signing. Layer 1 (standard library only): jobs and checkpoints both use it.
 """
 
 from __future__ import annotations
@@ -50,12 +51,15 @@ def _signature_path(path: Path) -> Path:
     return path.with_name(path.name + ".sig")
 
 
-def sign_file(path: Path, store_root: Path) -> None:
-    """Write ``<path>.sig`` for the file at ``path`` with the store's key."""
+def sign_file(path: Path, store_root: Path, signature: Path | None = None) -> None:
+    """Sign the file at ``path`` with the store's key, into ``signature`` (default
+    ``<path>.sig``)."""
     key = store_key(store_root)
     digest = hmac.new(key, path.read_bytes(), hashlib.sha256).hexdigest()
     record = json.dumps({"key": _fingerprint(key), "hmac": digest})
-    fd = os.open(_signature_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    target = signature or _signature_path(path)
+    target.parent.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(record)
 
@@ -70,8 +74,15 @@ def write_signed(path: Path, payload: bytes, store_root: Path) -> None:
     sign_file(path, store_root)
 
 
-def read_verified(path: Path, store_root: Path, what: str, trust: bool = False) -> bytes:
-    """The bytes of ``path`` once its signature checks out with the store's key.
+def read_verified(
+    path: Path,
+    store_root: Path,
+    what: str,
+    trust: bool = False,
+    signature: Path | None = None,
+) -> bytes:
+    """The bytes of ``path`` once its signature (``signature``, default ``<path>.sig``)
+    checks out with the store's key.
 
     ``what`` names the file in messages (e.g. "outputs"); ``trust`` skips the check (the
     user vouched for the file). Raises FileNotFoundError when the file is missing and
@@ -82,7 +93,7 @@ def read_verified(path: Path, store_root: Path, what: str, trust: bool = False) 
         return data
     key = store_key(store_root)
     try:
-        record = json.loads(_signature_path(path).read_text())
+        record = json.loads((signature or _signature_path(path)).read_text())
         signer, digest = str(record["key"]), str(record["hmac"])
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         raise UntrustedPickleError(
