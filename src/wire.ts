@@ -124,6 +124,40 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/runs/{run_id}/media': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The run's images and figures, by key then step */
+    get: operations['getRunsRunIdMedia'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/runs/{run_id}/media/{key}/{step}.png': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One image of the run, as PNG */
+    get: operations['getRunsRunIdMediaKeyStep}.png'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/runs/{run_id}/{folder}/{name}': {
     parameters: {
       query?: never;
@@ -287,6 +321,19 @@ export type components = {
       size: number;
       live: boolean;
       status: components['schemas']['RunStatus'];
+    };
+    /** @description One image of a run: its key and step, its size in pixels, and where to get the PNG (``url``, relative to /trackrun/api/). */
+    MediaItem: {
+      key: string;
+      step: number;
+      width: number;
+      height: number;
+      url: string;
+    };
+    /** @description ``GET runs/{run_id}/media``: the run's images and figures, by key then step. */
+    MediaList: {
+      run_id: string;
+      media: components['schemas']['MediaItem'][];
     };
     /** @description ``GET runs/{run_id}/metrics``: downsampled series per metric key. */
     MetricSeries: {
@@ -860,6 +907,124 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['LogChunk'];
+        };
+      };
+      /** @description bad input: the message names the parameter and the fix */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description no such run or file */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  getRunsRunIdMedia: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        run_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The run's images and figures, by key then step */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MediaList'];
+        };
+      };
+      /** @description bad input: the message names the parameter and the fix */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description no such run or file */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  'getRunsRunIdMediaKeyStep}.png': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        run_id: string;
+        key: string;
+        step: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One image of the run, as PNG */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'image/png': string;
         };
       };
       /** @description bad input: the message names the parameter and the fix */

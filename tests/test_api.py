@@ -190,3 +190,12 @@ def test_import_trackrun_stays_light() -> None:
     )
     assert out.strip() == "[]"
     assert sys.modules.get("trackrun") is not None
+
+
+def test_public_surface_is_exactly_all() -> None:
+    public = {n for n in vars(trackrun) if not n.startswith("_")}
+    modules = {n for n in public if type(getattr(trackrun, n)).__name__ == "module"}
+    hooks = {"watch_current_shell", "load_ipython_extension"}  # for IPython, not users
+    assert sorted(trackrun.__all__) == sorted(public - modules - hooks)
+    assert {"log_image", "log_figure"} <= set(trackrun.__all__)
+    assert trackrun.log_image.__doc__ and "PNG" in trackrun.log_image.__doc__

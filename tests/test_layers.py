@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "event_writer": 2,
     "pairing": 2,
     "run": 3,
+    "media": 3,
     "store": 3,
     "charts": 3,
     "api": 4,
@@ -59,6 +60,8 @@ FENCES: dict[str, tuple[str, ...]] = {
     "IPython": ("magic", "jobs.runner", "jobs.shell"),
     "ipywidgets": ("magic",),
     "altair": ("charts",),
+    "PIL": ("media",),
+    "matplotlib": ("media",),
 }
 
 
@@ -169,7 +172,7 @@ def test_import_trackrun_stays_light() -> None:
         "with trackrun.start_run(store=tempfile.mkdtemp()):\n"
         "    trackrun.log(loss=0.5, step=1)\n"
         "heavy = ['duckdb', 'IPython', 'torch', 'tornado', 'jupyter_server', 'altair', "
-        "'ipywidgets', 'pandas', 'pyarrow']\n"
+        "'ipywidgets', 'pandas', 'pyarrow', 'PIL', 'matplotlib']\n"
         "print(json.dumps([m for m in heavy if m in sys.modules]))\n"
     )
     out = subprocess.run(

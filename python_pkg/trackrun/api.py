@@ -87,6 +87,21 @@ def artifact(path: str | os.PathLike[str], name: str | None = None) -> Path:
     return _require_run("artifact").artifact(path, name)
 
 
+def log_image(key: str, image: Any, step: int | None = None) -> Path:
+    """Log an image of the current run as ``media/KEY/STEP.png``; returns the PNG's path.
+
+    ``image``: a PIL image, a numpy array or torch tensor (HW, HWC or CHW; uint8, or floats
+    in [0, 1]), a matplotlib figure, or PNG bytes; ``step`` defaults to the key's next one.
+    Raises TypeError or ValueError naming the fix (nothing is written then).
+    """
+    return _require_run("log_image").log_image(key, image, step)
+
+
+def log_figure(key: str, figure: Any, step: int | None = None) -> Path:
+    """Log a matplotlib figure as ``log_image`` does, also keeping its SVG when it is small."""
+    return _require_run("log_figure").log_figure(key, figure, step)
+
+
 def checkpoint(obj: Any, step: int, keep: int = 3) -> Path:
     """Save a checkpoint of ``obj`` at ``step`` in the current run, keeping the newest ``keep``."""
     return _require_run("checkpoint").checkpoint(obj, step, keep)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from trackrun import liveness
 from trackrun.event_writer import EventWriter, flush_all_writers
@@ -41,6 +41,9 @@ from trackrun.values import (
     normalize_params,
     normalize_tags,
 )
+
+if TYPE_CHECKING:
+    from trackrun.media import MediaLog
 
 #: Checkpoints kept per run by default (older ones are deleted).
 DEFAULT_KEEP_CHECKPOINTS = 3
@@ -79,6 +82,7 @@ class Run:
         writer.heartbeat_fields = self._heartbeat_fields
         #: Records the writer had to drop (memory full while the store was not writable).
         self.dropped_records = 0
+        self._media: MediaLog | None = None
 
     # -- creation -------------------------------------------------------------------------
     @classmethod
@@ -229,6 +233,26 @@ class Run:
                 size += len(chunk)
         self._writer.emit("artifact", name=target_name, size=size, sha256=digest.hexdigest())
         return target
+
+    def log_image(self, key: str, image: Any, step: int | None = None) -> Path:
+        """Store ``image`` as ``media/KEY/STEP.png`` and record it; returns the PNG's path.
+
+        ``image``: a PIL image, a numpy array or torch tensor (HW, HWC or CHW; uint8, or
+        floats in [0, 1]), a matplotlib figure, or PNG bytes. ``step`` defaults to the key's
+        next one. Raises TypeError or ValueError naming the fix; nothing is written then.
+        """
+        return self._media_log().log(key, image, step)
+
+    def log_figure(self, key: str, figure: Any, step: int | None = None) -> Path:
+        """``log_image`` of a matplotlib figure that also keeps its SVG when it is small."""
+        return self._media_log().log(key, figure, step, keep_svg=True)
+
+    def _media_log(self) -> MediaLog:
+        if self._media is None:
+            from trackrun.media import MediaLog
+
+            self._media = MediaLog(self.paths, self._writer.emit)
+        return self._media
 
     def checkpoint(self, obj: Any, step: int, keep: int = DEFAULT_KEEP_CHECKPOINTS) -> Path:
         """Save ``obj`` as the checkpoint of ``step`` and keep only the newest ``keep``.

@@ -262,6 +262,14 @@ def test_displays_in_the_job_land_in_the_run(project: Path) -> None:
     assert (run / "artifacts" / "display-1.png").read_bytes().startswith(b"\x89PNG")
     log = (run / "output.log").read_text()
     assert "saved as artifacts/display-1.png" in log and "{'a': 1}" in log, log
+    # The image is also the run's media, as a figure shown in an inline cell would be.
+    media = Store(project / ".trackrun", lease=0).media(run.name).to_dicts()
+    assert media == [
+        {"key": "figure-0", "step": 0, "path": "media/figure-0/0.png", "width": 1, "height": 1}
+    ]
+    assert (run / "media" / "figure-0" / "0.png").read_bytes() == (
+        run / "artifacts" / "display-1.png"
+    ).read_bytes()
 
 
 HF_TOKEN = "hf_" + "A1b2C3d4" * 5

@@ -24,8 +24,8 @@ async def get(jp_fetch: Any, path: str, **params: Any) -> Any:
 
 
 def make_runs() -> list[str]:
-    """Two finished runs with params, metrics (one NaN), tags, a log, a code file and an
-    artifact; returns their ids."""
+    """Two finished runs with params, metrics (one NaN), tags, a log, a code file, an
+    artifact and an image (key val/samples, step 4); returns their ids."""
     ids = []
     for lr, acc in ((0.01, 0.9), (0.001, math.nan)):
         with trackrun.start_run(
@@ -40,8 +40,15 @@ def make_runs() -> list[str]:
             source = run.paths.root.parent.parent / f"weights-{lr}.txt"
             source.write_text("weights\n")
             run.artifact(source, name="weights.txt")
+            run.log_image("val/samples", _checker(), step=4)
         ids.append(run.run_id)
     return ids
+
+
+def _checker() -> Any:
+    import numpy as np
+
+    return np.array([[0, 255, 0], [255, 0, 255]], dtype=np.uint8)  # 3x2, grey
 
 
 def methods(handler: type) -> list[str]:
@@ -51,6 +58,7 @@ def methods(handler: type) -> list[str]:
 def concrete(path: str, run_id: str = "20261126-000000-abcdef") -> str:
     """A route template with real values: the run, its code folder and cell.py."""
     path = path.replace("{run_id}", run_id).replace("{folder}", "code")
+    path = path.replace("{key}", "val.samples").replace("{step}", "4")
     return path.replace("{name}", "cell.py")
 
 
@@ -133,3 +141,6 @@ def check_body(route: str, method: str, status: int, content_type: str, body: by
         assert content_type.startswith("application/json"), content_type
         schema = {**content["application/json"]["schema"], "components": SPEC["components"]}
         jsonschema.validate(json.loads(body), schema, cls=jsonschema.Draft202012Validator)
+    elif "image/png" in content:
+        assert content_type == "image/png", content_type
+        assert body.startswith(b"\x89PNG\r\n\x1a\n"), body[:16]

@@ -185,3 +185,14 @@ async def test_change_feed_long_poll_honours_since_with_header_auth(jp_fetch: An
         pass
     changed = (await poll)["change_token"]
     assert changed != now
+
+
+def test_the_walk_covers_the_media_routes() -> None:
+    # The walks above take every route of ROUTES; the media ones need a real image to answer
+    # 200 (make_runs logs val/samples at step 4), so prove the samples reach them.
+    ids = make_runs()
+    walked = {s.route: s.path for s in samples(ids) if s.method == "get"}
+    assert walked["runs/{run_id}/media"] == f"runs/{ids[0]}/media"
+    png = walked["runs/{run_id}/media/{key}/{step}.png"]
+    assert png == f"runs/{ids[0]}/media/val.samples/4.png"
+    assert (trackrun.get_store().root / "runs" / ids[0] / png.split("/", 2)[2]).is_file()

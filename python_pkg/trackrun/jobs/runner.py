@@ -23,7 +23,7 @@ from trackrun.jobs.freeze import read_spec, save_outputs, store_root_of
 from trackrun.jobs.graph import load_graph, track_optimizer_steps
 from trackrun.layout import RunPaths
 from trackrun.redaction import RedactingStream
-from trackrun.run import Run
+from trackrun.run import Run, active_run
 from trackrun.signing import read_verified
 
 
@@ -129,6 +129,7 @@ def _display_publisher(folder: Path) -> type:
 
         folder: Path | None = None
         count = 0
+        figures = 0
 
         def publish(
             self, data: dict[str, Any], metadata: Any = None, *args: Any, **kwargs: Any
@@ -145,6 +146,10 @@ def _display_publisher(folder: Path) -> type:
                                 blob.encode() if mime == "image/svg+xml" else base64.b64decode(blob)
                             )
                         target.write_bytes(blob)
+                        if mime == "image/png" and (run := active_run()) is not None:
+                            # Also the run's media, keyed as in an inline cell: figure-N.
+                            run.log_image(f"figure-{self.figures}", blob, step=0)
+                            self.figures += 1
                         print(
                             f"[display: {data.get('text/plain', mime)} saved as artifacts/{target.name}]"
                         )

@@ -21,6 +21,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from trackrun.cellcode import CellNames, analyze_cell, auto_params, final_scalars
 from trackrun.layout import default_store_root, open_private
+from trackrun.magic.figures import FigureCapture
 from trackrun.magic.live import LiveView
 from trackrun.magic.outputs import TeeStream
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
@@ -67,6 +68,11 @@ class TrackRunMagics(Magics):
         "--no-auto-params",
         action="store_true",
         help="do not record the simple values the cell reads from the notebook as params",
+    )
+    @argument(
+        "--no-capture-figures",
+        action="store_true",
+        help="do not log the figures the cell displays (plt.show(), display(fig)) as media",
     )
     @argument("--detach", action="store_true", help="run the cell in a background process")
     @argument("--retries", type=int, default=0, help="with --detach: restarts after a failure")
@@ -244,16 +250,18 @@ def run_inline(shell: Any, args: Any, cell: str, line: str = "") -> Any:
         launch={"kind": "inline", "magic": f"%%track_run {line}".strip()},
     )
     write_code_files(run.paths, cell, notebook, shell)
-    show_run_bundle(run)
     view = LiveView(run.dir, run.name)
     view.show()
     view.start()
     result = None
     shown: list[Any] = []
+    figures = None if args.no_capture_figures else FigureCapture(shell, run).start()
     try:
         with _tee_output(run.paths.output_log), _traceback_held(shell, shown):
             result = shell.run_cell(cell, store_history=False)
     finally:
+        if figures is not None:
+            figures.stop()
         error = None if result is None else (result.error_before_exec or result.error_in_exec)
         if result is None:
             run.finish("killed", error="interrupted before the cell finished")

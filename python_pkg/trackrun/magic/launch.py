@@ -29,8 +29,6 @@ def run_detached(
     Raises UsageError (nothing started, no run recorded) when the cell does not parse or
     reads values that cannot be sent to another process.
     """
-    from trackrun.magic import show_run_bundle
-
     try:  # bad backend options are refused before anything is recorded
         slurm = args.slurm
         if slurm and len(slurm) > 1 and slurm[0] == slurm[-1] and slurm[0] in "'\"":
@@ -92,14 +90,13 @@ def run_detached(
         jobs.submit(run.dir, backend, slurm_options)
     except TrackrunError as error:  # jobs.submit recorded the run failed
         raise UsageError(f"%%track_run --detach: run {run.run_id} not submitted: {error}") from None
-    show_run_bundle(run)
     print(
         f"trackrun: detached run {run.name} ({run.run_id}); it goes on if you close the "
         f"browser or the kernel. Follow it with: %track_run --attach {run.run_id}"
     )
-    view = LiveView(run.dir, run.name, follow_log=True)
-    if view.show():
-        view.start_following()
+    view = LiveView(run.dir, run.name, follow_log=True)  # the cell's one display of the run
+    view.show()
+    view.start_following()
 
 
 #: Magics that need the notebook frontend or the kernel: (magic, argument prefix or "").

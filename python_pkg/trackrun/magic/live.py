@@ -1,8 +1,15 @@
 """The live view of a run under a cell: status, elapsed time, latest metrics, sparklines, log tail.
 
 It follows the run directory on disk (the same files any process writes), so it costs the
-training loop nothing and refreshes at a fixed rate whatever the logging rate. In a kernel
-with widgets it is one ipywidgets.HTML; elsewhere it degrades to plain text.
+training loop nothing and refreshes at a fixed rate whatever the logging rate.
+
+It is ONE display output, updated in place (``display_id``): its bundle carries the run's
+``application/vnd.trackrun.run+json`` (JupyterLab's trackrun renderer takes it and follows
+the run through the server), plus ``text/html`` and ANSI-free ``text/plain`` for frontends
+without that renderer (classic Notebook, VS Code, nbconvert). No ipywidgets: a widget-view
+in the same bundle would win over the renderer in JupyterLab (the widget renderer ranks
+first there), and saved notebooks would carry widget state that renders nowhere offline.
+At the end the same output becomes a static summary of the final state.
 """
 
 from __future__ import annotations
@@ -19,6 +26,10 @@ from trackrun.events import decode_number, read_events
 from trackrun.layout import RunPaths
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+#: Other control characters, which no text/plain output should carry.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: MIME type of the run bundle the panel renders (trackrun.magic.RUN_MIME_TYPE).
+RUN_MIME_TYPE = "application/vnd.trackrun.run+json"
 #: Seconds between refreshes of the view.
 REFRESH_INTERVAL = 0.5
 _MAX_POINTS = 400
@@ -148,7 +159,7 @@ def collapse_carriage_returns(text: str) -> str:
 
 
 class LiveView:
-    """Shows a run live below the current cell until ``stop()``.
+    """Shows a run live below the current cell, as one display output, until ``stop()``.
 
     ``updates`` counts the refreshes actually sent to the frontend (bounded by the refresh
     interval, whatever the logging rate).
@@ -160,26 +171,35 @@ class LiveView:
         self.follower = RunFollower(run_dir, follow_log=follow_log)
         self.name = name
         self.run_id = run_dir.name
+        self.store = str(run_dir.parent.parent)
         self.interval = interval
         self.updates = 0
-        self._widget: Any = None
         self._handle: Any = None
+        self._live = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_html = ""
+        self._update_lock = threading.Lock()
+
+    def bundle(self) -> dict[str, Any]:
+        """The display's MIME bundle for the run's current state."""
+        return {
+            RUN_MIME_TYPE: {"run_id": self.run_id, "name": self.name, "store": self.store},
+            "text/html": self._render_html(),
+            "text/plain": self.summary_text(),
+        }
 
     def show(self) -> bool:
-        """Display the view; True when it is a live widget (False: plain text at the end)."""
+        """Display the view; True when it refreshes live (in a kernel), False when only the
+        final state will replace it (a terminal IPython, which would print every update)."""
         from IPython.display import display
 
-        widget = _make_widget()
-        if widget is not None:
-            self._widget = widget
-            widget.value = self._render_html()
-            self._handle = display(widget, display_id=True)
-            return True
-        # Without widgets the run bundle's text already announced the run.
-        return False
+        self.follower.poll()
+        self._live = _in_kernel()
+        bundle = self.bundle()
+        self._last_html = bundle["text/html"]
+        self._handle = display(bundle, raw=True, display_id=True)
+        return self._live
 
     def start(self) -> None:
         """Refresh in a background thread every ``interval`` seconds until ``stop()``."""
@@ -206,44 +226,47 @@ class LiveView:
                 return
 
     def stop(self) -> None:
-        """Stop refreshing; the display becomes a static summary of the final state."""
+        """Stop refreshing; the same display becomes a static summary of the final state."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
-        self.follower.poll()
-        if self._widget is not None:
-            self._refresh()
-            final_html = self._render_html()
-            bundle = {"text/html": final_html, "text/plain": self.summary_text()}
+        with self._update_lock:
+            self.follower.poll()
+            bundle = self.bundle()
             if self._handle is not None:
                 self._handle.update(bundle, raw=True)
-            self._widget.close()
-        else:
-            print(self.summary_text())
+                self.updates += 1
+            else:
+                print(bundle["text/plain"])
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self._refresh()
 
     def _refresh(self) -> None:
-        if not self.follower.poll() and self.follower.status != "running":
-            return
-        if self._widget is None:
-            return
-        rendered = self._render_html()
-        if rendered != self._last_html:
-            self._widget.value = rendered
-            self._last_html = rendered
-            self.updates += 1
+        with self._update_lock:
+            if self._stop.is_set() and self._thread is not threading.current_thread():
+                return
+            if not self.follower.poll() and self.follower.status != "running":
+                return
+            if not self._live or self._handle is None:
+                return
+            bundle = self.bundle()
+            if bundle["text/html"] != self._last_html:
+                self._handle.update(bundle, raw=True)
+                self._last_html = bundle["text/html"]
+                self.updates += 1
 
     # -- rendering ------------------------------------------------------------------------
     def summary_text(self) -> str:
+        """One line of plain text: no ANSI codes or control characters, whatever the names."""
         f = self.follower
         metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(f.latest.items())[:8])
-        return (
+        text = (
             f"trackrun: run {self.name} ({self.run_id}) {f.status} after {_elapsed(f.elapsed())}"
             + (f": {metrics}" if metrics else "")
         )
+        return _CONTROL.sub("", _ANSI.sub("", text))
 
     def _render_html(self) -> str:
         f = self.follower
@@ -273,12 +296,19 @@ class LiveView:
         )
 
 
-def _make_widget() -> Any:
-    try:
-        from IPython.core.getipython import get_ipython
+def _in_kernel() -> bool:
+    """True in a Jupyter kernel (a frontend can update displays in place)."""
+    from IPython.core.getipython import get_ipython
 
-        shell = get_ipython()
-        if shell is None or getattr(shell, "kernel", None) is None:
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _make_widget() -> Any:
+    """An ipywidgets.HTML in a kernel with ipywidgets, else None. Only the sweep view
+    (sweep_view.py) still uses a widget; a run's view is a display updated in place."""
+    try:
+        if not _in_kernel():
             return None
         import ipywidgets
 
@@ -304,8 +334,15 @@ def _elapsed(seconds: float) -> str:
 
 def _sparkline(points: list[tuple[int, float]], width: int = 140, height: int = 22) -> str:
     finite = [(s, v) for s, v in points if math.isfinite(v)]
-    if len(finite) < 2:
+    if not finite:
         return ""
+    if len(finite) == 1 or len({s for s, _ in finite}) == 1:
+        # One point: a dot, not empty axes (a line needs two steps).
+        return (
+            f"<svg width='{width}' height='{height}' style='vertical-align:middle'>"
+            f"<circle class='trackrun-dot' cx='{width / 2:.1f}' cy='{height / 2:.1f}' r='3' "
+            "fill='var(--jp-brand-color1, #1976d2)'/></svg>"
+        )
     steps = [s for s, _ in finite]
     values = [v for _, v in finite]
     lo_s, hi_s = min(steps), max(steps)

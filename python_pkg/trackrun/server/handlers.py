@@ -30,6 +30,7 @@ from trackrun.errors import (
     TrackrunError,
 )
 from trackrun.jobs import Drainer
+from trackrun.server import media
 from trackrun.server import schemas as s
 from trackrun.server.manager import FileNotInRunError, RunsManager
 from trackrun.server.requests import parse_body, parse_query
@@ -316,6 +317,33 @@ class RunFileHandler(TrackrunHandler):
         self.finish()
 
 
+class MediaListHandler(TrackrunHandler):
+    operations = {"get": s.Operation("The run's images and figures, by key then step", s.MediaList)}
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(media.media_list, self.manager.store, run_id))
+
+
+class MediaFileHandler(TrackrunHandler):
+    """``runs/{id}/media/{key}/{step}.png``: one image, with the checks of RunFileHandler."""
+
+    operations = {"get": s.Operation("One image of the run, as PNG", None, media_type="image/png")}
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, key: str, step: str) -> None:
+        served = await self.call(media.open_media, self.manager.store, run_id, key, step)
+        with served:
+            self.set_header("Content-Type", "image/png")
+            self.set_header("X-Content-Type-Options", "nosniff")
+            while chunk := served.read(1 << 20):
+                self.write(chunk)
+                await self.flush()
+        self.finish()
+
+
 class CompareHandler(TrackrunHandler):
     operations = {
         "get": s.Operation(
@@ -391,6 +419,8 @@ ROUTES: list[tuple[str, type[TrackrunHandler]]] = [
     ("runs/{run_id}/metrics", MetricsHandler),
     ("runs/{run_id}/chart", ChartHandler),
     ("runs/{run_id}/log", LogHandler),
+    ("runs/{run_id}/media", MediaListHandler),
+    ("runs/{run_id}/media/{key}/{step}.png", MediaFileHandler),
     ("runs/{run_id}/{folder}/{name}", RunFileHandler),
     ("compare", CompareHandler),
     ("runs/{run_id}/kill", KillHandler),
@@ -400,11 +430,16 @@ ROUTES: list[tuple[str, type[TrackrunHandler]]] = [
 
 
 def route_pattern(path: str) -> str:
-    """The tornado regex of a route: each placeholder becomes a named group."""
-
-    def group(match: re.Match[str]) -> str:
-        name = match.group(1)
-        values = s.PATH_PARAMETERS[name].get("enum")
-        return f"(?P<{name}>{'|'.join(values) if values else '[^/]+'})"
-
-    return re.sub(r"\{(\w+)\}", group, path)
+    """The tornado regex of a route: each placeholder becomes a named group (digits for an
+    integer one), and the text between them (such as ``.png``) is matched literally."""
+    pieces = []
+    for piece in re.split(r"(\{\w+\})", path):
+        if not (piece.startswith("{") and piece.endswith("}")):
+            pieces.append(re.escape(piece))
+            continue
+        name = piece[1:-1]
+        schema = s.PATH_PARAMETERS[name]
+        values = schema.get("enum")
+        pattern = "[0-9]+" if schema["type"] == "integer" else "[^/]+"
+        pieces.append(f"(?P<{name}>{'|'.join(values) if values else pattern})")
+    return "".join(pieces)

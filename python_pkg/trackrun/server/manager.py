@@ -230,26 +230,9 @@ class RunsManager:
         following symlinks, so no symlink (and no swap of one mid-way) leads outside.
         Raises FileNotInRunError (404) for anything else, saying nothing of what is there.
         """
-        check_run_id(run_id)
-        refused = FileNotInRunError(f"no file {name!r} in this run's {folder}/")
-        if folder not in SERVED_FOLDERS or not _FILE_NAME.match(name) or ".." in name:
-            raise refused
-        # The store folder itself may sit behind a symlink the user made; below it, nothing may.
-        runs = self.store.paths.runs.resolve()
-        opened: list[int] = []
-        try:
-            opened.append(os.open(runs / run_id, _DIRECTORY))
-            opened.append(os.open(folder, _DIRECTORY, dir_fd=opened[-1]))
-            fd = os.open(name, _NOFOLLOW | os.O_NONBLOCK, dir_fd=opened[-1])
-        except OSError:
-            raise refused from None
-        finally:
-            for parent in opened:
-                os.close(parent)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise refused
-        return os.fdopen(fd, "rb")
+        if folder not in SERVED_FOLDERS:
+            raise FileNotInRunError(f"no file {name!r} in this run's {folder}/")
+        return open_in_run(self.store.paths.runs, run_id, [folder], name)
 
     # -- comparisons ----------------------------------------------------------------------
     def compare(self, run_ids: list[str]) -> s.Comparison:
@@ -349,6 +332,35 @@ def _table(table: Table) -> dict[str, Any]:
 def _ids_filter(ids: list[str]) -> str:
     # Run ids are validated against the id pattern, so they are safe inside quotes.
     return "id in (" + ", ".join(f'"{check_run_id(r)}"' for r in ids) + ")"
+
+
+def open_in_run(runs: Path, run_id: str, folders: list[str], name: str) -> BinaryIO:
+    """Open ``<runs>/<run_id>/<folders...>/<name>`` for reading (see open_run_file).
+
+    Each folder and the name must be plain names; each step is opened relative to the one
+    above without following symlinks. Raises FileNotInRunError for anything else.
+    """
+    check_run_id(run_id)
+    where = "/".join(folders)
+    refused = FileNotInRunError(f"no file {name!r} in this run's {where}/")
+    if not all(_FILE_NAME.match(p) and ".." not in p for p in [*folders, name]):
+        raise refused
+    # The store folder itself may sit behind a symlink the user made; below it, nothing may.
+    opened: list[int] = []
+    try:
+        opened.append(os.open(runs.resolve() / run_id, _DIRECTORY))
+        for folder in folders:
+            opened.append(os.open(folder, _DIRECTORY, dir_fd=opened[-1]))
+        fd = os.open(name, _NOFOLLOW | os.O_NONBLOCK, dir_fd=opened[-1])
+    except OSError:
+        raise refused from None
+    finally:
+        for parent in opened:
+            os.close(parent)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise refused
+    return os.fdopen(fd, "rb")
 
 
 def _served_names(paths: RunPaths, folder: str) -> list[str]:

@@ -120,7 +120,7 @@ def _operation(
             "content": {"application/json": {"schema": schema_of(op.body, components)}},
         }
     if op.answer is None:
-        content = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        content = {op.media_type: {"schema": {"type": "string", "format": "binary"}}}
     else:
         content = {"application/json": {"schema": schema_of(op.answer, components)}}
     responses: dict[str, Any] = {str(op.status): {"description": op.summary, "content": content}}

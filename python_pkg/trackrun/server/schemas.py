@@ -294,10 +294,31 @@ class CompareQuery(TypedDict, total=False):
 
 
 #: Path parameters of the routes, with the values each accepts.
+# -- media ------------------------------------------------------------------------------------
+class MediaItem(TypedDict):
+    """One image of a run: its key and step, its size in pixels, and where to get the PNG
+    (``url``, relative to /trackrun/api/)."""
+
+    key: str
+    step: int
+    width: int
+    height: int
+    url: str
+
+
+class MediaList(TypedDict):
+    """``GET runs/{run_id}/media``: the run's images and figures, by key then step."""
+
+    run_id: str
+    media: list[MediaItem]
+
+
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "run_id": {"type": "string", "description": "a full run id, e.g. 20261126-031302-7f3a9c"},
     "folder": {"type": "string", "enum": ["code", "artifacts", "checkpoints"]},
     "name": {"type": "string", "description": "a file name inside that folder"},
+    "key": {"type": "string", "description": "a media folder, as in a MediaItem's url"},
+    "step": {"type": "integer", "minimum": 0, "description": "the step of the image"},
 }
 
 
@@ -305,7 +326,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
 class Operation:
     """One method of one route: what it takes and what it answers.
 
-    ``answer`` is a model above, or None for a file download (raw bytes).
+    ``answer`` is a model above, or None for a file (raw bytes of ``media_type``).
     """
 
     summary: str
@@ -315,3 +336,4 @@ class Operation:
     status: int = 200
     errors: tuple[int, ...] = (400, 404)
     not_modified: bool = False
+    media_type: str = "application/octet-stream"

@@ -206,6 +206,17 @@ def _apply(
                 when,
             )
         )
+    elif kind == "media":
+        batch.media.append(
+            (
+                run_id,
+                str(event["key"]),
+                _as_step(event["step"]),
+                str(event["path"]),
+                int(event["width"]),
+                int(event["height"]),
+            )
+        )
     elif kind == "attempt":
         row["attempts"] = max(row["attempts"] or 0, int(event.get("attempt") or 0))
     elif kind == "rename":

@@ -44,6 +44,8 @@ class Batch:
     new_runs: set[str] = field(default_factory=set)
     metrics: Metrics = field(default_factory=Metrics)
     artifacts: list[tuple[str, str, int, str, Any]] = field(default_factory=list)
+    #: Per media event: (run_id, key, step, path, width, height), in file order.
+    media: list[tuple[str, str, int, str, int, int]] = field(default_factory=list)
     offsets: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     overlapping: set[str] = field(default_factory=set)
     #: Per run: (event file name, the line) for each line that could not be applied.

@@ -216,6 +216,17 @@ def run_summary(con: Any, run_id: str) -> dict[str, Any]:
     return result
 
 
+def media_of_run(con: Any, run_id: str) -> Table:
+    """The media of one run, ``(key, step, path, width, height)``, by key then step."""
+    cursor = con.execute(
+        "SELECT key, step, path, width, height FROM media WHERE run_id = ? ORDER BY key, step",
+        [run_id],
+    )
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    return Table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+
+
 def metric_history(
     con: Any, run_ids: list[str], keys: list[str] | None = None, max_points: int | None = None
 ) -> Table:

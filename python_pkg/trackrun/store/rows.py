@@ -58,12 +58,36 @@ def write_batch(con: Any, batch: Batch) -> None:
                     )
                 },
             )
+        _write_media(con, batch)
         _write_quarantine(con, batch)
         _write_offsets(con, batch)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _write_media(con: Any, batch: Batch) -> None:
+    """Insert the pass's media rows; a (run, key, step) logged again keeps its newest row."""
+    if not batch.media:
+        return
+    newest = list({(m[0], m[1], m[2]): m for m in batch.media}.values())
+    names = ("run_id", "key", "step", "path", "width", "height")
+    kinds = ("str", "str", "int", "str", "int", "int")
+    columns: Columns = {
+        n: (k, clean(k, [m[i] for m in newest]))
+        for i, (n, k) in enumerate(zip(names, kinds, strict=True))
+    }
+    with stage(con, "_staging_media", columns) as (staged, params):
+        con.execute(
+            f"DELETE FROM media m USING {staged} s "
+            "WHERE m.run_id = s.run_id AND m.key = s.key AND m.step = s.step",
+            params,
+        )
+        con.execute(
+            f"INSERT INTO media SELECT run_id, key, step, path, width, height FROM {staged}",
+            params,
+        )
 
 
 def _write_quarantine(con: Any, batch: Batch) -> None:
@@ -367,6 +391,7 @@ def delete_from_index(con: Any, run_ids: list[str]) -> None:
             "metrics",
             "metric_summary",
             "artifacts",
+            "media",
             "ingest_offsets",
             "quarantine",
         ):

@@ -9,7 +9,7 @@ Times are UNIX epoch seconds (DOUBLE) so that filters and clients need no time z
 from __future__ import annotations
 
 #: Bump when the schema changes; an index with another version is rebuilt from the run dirs.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: The columns of ``runs``, in order, with their DuckDB types: the one list every module
 #: that reads or writes run rows derives its columns from.
@@ -91,6 +91,15 @@ CREATE TABLE IF NOT EXISTS artifacts (
     size BIGINT,
     sha256 VARCHAR,
     logged_at DOUBLE
+);
+-- Images and figures: one row per (run, key, step), the newest logged one.
+CREATE TABLE IF NOT EXISTS media (
+    run_id VARCHAR,
+    key VARCHAR,
+    step BIGINT,
+    path VARCHAR,
+    width BIGINT,
+    height BIGINT
 );
 CREATE TABLE IF NOT EXISTS ingest_offsets (
     run_id VARCHAR,

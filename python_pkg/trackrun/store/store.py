@@ -188,6 +188,15 @@ class Store:
         table: Table = self._answer(key, compute)
         return table
 
+    def media(self, run: str) -> Table:
+        """The images and figures of ``run`` (id, prefix or name), as a Table with columns
+        ``key, step, path, width, height`` (``path`` relative to the run folder), by key then
+        step. Raises RunNotFoundError."""
+        table: Table = self._answer(
+            ("media", run), lambda con: query.media_of_run(con, self._resolve(con, run))
+        )
+        return table
+
     def sql(self, text: str, params: list[Any] | None = None) -> Table:
         """Run one read-only statement over the index (SELECT, WITH ... SELECT, EXPLAIN, and
         DuckDB's DESCRIBE, SHOW, SUMMARIZE, FROM ...) and return its rows.
