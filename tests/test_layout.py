@@ -158,3 +158,14 @@ def test_processes_creating_stores_at_once_all_succeed(tmp_path: Path) -> None:
     errors = [p.communicate(timeout=120)[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, errors
     assert _mode(tmp_path / "store399") == 0o700 and _mode(tmp_path / "store399" / "runs") == 0o700
+
+
+def test_read_json_object_is_empty_for_anything_but_an_object(tmp_path: Path) -> None:
+    from trackrun.layout import read_json_object
+
+    cases = {"ok.json": '{"a": 1}', "list.json": "[1]", "bad.json": "{", "empty.json": ""}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+    assert read_json_object(tmp_path / "ok.json") == {"a": 1}
+    for name in ("list.json", "bad.json", "empty.json", "missing.json"):
+        assert read_json_object(tmp_path / name) == {}

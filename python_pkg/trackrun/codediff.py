@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import difflib
 import html
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from trackrun.layout import read_json_object
 from trackrun.store.registry import get_store as open_store
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def diff(a: str, b: str, store: str | os.PathLike[str] | Store | None = None) ->
     """
     st = open_store(store)
     ids = (st.resolve(a), st.resolve(b))
-    records = [_read_json(st.paths.run(run_id).run_json) for run_id in ids]
+    records = [read_json_object(st.paths.run(run_id).run_json) for run_id in ids]
     names = [str(r.get("name") or run_id) for r, run_id in zip(records, ids, strict=True)]
     notes: list[str] = []
     texts: list[str] = []
@@ -109,11 +109,3 @@ def _read_text(path: Path) -> str | None:
         return path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return None
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}

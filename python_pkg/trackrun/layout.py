@@ -214,6 +214,16 @@ def open_private(path: Path) -> BinaryIO:
     )
 
 
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path`` (a run.json, a job spec, a registration); an empty dict
+    when the file is missing, unreadable, not JSON or not an object."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def write_json_atomic(path: Path, record: Mapping[str, Any]) -> None:
     """Write ``record`` as JSON to ``path`` via a temporary file and rename (never half-written).
 

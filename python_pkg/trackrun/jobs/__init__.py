@@ -27,7 +27,7 @@ from trackrun.jobs.kill import kill
 from trackrun.jobs.queue import live_drainer
 from trackrun.jobs.sweep import Sweep, SweepError, parse_sweep
 from trackrun.jobs.sweep_runs import SweepRecord, find_sweep, kill_sweep, list_sweeps
-from trackrun.layout import RunPaths, StorePaths
+from trackrun.layout import RunPaths, StorePaths, read_json_object
 from trackrun.store import Store
 
 #: The backend a detached run goes to when neither the cell nor the project names one.
@@ -99,13 +99,10 @@ def submit_many(
 def read_launch(run: RunPaths) -> dict[str, Any]:
     """The run's name and launch record (``{"name", "sweep", ...}``) from its run.json;
     empty for a run folder without one."""
-    import json
-
-    try:
-        record = json.loads(run.run_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    record = read_json_object(run.run_json)
+    if not record:
         return {}
-    launch = record.get("launch") if isinstance(record, dict) else None
+    launch = record.get("launch")
     return {**(launch if isinstance(launch, dict) else {}), "name": record.get("name")}
 
 

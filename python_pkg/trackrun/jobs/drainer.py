@@ -8,13 +8,11 @@ with its tick; without a server, the on-demand queue runner (``jobs/queue_runner
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 from trackrun import liveness
 from trackrun.ids import is_run_id
@@ -24,7 +22,7 @@ from trackrun.jobs.backends.local import LocalBackend
 from trackrun.jobs.queue import ACCEPTED, claim, drainer_file, queue_dir
 from trackrun.jobs.reconcile import reconcile_in_background
 from trackrun.jobs.spawn import spawn_supervisor
-from trackrun.layout import StorePaths, write_json_atomic
+from trackrun.layout import StorePaths, read_json_object, write_json_atomic
 from trackrun.run import process_identity
 
 log = logging.getLogger("trackrun.jobs")
@@ -103,7 +101,7 @@ class Drainer:
     def stop(self) -> None:
         """Unregister and let go of the lock (supervisors keep running; the next drainer
         adopts them)."""
-        info = _read_json(drainer_file(self.store.root))
+        info = read_json_object(drainer_file(self.store.root))
         if info.get("pid") == os.getpid():
             drainer_file(self.store.root).unlink(missing_ok=True)
         if self._lock is not None:
@@ -148,7 +146,7 @@ class Drainer:
                 break
             run_id = name.removesuffix(ACCEPTED)
             run_dir = self.store.runs / run_id
-            spec = _read_json(run_dir / "job" / "spec.json")
+            spec = read_json_object(run_dir / "job" / "spec.json")
             group, limit = slots.slot_group(spec)
             if group and limit and sum(g == group for g in self._group_of.values()) >= limit:
                 continue  # this sweep's --parallel is full; other runs may still start
@@ -212,7 +210,9 @@ class Drainer:
                 self._group_of.pop(run_id, None)
 
     def _note_group(self, run_id: str) -> None:
-        group, _ = slots.slot_group(_read_json(self.store.runs / run_id / "job" / "spec.json"))
+        group, _ = slots.slot_group(
+            read_json_object(self.store.runs / run_id / "job" / "spec.json")
+        )
         if group:
             self._group_of[run_id] = group
 
@@ -240,11 +240,3 @@ def _assigned_gpus(pid: int) -> list[str]:
     except OSError:
         pass
     return []
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import json
 import os
 import re
 import stat
@@ -14,7 +13,7 @@ from typing import Any, BinaryIO, cast
 from trackrun.errors import TrackrunError
 from trackrun.events import append_event, iter_events
 from trackrun.ids import check_run_id
-from trackrun.layout import ACTIVE_STATUSES, RunPaths
+from trackrun.layout import ACTIVE_STATUSES, RunPaths, read_json_object
 from trackrun.server import schemas as s
 from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
 from trackrun.store import Store
@@ -125,7 +124,7 @@ class RunsManager:
     def run_detail(self, run_id: str) -> s.RunDetail:
         info = self.store.summary(check_run_id(run_id))
         paths = self.store.paths.run(run_id)
-        record = _read_json(paths.run_json)
+        record = read_json_object(paths.run_json)
         detail: dict[str, Any] = {key: info.get(key) for key in _ROW_FIELDS}
         detail["tags"] = info["tags"]
         if detail["status"] == "running" and info.get("started_at"):
@@ -158,7 +157,7 @@ class RunsManager:
             for e in iter_events(paths.events_of("supervisor"))
             if e.get("type") == "attempt"
         ]
-        outputs = _read_json(paths.job / "outputs.json") if paths.job.is_dir() else {}
+        outputs = read_json_object(paths.job / "outputs.json") if paths.job.is_dir() else {}
         detail["outputs"] = outputs or None
         provenance = record.get("provenance") or {}
         detail["provenance"] = {
@@ -373,11 +372,3 @@ def _served_names(paths: RunPaths, folder: str) -> list[str]:
         for p in base.iterdir()
         if _FILE_NAME.match(p.name) and ".." not in p.name and not p.is_symlink() and p.is_file()
     )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
