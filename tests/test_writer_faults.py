@@ -132,8 +132,9 @@ def test_sigkill_after_recovery_loses_at_most_the_last_flush(isolated_store: Pat
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
     assert _steps(events) == list(range(300))
 
 
