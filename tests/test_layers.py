@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "event_writer": 2,
     "pairing": 2,
     "run": 3,
+    "checkpoints": 2,
     "media": 3,
     "store": 3,
     "charts": 3,

@@ -24,9 +24,10 @@ from trackrun.api import (
     start_run,
     tag,
 )
+from trackrun.checkpoints import Checkpoint
 from trackrun.codecapture import watch_current_shell
 from trackrun.errors import TrackrunError
-from trackrun.run import Checkpoint, Run
+from trackrun.run import Run
 from trackrun.table import Table
 
 # In a kernel, remember from now on which inputs fail (reproduce drops them from a slice).

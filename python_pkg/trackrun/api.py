@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trackrun.checkpoints import Checkpoint
 from trackrun.errors import NoActiveRunError
 from trackrun.layout import default_store_root
-from trackrun.run import Checkpoint, Run, active_run
+from trackrun.run import Run, active_run
 from trackrun.store import registry
 from trackrun.table import Table
 

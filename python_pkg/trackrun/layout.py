@@ -214,6 +214,12 @@ def open_private(path: Path) -> BinaryIO:
     )
 
 
+def create_private_file(path: Path) -> BinaryIO:
+    """Create (or truncate) ``path`` for writing bytes: 0600, or 0660 in a group-shared folder."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    return os.fdopen(os.open(path, flags, file_mode_in(path.parent)), "wb")
+
+
 def read_json_object(path: Path) -> dict[str, Any]:
     """The JSON object in ``path`` (a run.json, a job spec, a registration); an empty dict
     when the file is missing, unreadable, not JSON or not an object."""

@@ -5,19 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import signal
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from trackrun import liveness
+from trackrun.checkpoints import (
+    DEFAULT_KEEP_CHECKPOINTS,
+    Checkpoint,
+    load_latest_checkpoint,
+    save_checkpoint,
+)
 from trackrun.event_writer import EventWriter, flush_all_writers
 from trackrun.ids import new_run_name
 from trackrun.layout import (
@@ -25,13 +29,12 @@ from trackrun.layout import (
     TERMINAL_STATUSES,
     RunPaths,
     StorePaths,
-    file_mode_in,
+    create_private_file,
     is_group_shared,
     make_dir,
     write_json_atomic,
 )
 from trackrun.redaction import redact_params, redact_text, redact_tree
-from trackrun.signing import read_verified, sign_file
 from trackrun.values import (
     MAX_EXACT_INT,
     MAX_STEP,
@@ -45,8 +48,6 @@ from trackrun.values import (
 if TYPE_CHECKING:
     from trackrun.media import MediaLog
 
-#: Checkpoints kept per run by default (older ones are deleted).
-DEFAULT_KEEP_CHECKPOINTS = 3
 #: Seconds finish() keeps retrying a store that cannot be written before it reports a loss.
 FINISH_RETRY_S = float(os.environ.get("TRACKRUN_FINISH_RETRY_S", "5"))
 #: Metric names already validated per run, at most this many (beyond, names are re-checked).
@@ -54,15 +55,6 @@ _MAX_KNOWN_KEYS = 100_000
 _EXACT = MAX_EXACT_INT
 _active_runs: list[Run] = []
 _sigterm_installed = False
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """A saved checkpoint: the ``step`` it was taken at, the loaded ``state``, and its ``path``."""
-
-    step: int
-    state: Any
-    path: Path
 
 
 class Run:
@@ -226,7 +218,7 @@ class Run:
         target = self.paths.artifacts / target_name
         digest = hashlib.sha256()
         size = 0
-        with open(source, "rb") as src, _create_private(target) as dst:
+        with open(source, "rb") as src, create_private_file(target) as dst:
             while chunk := src.read(1 << 20):
                 digest.update(chunk)
                 dst.write(chunk)
@@ -255,29 +247,9 @@ class Run:
         return self._media
 
     def checkpoint(self, obj: Any, step: int, keep: int = DEFAULT_KEEP_CHECKPOINTS) -> Path:
-        """Save ``obj`` as the checkpoint of ``step`` and keep only the newest ``keep``.
-
-        Uses ``torch.save`` when torch is importable, else pickle. The file is written to a
-        temporary name and renamed, so a crash never leaves a half checkpoint.
-        """
-        step = check_step(step)
-        folder = self.paths.checkpoints
-        make_dir(folder, private=not is_group_shared(self.dir), exist_ok=True)
-        torch = _torch_or_none()
-        suffix = ".pt" if torch is not None else ".pkl"
-        target = folder / f"step-{step:012d}{suffix}"
-        tmp = folder / f".{target.name}.tmp"
-        with _create_private(tmp) as f:
-            if torch is not None:
-                torch.save(obj, f)
-            else:
-                pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, target)
-        # -- signed checkpoints (jobs helper; issue 17): loading verifies before unpickling --
-        sign_file(target, self.paths.root.parent.parent, _checkpoint_signature(target))
-        for old in list_checkpoints(self.paths)[: -max(keep, 1)]:
-            old.unlink(missing_ok=True)
-            _checkpoint_signature(old).unlink(missing_ok=True)
+        """Save ``obj`` as the checkpoint of ``step`` and keep only the newest ``keep``
+        (see ``checkpoints.save_checkpoint``); the run records it as an event."""
+        target = save_checkpoint(self.paths, obj, check_step(step), keep)
         self._writer.emit("checkpoint", step=step, file=target.name, size=target.stat().st_size)
         self._writer.flush()
         return target
@@ -431,53 +403,3 @@ def process_identity() -> dict[str, Any]:
 
 
 # -- checkpoints ----------------------------------------------------------------------------
-def list_checkpoints(paths: RunPaths) -> list[Path]:
-    """Checkpoint files of a run, oldest step first."""
-    try:
-        files = [p for p in paths.checkpoints.iterdir() if p.name.startswith("step-")]
-    except FileNotFoundError:
-        return []
-    return sorted(files, key=lambda p: p.name)
-
-
-def load_latest_checkpoint(paths: RunPaths) -> Checkpoint | None:
-    """Load the newest checkpoint in ``paths`` (torch.load for .pt, pickle otherwise)."""
-    files = list_checkpoints(paths)
-    if not files:
-        return None
-    newest = files[-1]
-    step = int(newest.name[5:17])
-    # -- signed checkpoints (jobs helper; issue 17): raises UntrustedPickleError --
-    read_verified(
-        newest, paths.root.parent.parent, "checkpoint", signature=_checkpoint_signature(newest)
-    )
-    if newest.suffix == ".pt":
-        import torch
-
-        state = torch.load(newest, weights_only=False)
-    else:
-        with open(newest, "rb") as f:
-            state = pickle.load(f)
-    return Checkpoint(step=step, state=state, path=newest)
-
-
-def _create_private(path: Path) -> BinaryIO:
-    """Create (or truncate) ``path`` for writing bytes: 0600, or 0660 in a group-shared folder."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    return os.fdopen(os.open(path, flags, file_mode_in(path.parent)), "wb")
-
-
-def _checkpoint_signature(checkpoint: Path) -> Path:
-    """Where a checkpoint's signature lives (outside ``checkpoints/``, whose listing stays
-    the checkpoints alone)."""
-    return checkpoint.parent.parent / "signatures" / f"{checkpoint.name}.sig"
-
-
-def _torch_or_none() -> Any:
-    if "torch" in sys.modules:
-        return sys.modules["torch"]
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
