@@ -302,6 +302,13 @@ export type components = {
       diff_bytes?: number;
       root?: string;
     };
+    /** @description Where a detached run executes: its backend and, on a scheduler, the job's id, state (e.g. ``PENDING (Resources)``, ``RUNNING on node7``) and seconds spent queued. */
+    JobInfo: {
+      backend: string;
+      job_id: string | null;
+      state: string | null;
+      queue_wait: number | null;
+    };
     Killed: {
       run_id: string;
       status: components['schemas']['RunStatus'];
@@ -416,6 +423,7 @@ export type components = {
       launch: {
         [key: string]: unknown;
       } | null;
+      job: components['schemas']['JobInfo'] | null;
     };
     /** @description One row of the run list. */
     RunRow: {

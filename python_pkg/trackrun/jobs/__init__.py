@@ -139,12 +139,13 @@ def reconcile(store: Store) -> dict[str, JobState]:
     return _reconcile(store)
 
 
-def describe(store: Store, run_id: str) -> dict[str, Any] | None:
+def describe(store: Store, run_id: str, ask: bool = True) -> dict[str, Any] | None:
     """Backend facts of a detached run for display: backend, job id, scheduler state,
-    queue wait; None for a run that was never submitted to a backend."""
+    queue wait; None for a run that was never submitted to a backend. ``ask=False`` reports
+    the scheduler's last saved answer without asking it again."""
     from trackrun.jobs.reconcile import describe as _describe
 
-    return _describe(store, run_id)
+    return _describe(store, run_id, ask)
 
 
 __all__ = [

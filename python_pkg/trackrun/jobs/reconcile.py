@@ -128,10 +128,11 @@ class _Worker(threading.Thread):
             log.exception("trackrun: reconciling SLURM runs failed")
 
 
-def describe(store: Store, run_id: str) -> dict[str, Any] | None:
-    """The backend's view of a detached run for ``trackrun show``: backend, job id, SLURM
-    state with its detail, queue wait (seconds); None for runs without a jobs handle.
-    Asks SLURM now while the run is active (else reports the last answer saved)."""
+def describe(store: Store, run_id: str, ask: bool = True) -> dict[str, Any] | None:
+    """The backend's view of a detached run for ``trackrun show`` and the panel: backend,
+    job id, SLURM state with its detail, queue wait (seconds); None for runs without a jobs
+    handle. With ``ask``, asks SLURM now while the run is active; without (the server, whose
+    drainer reconciles in the background), reports the last answer saved."""
     run = store.paths.run(run_id)
     handle = Handle.load(run)
     if handle is None:
@@ -141,7 +142,7 @@ def describe(store: Store, run_id: str) -> dict[str, Any] | None:
         return info
     saved = load_state(run)
     active = store.summary(run_id)["status"] in ACTIVE_STATUSES
-    if active or not saved or saved.get("phase") not in ("ended", "gone"):
+    if ask and (active or not saved or saved.get("phase") not in ("ended", "gone")):
         state = get_backend(handle.backend, store.paths).state(handle)
         save_state(run, state)
     saved = load_state(run)

@@ -164,6 +164,7 @@ class RunsManager:
             k: provenance.get(k) for k in ("git", "python", "hardware", "packages", "process")
         }
         detail["launch"] = record.get("launch") or {}
+        detail["job"] = _job_info(self.store, run_id) if detail.get("detached") else None
         return cast(s.RunDetail, jsonable(detail))
 
     def metric_series(self, run_id: str, keys: list[str] | None, max_points: int) -> s.MetricSeries:
@@ -288,6 +289,23 @@ class RunsManager:
 
         self.store.summary(run_id)  # 404 for an unknown run
         return jobs.clone(self.store.paths, check_run_id(run_id), overrides)
+
+
+def _job_info(store: Store, run_id: str) -> s.JobInfo | None:
+    """The backend's facts of a detached run, from what its drainer saved (never asking a
+    scheduler in a request: its tools can block for seconds)."""
+    from trackrun import jobs
+
+    info = jobs.describe(store, run_id, ask=False)
+    if info is None:
+        return None
+    wait = info.get("queue_wait")
+    return {
+        "backend": str(info.get("backend") or "local"),
+        "job_id": None if info.get("job_id") is None else str(info["job_id"]),
+        "state": info.get("state"),
+        "queue_wait": float(wait) if isinstance(wait, (int, float)) else None,
+    }
 
 
 def run_row(row: dict[str, Any]) -> s.RunRow:

@@ -164,6 +164,16 @@ class Outputs(TypedDict):
     skipped: list[SkippedOutput]
 
 
+class JobInfo(TypedDict):
+    """Where a detached run executes: its backend and, on a scheduler, the job's id, state
+    (e.g. ``PENDING (Resources)``, ``RUNNING on node7``) and seconds spent queued."""
+
+    backend: str
+    job_id: str | None
+    state: str | None
+    queue_wait: float | None
+
+
 class RunDetail(_RunFields):
     """``GET runs/{run_id}``: the row's fields, with attempts as records, and the rest."""
 
@@ -183,6 +193,7 @@ class RunDetail(_RunFields):
     outputs: Outputs | None
     provenance: Provenance | None
     launch: dict[str, Any] | None
+    job: JobInfo | None
 
 
 class SeriesPoints(TypedDict):

@@ -268,6 +268,18 @@ function Facts(props: { detail: IRunDetail }): JSX.Element {
       </span>
       {why && <span className="trackrun-RunView-statusDetail">{why}</span>}
       {detail.detached && <span className="trackrun-Chip">detached</span>}
+      {detail.job && detail.job.backend === 'slurm' && (
+        <span
+          className="trackrun-Chip trackrun-mod-slurm"
+          title="SLURM's view of the job, as the server last saw it"
+        >
+          SLURM job {detail.job.job_id ?? '?'}
+          {detail.job.state ? ` · ${detail.job.state}` : ''}
+          {detail.job.queue_wait !== null && detail.job.queue_wait !== undefined
+            ? ` · queued ${formatDuration(detail.job.queue_wait)}`
+            : ''}
+        </span>
+      )}
       {attempts > 1 && (
         <span className="trackrun-Chip">{attempts} attempts</span>
       )}
