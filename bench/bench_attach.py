@@ -61,7 +61,9 @@ def main() -> None:
         ns["model"].load_state_dict(torch.load(buffer))
         baseline_s = time.perf_counter() - started
     print(f"model {size:.0f} MB: attach (verify + unpickle + merge in place) {attach_s:.2f} s; ")
-    print(f"torch.save + torch.load of its state dict {baseline_s:.2f} s; ratio {attach_s / baseline_s:.2f}")
+    print(
+        f"torch.save + torch.load of its state dict {baseline_s:.2f} s; ratio {attach_s / baseline_s:.2f}"
+    )
 
 
 if __name__ == "__main__":
