@@ -180,3 +180,28 @@ def test_import_trackrun_stays_light() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_front_ends_use_the_jobs_package_face_only() -> None:
+    # api, cli, magic and server call ``trackrun.jobs`` and nothing below it.
+    problems = []
+    for module, path in _modules().items():
+        if _owner(module) not in (*FRONT_ENDS, "api"):
+            continue
+        for name, line in _imports(path, module):
+            if name.startswith("trackrun.jobs."):
+                problems.append(f"trackrun.{module} ({path.name}:{line}) imports {name}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_job_and_its_supervisor_never_import_duckdb() -> None:
+    # Training processes log by appending to files: no index, no DuckDB, no IPython kernel.
+    script = (
+        "import sys, json, trackrun.jobs.runner, trackrun.jobs.supervisor\n"
+        "print(json.dumps([m for m in ('duckdb', 'tornado', 'jupyter_server', 'altair') "
+        "if m in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

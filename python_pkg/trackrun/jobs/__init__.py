@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trackrun.errors import TrackrunError
 from trackrun.events import append_event
 from trackrun.jobs.backends import Backend, Handle, JobState, backend_of, get_backend, store_of
 from trackrun.jobs.drainer import Drainer
+from trackrun.jobs.environment import missing_in_server
 from trackrun.jobs.freeze import (
     FrozenInputs,
     clone,
@@ -24,11 +25,22 @@ from trackrun.jobs.freeze import (
     write_job,
 )
 from trackrun.jobs.kill import kill
+from trackrun.jobs.merge import attach_outputs, remember
 from trackrun.jobs.queue import live_drainer
-from trackrun.jobs.sweep import Sweep, SweepError, parse_sweep
-from trackrun.jobs.sweep_runs import SweepRecord, find_sweep, kill_sweep, list_sweeps
+from trackrun.jobs.sweep import Sweep, SweepError, new_seed, parse_sweep
+from trackrun.jobs.sweep_runs import (
+    SweepRecord,
+    create_points,
+    find_sweep,
+    kill_sweep,
+    list_sweeps,
+    new_sweep,
+    set_job_fields,
+)
 from trackrun.layout import RunPaths, StorePaths, read_json_object
-from trackrun.store import Store
+
+if TYPE_CHECKING:
+    from trackrun.store import Store
 
 #: The backend a detached run goes to when neither the cell nor the project names one.
 DEFAULT_BACKEND = "local"
@@ -149,33 +161,40 @@ def describe(store: Store, run_id: str, ask: bool = True) -> dict[str, Any] | No
 
 
 __all__ = [
-    "DEFAULT_BACKEND",
     "Backend",
+    "DEFAULT_BACKEND",
     "Drainer",
     "FrozenInputs",
     "Handle",
     "JobState",
-    "backend_of",
-    "check_backend",
-    "clone",
-    "describe",
-    "freeze_inputs",
-    "get_backend",
-    "kill",
-    "live_drainer",
-    "read_launch",
-    "load_outputs",
-    "read_spec",
-    "reconcile",
     "Sweep",
     "SweepError",
     "SweepRecord",
+    "attach_outputs",
+    "backend_of",
+    "check_backend",
+    "clone",
+    "create_points",
+    "describe",
     "find_sweep",
+    "freeze_inputs",
+    "get_backend",
+    "kill",
     "kill_sweep",
     "list_sweeps",
+    "live_drainer",
+    "load_outputs",
+    "missing_in_server",
+    "new_seed",
+    "new_sweep",
     "parse_sweep",
     "queued",
+    "read_launch",
+    "read_spec",
+    "reconcile",
+    "remember",
     "run_queue",
+    "set_job_fields",
     "submit",
     "submit_many",
     "write_job",

@@ -20,7 +20,6 @@ from trackrun.jobs import slots
 from trackrun.jobs.backends import Handle
 from trackrun.jobs.backends.local import LocalBackend
 from trackrun.jobs.queue import ACCEPTED, claim, drainer_file, queue_dir
-from trackrun.jobs.reconcile import reconcile_in_background
 from trackrun.jobs.spawn import spawn_supervisor
 from trackrun.layout import StorePaths, read_json_object, write_json_atomic
 from trackrun.run import process_identity
@@ -128,6 +127,8 @@ class Drainer:
             return
         if time.time() - self._last_heartbeat > 2.0:
             self._register()
+        from trackrun.jobs.reconcile import reconcile_in_background  # asks SLURM: only when ticking
+
         reconcile_in_background(self.store)
         self._reap()
         folder = queue_dir(self.store.root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import TYPE_CHECKING
 
 from trackrun import liveness
 from trackrun.errors import RunStateError
@@ -12,7 +13,9 @@ from trackrun.events import append_event
 from trackrun.jobs.backends import Handle, backend_of
 from trackrun.jobs.backends.local import KILL_GRACE
 from trackrun.layout import ACTIVE_STATUSES
-from trackrun.store import Store
+
+if TYPE_CHECKING:
+    from trackrun.store import Store
 
 
 def kill(store: Store, run: str, timeout: float | None = None) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from trackrun.errors import TrackrunError
-from trackrun.jobs.merge import attach_outputs
+from trackrun.jobs import attach_outputs
 from trackrun.magic.live import LiveView, collapse_carriage_returns
 from trackrun.magic.session import notebook_path
 from trackrun.signing import UntrustedPickleError

@@ -13,9 +13,7 @@ from trackrun import jobs
 from trackrun.cellcode import analyze_cell, auto_params
 from trackrun.config import resolve_backend
 from trackrun.errors import NotSerializableError, TrackrunError
-from trackrun.jobs.environment import missing_in_server
-from trackrun.jobs.merge import remember
-from trackrun.jobs.queue import live_drainer
+from trackrun.jobs import live_drainer, missing_in_server, remember
 from trackrun.magic.live import LiveView
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
 from trackrun.run import Run

@@ -17,12 +17,15 @@ from IPython.core.error import UsageError
 from trackrun import jobs
 from trackrun.cellcode import analyze_cell, auto_params
 from trackrun.errors import NotSerializableError, TrackrunError
-from trackrun.jobs.sweep import Sweep, SweepError, new_seed, parse_sweep
-from trackrun.jobs.sweep_runs import (
+from trackrun.jobs import (
+    Sweep,
+    SweepError,
     SweepRecord,
     create_points,
     find_sweep,
+    new_seed,
     new_sweep,
+    parse_sweep,
     set_job_fields,
 )
 from trackrun.layout import StorePaths

@@ -11,7 +11,7 @@ import math
 import threading
 from typing import Any
 
-from trackrun.jobs.sweep_runs import SweepRecord
+from trackrun.jobs import SweepRecord
 from trackrun.layout import StorePaths
 from trackrun.magic.live import RunFollower, _make_widget, _sparkline
 
