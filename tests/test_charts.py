@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from trackrun.charts import downsample, metric_curves
+from trackrun.charts import downsample, metric_curves, series_rows
 from trackrun.table import Table
 
 A = "20261126-031302-aaaaaa"
@@ -133,3 +133,19 @@ def test_spec_compiles_and_renders_in_vega() -> None:
     version = vl_convert.get_vegalite_versions()[-1]
     svg = vl_convert.vegalite_to_svg(spec, vl_version=version)
     assert "run-a" in svg and "run-b" in svg
+
+
+def test_rows_carry_the_logged_wall_time_of_each_kept_point() -> None:
+    steps = list(range(5000))
+    table = Table(
+        {
+            "run_id": [A] * 5000,
+            "key": ["loss"] * 5000,
+            "step": steps[::-1],  # unordered on purpose
+            "value": [float(s % 97) for s in steps[::-1]],
+            "wall_time": [1_000.0 + 0.5 * s for s in steps[::-1]],
+        }
+    )
+    rows, _ = series_rows(table, max_points=100)
+    assert 4 <= len(rows) <= 100
+    assert all(r["wall_time"] == 1_000.0 + 0.5 * r["step"] for r in rows)

@@ -69,13 +69,14 @@ def series_rows(
     keys: Sequence[str] | None = None,
     max_points: int = MAX_POINTS,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Chart rows ``{run, run_id, key, step, value}`` of a long-format metric history.
+    """Chart rows ``{run, run_id, key, step, value, wall_time}`` of a long-format history.
 
     Non-finite values are dropped (Vega cannot plot them) and every (run, key) series is
     downsampled to ``max_points``. ``run`` is the run's name from ``run_names`` (its id when
-    absent), made unique with the id's tail when two runs share a name. Returns the rows
-    and the number of non-finite values dropped. Raises KeyError when ``history`` lacks one
-    of the columns run_id, key, step, value.
+    absent), made unique with the id's tail when two runs share a name. ``wall_time``
+    (epoch seconds, for time axes) is the logged time of the kept point, None when the
+    history has none. Returns the rows and the number of non-finite values dropped. Raises
+    KeyError when ``history`` lacks one of the columns run_id, key, step, value.
     """
     run_ids = history["run_id"]
     metric_keys = history["key"]
@@ -87,19 +88,38 @@ def series_rows(
     labels = run_labels(dict.fromkeys(r for r, _ in series), run_names)
     steps = np.asarray(history["step"], dtype=np.float64)
     values = np.asarray(history["value"], dtype=np.float64)
+    has_time = "wall_time" in history.column_names
+    times = np.asarray(history["wall_time"] if has_time else [], dtype=np.float64)
     rows: list[dict[str, Any]] = []
     dropped = 0
     for (run_id, key), index in series.items():
         x, y = steps[index], values[index]
         ok = np.isfinite(x) & np.isfinite(y)
         dropped += int(ok.size - np.count_nonzero(ok))
-        x, y = downsample(x[ok], y[ok], max_points)
+        x_all = x[ok]
+        x, y = downsample(x_all, y[ok], max_points)
+        walls = _times_at(x_all, times[index][ok], x) if has_time else [None] * len(x)
         label = labels[run_id]
         rows.extend(
-            {"run": label, "run_id": run_id, "key": key, "step": _number(s), "value": float(v)}
-            for s, v in zip(x.tolist(), y.tolist(), strict=True)
+            {
+                "run": label,
+                "run_id": run_id,
+                "key": key,
+                "step": _number(s),
+                "value": float(v),
+                "wall_time": w,
+            }
+            for s, v, w in zip(x.tolist(), y.tolist(), walls, strict=True)
         )
     return rows, dropped
+
+
+def _times_at(steps: Any, times: Any, kept: Any) -> list[float | None]:
+    """The logged wall time of each kept step (a series has one point per step)."""
+    order = np.argsort(steps, kind="stable")
+    at = np.searchsorted(steps[order], kept).clip(0, max(len(order) - 1, 0))
+    found = times[order][at] if len(order) else np.array([])
+    return [float(t) if np.isfinite(t) else None for t in found.tolist()]
 
 
 def run_labels(run_ids: Iterable[str], run_names: Mapping[str, str] | None) -> dict[str, str]:
