@@ -85,8 +85,12 @@ def _check_grid(project: Path, sweep_id: str) -> tuple[Store, list[str]]:
 def test_grid_sweep_without_a_server_then_attach_loads_the_best(
     project: Path, kernel: Kernel
 ) -> None:
-    text = stdout_of(kernel.run(GRID_CELL))
+    launched = kernel.run(GRID_CELL)
+    text = stdout_of(launched)
     assert "12 detached runs queued, at most 2 at once" in text
+    # the sweep's view is one display updated in place, never a widget (no saved state)
+    kinds = {k for m in launched for k in m.get("content", {}).get("data", {})}
+    assert "text/html" in kinds and not any("widget" in k for k in kinds)
     sweep_id = _sweep_id(text)
     attached = stdout_of(kernel.run("%track_run --attach grid --load best", timeout=300))
     assert "0 queued, 0 running, 12 done, 0 failed" in attached

@@ -304,19 +304,6 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _make_widget() -> Any:
-    """An ipywidgets.HTML in a kernel with ipywidgets, else None. Only the sweep view
-    (sweep_view.py) still uses a widget; a run's view is a display updated in place."""
-    try:
-        if not _in_kernel():
-            return None
-        import ipywidgets
-
-        return ipywidgets.HTML()
-    except ImportError:
-        return None
-
-
 def _fmt(value: float) -> str:
     if math.isnan(value) or math.isinf(value):
         return str(value)

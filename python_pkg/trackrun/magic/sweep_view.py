@@ -1,7 +1,7 @@
 """The live view of a sweep under its cell: progress counts, the best run so far, small curves.
 
 It follows each run's own files (``RunFollower``), so it needs no index and costs the runs
-nothing; ended runs are no longer read. A widget where ipywidgets runs, text elsewhere.
+nothing; ended runs are no longer read. One display updated in place in a kernel, text lines elsewhere.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from trackrun.jobs import SweepRecord
 from trackrun.layout import StorePaths
-from trackrun.magic.live import RunFollower, _make_widget, _sparkline
+from trackrun.magic.live import RunFollower, _in_kernel, _sparkline
 
 #: Seconds between refreshes of a sweep's view.
 REFRESH_INTERVAL = 1.0
@@ -31,8 +31,8 @@ class SweepView:
         self.record = record
         self.interval = interval
         self.followers = {run_id: RunFollower(store.run(run_id).root) for run_id in record.run_ids}
-        self._widget: Any = None
         self._handle: Any = None
+        self._last_html = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -84,16 +84,19 @@ class SweepView:
 
     # -- display ----------------------------------------------------------------------------
     def show(self) -> bool:
-        """Display the view; True when it is a live widget (False: text lines instead)."""
+        """Display the view as one output updated in place (no widget, so a saved notebook
+        keeps no widget state); True when it refreshes live (in a kernel), False when only
+        text lines are printed instead (a terminal IPython)."""
         from IPython.display import display
 
-        widget = _make_widget()
-        if widget is None:
+        if not _in_kernel():
             return False
-        self._widget = widget
-        widget.value = self.render_html()
-        self._handle = display(widget, display_id=True)
+        self._last_html = self.render_html()
+        self._handle = display(self._bundle(self._last_html), raw=True, display_id=True)
         return True
+
+    def _bundle(self, html: str) -> dict[str, str]:
+        return {"text/html": html, "text/plain": self.summary_text()}
 
     def start_following(self) -> None:
         """Refresh in the background until the sweep ends (the cell has returned)."""
@@ -101,23 +104,22 @@ class SweepView:
         self._thread.start()
 
     def refresh(self) -> None:
-        """Poll the runs and redraw the widget now."""
+        """Poll the runs and redraw the display now (when anything changed)."""
         self.poll()
-        if self._widget is not None:
+        if self._handle is not None:
             rendered = self.render_html()
-            if rendered != self._widget.value:
-                self._widget.value = rendered
+            if rendered != self._last_html:
+                self._handle.update(self._bundle(rendered), raw=True)
+                self._last_html = rendered
 
     def stop(self) -> None:
-        """Stop refreshing; the widget becomes a static summary."""
+        """Stop refreshing; the same display shows the final state."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         self.poll()
-        if self._widget is not None and self._handle is not None:
-            final = {"text/html": self.render_html(), "text/plain": self.summary_text()}
-            self._handle.update(final, raw=True)
-            self._widget.close()
+        if self._handle is not None:
+            self._handle.update(self._bundle(self.render_html()), raw=True)
 
     def _follow(self) -> None:
         while not self._stop.wait(self.interval):
