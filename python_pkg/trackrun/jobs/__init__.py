@@ -93,7 +93,10 @@ def submit_many(
             for run in runs:
                 write_options(run, {**options, **(slurm_options or {})})
         if name != "local":
-            return get_backend(name, store).submit_many(runs, parallel)
+            chosen = get_backend(name, store)
+            if len(runs) == 1:  # one run is one plain job (SLURM: job 95, not array task 95_0)
+                return [chosen.submit(runs[0])]
+            return chosen.submit_many(runs, parallel)
     except TrackrunError as error:
         for run in runs:
             append_event(run.events_of("observer"), "status", status="failed", error=str(error))
