@@ -205,3 +205,18 @@ def test_the_job_and_its_supervisor_never_import_duckdb() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_no_module_of_jobs_is_named_like_a_function_the_package_exports() -> None:
+    # Importing a submodule sets it as an attribute of its package: `jobs/reconcile.py` once
+    # replaced the function `jobs.reconcile` with a module as soon as it was first imported.
+    import trackrun.jobs
+
+    modules = {p.stem for p in (PACKAGE / "jobs").glob("*.py")} | {"backends"}
+    clashes = [
+        name
+        for name in trackrun.jobs.__all__
+        if name in modules
+        and getattr(getattr(trackrun.jobs, name), "__module__", None) == "trackrun.jobs"
+    ]
+    assert clashes == []

@@ -10,7 +10,7 @@ from typing import Any
 import trackrun
 from trackrun.jobs import JobState
 from trackrun.jobs.backends import Handle
-from trackrun.jobs.reconcile import save_state
+from trackrun.jobs.reconciler import save_state
 from trackrun.layout import StorePaths
 
 from .common import check_answer, get

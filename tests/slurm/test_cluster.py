@@ -16,7 +16,7 @@ from trackrun import jobs
 from trackrun.errors import TrackrunError
 from trackrun.events import iter_events
 from trackrun.jobs.backends import Handle
-from trackrun.jobs.reconcile import STALE_AFTER
+from trackrun.jobs.reconciler import STALE_AFTER
 from trackrun.layout import RunPaths
 from trackrun.run import Run
 from trackrun.store import Store

@@ -147,9 +147,9 @@ def check_backend(store_root: Path, backend: str, options: dict[str, str]) -> No
 
 def reconcile(store: Store) -> dict[str, JobState]:
     """Ask the cluster scheduler about runs whose heartbeats stopped and record what it
-    says (see ``jobs/reconcile.py``); returns its answers by run id. Never raises for a
+    says (see ``jobs/reconciler.py``); returns its answers by run id. Never raises for a
     scheduler problem."""
-    from trackrun.jobs.reconcile import reconcile as _reconcile
+    from trackrun.jobs.reconciler import reconcile as _reconcile
 
     return _reconcile(store)
 
@@ -158,7 +158,7 @@ def describe(store: Store, run_id: str, ask: bool = True) -> dict[str, Any] | No
     """Backend facts of a detached run for display: backend, job id, scheduler state,
     queue wait; None for a run that was never submitted to a backend. ``ask=False`` reports
     the scheduler's last saved answer without asking it again."""
-    from trackrun.jobs.reconcile import describe as _describe
+    from trackrun.jobs.reconciler import describe as _describe
 
     return _describe(store, run_id, ask)
 

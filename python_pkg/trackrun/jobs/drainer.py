@@ -127,7 +127,8 @@ class Drainer:
             return
         if time.time() - self._last_heartbeat > 2.0:
             self._register()
-        from trackrun.jobs.reconcile import reconcile_in_background  # asks SLURM: only when ticking
+        # Imported here: it asks SLURM, so processes that never drain never load it.
+        from trackrun.jobs.reconciler import reconcile_in_background
 
         reconcile_in_background(self.store)
         self._reap()

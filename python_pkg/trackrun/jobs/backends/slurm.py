@@ -4,7 +4,7 @@ The run folder is the interface, as for local runs: the batch script (``job/slur
 the same supervisor (``python -m trackrun.jobs.supervisor RUN_DIR``), which writes status,
 attempts, metrics and ``output.log`` into the run folder on the shared filesystem. SLURM is
 the queue: no slot accounting of ours. Liveness across hosts cannot use pids; the jobs layer
-(``jobs/reconcile.py``) asks SLURM once a run's heartbeats stop.
+(``jobs/reconciler.py``) asks SLURM once a run's heartbeats stop.
 
 Files in the run's ``job/`` folder: ``slurm.json`` (the sbatch options chosen at launch),
 ``slurm.sh`` (the batch script), ``slurm-started`` (the marker the job writes first, which
