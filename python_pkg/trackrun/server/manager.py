@@ -17,6 +17,7 @@ from trackrun.layout import ACTIVE_STATUSES, RunPaths, read_json_object
 from trackrun.server import schemas as s
 from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
 from trackrun.store import Store
+from trackrun.store.schema import LIST_COLUMNS
 from trackrun.table import Table, jsonable
 from trackrun.values import normalize_tags
 
@@ -329,17 +330,8 @@ def run_row(row: dict[str, Any]) -> s.RunRow:
     return cast(s.RunRow, jsonable(out))
 
 
-_ROW_FIELDS = (
-    "run_id",
-    "name",
-    "status",
-    "notebook",
-    "started_at",
-    "ended_at",
-    "duration",
-    "attempts",
-    "detached",
-)
+#: A run row's plain fields on the wire: the listing's columns the contract declares.
+_ROW_FIELDS = tuple(c for c in LIST_COLUMNS if c in s.RunRow.__annotations__)
 
 
 def _table(table: Table) -> dict[str, Any]:
