@@ -205,10 +205,12 @@ for step in range(start, 30):
 
     wait_until(at_step_12, "attempt 1 to reach step 12")
     scontrol("requeue", job_id)
-    # A requeued job waits (BeginTime) before it may start again; let it start now.
+    # The requeued job waits cred_expire (10 s in .ci/slurm-up) before it starts again;
+    # forcing it sooner (StartTime=now) makes slurmd refuse it as a revoked credential.
     wait_until(lambda: "JobState=PENDING" in scontrol("show", "job", job_id), "the requeue")
-    scontrol("update", f"JobId={job_id}", "StartTime=now")
-    wait_until(lambda: _status(store, run.run_id) not in ("queued", "running"), "attempt 2")
+    wait_until(
+        lambda: _status(store, run.run_id) not in ("queued", "running"), "attempt 2", timeout=150
+    )
     info = store.summary(run.run_id)
     assert info["status"] == "finished", info.get("error")
     assert info["attempts"] == 2
