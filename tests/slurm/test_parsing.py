@@ -141,3 +141,16 @@ def test_a_broken_config_file_is_named(tmp_path: Path, monkeypatch: pytest.Monke
     (store / "config.toml").write_text("[slurm]\ntime = true\n")
     with pytest.raises(ConfigError, match="time must be a string or a number"):
         load_config(store)
+
+
+def test_the_batch_job_gets_the_kernels_secrets_but_not_jupyters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from trackrun.jobs.backends.slurm import _submit_env
+
+    monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijklmnop")
+    monkeypatch.setenv("JUPYTER_TOKEN", "jt-0123456789")
+    monkeypatch.setenv("SLURM_JOB_ID", "7")  # the notebook's own job, if it runs in one
+    env = _submit_env()
+    assert env["HF_TOKEN"] == "hf_abcdefghijklmnop"
+    assert "JUPYTER_TOKEN" not in env and "SLURM_JOB_ID" not in env

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from trackrun.capture import scrub_environ_for_child
 from trackrun.errors import TrackrunError
 from trackrun.ids import is_run_id
 from trackrun.jobs import slurm_cli
 from trackrun.jobs.backends import Handle, JobState
+from trackrun.jobs.environment import without_jupyter_credentials
 from trackrun.jobs.freeze import read_spec
 from trackrun.jobs.spawn import SUPERVISOR_MODULE
 from trackrun.layout import RunPaths, StorePaths, write_json_atomic
@@ -298,9 +298,11 @@ def write_options(run: RunPaths, options: dict[str, str]) -> None:
 
 
 def _submit_env() -> dict[str, str]:
-    # The job inherits sbatch's environment (--export=ALL): without Jupyter's credentials,
-    # and without the SLURM_* of a notebook that itself runs inside a SLURM job.
-    env = scrub_environ_for_child(os.environ)
+    # The job inherits sbatch's environment (--export=ALL): the kernel's secrets travel in
+    # it, as for local runs (never in a file of ours; docs/slurm.md says where SLURM keeps
+    # them), without Jupyter's credentials, and without the SLURM_* of a notebook that
+    # itself runs inside a SLURM job.
+    env = without_jupyter_credentials(os.environ)
     return {k: v for k, v in env.items() if not k.startswith("SLURM_") or k == "SLURM_CONF"}
 
 
