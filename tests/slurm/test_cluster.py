@@ -3,6 +3,7 @@ fail and retry, a controller outage, bad input, and a supervisor killed on the n
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -423,3 +424,25 @@ for step in range(start, 20):
     assert store.metrics(run.run_id, ["x"])["step"] == list(range(20))
     log = run.output_log.read_text()
     assert "attempt 1 starts at 0" in log and "attempt 2 starts at 5" in log
+
+
+def test_the_job_gets_the_kernels_secrets_and_no_file_of_ours_holds_them(
+    cluster: Path, store_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "hf_slurm0123456789abcdef"
+    monkeypatch.setenv("HF_TOKEN", secret)
+    digest = hashlib.sha256(secret.encode()).hexdigest()  # the cell must not hold the secret
+    source = (
+        "import hashlib, os\n"
+        "seen = hashlib.sha256(os.environ.get('HF_TOKEN', '').encode()).hexdigest()\n"
+        f"print('token ok' if seen == {digest!r} else 'token missing')\n"
+    )
+    run = _make_job(store_root, source)
+    jobs.submit(run.root, "slurm")
+    store = Store(store_root, lease=0)
+    wait_until(lambda: _status(store, run.run_id) not in ("queued", "running"), "the end")
+    assert _status(store, run.run_id) == "finished", store.summary(run.run_id).get("error")
+    assert "token ok" in run.output_log.read_text()
+    for path in run.root.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), f"{path} holds the secret"
