@@ -250,14 +250,16 @@ def test_frontend_magics_are_refused_before_launch(project: Path, line: str, nam
     assert not runs.exists() or not list(runs.iterdir())
 
 
+DISPLAY_CELL = (
+    "from IPython.display import display, Image\nimport base64\n"
+    "png = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNk"
+    "YAAAAAYAAjCB0C8AAAAASUVORK5CYII=')\n"
+    "display(Image(data=png))\ndisplay({'a': 1})\ndone = True"
+)
+
+
 def test_displays_in_the_job_land_in_the_run(project: Path) -> None:
-    cell = (
-        "from IPython.display import display, Image\nimport base64\n"
-        "png = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNk"
-        "YAAAAAYAAjCB0C8AAAAASUVORK5CYII=')\n"
-        "display(Image(data=png))\ndisplay({'a': 1})\ndone = True"
-    )
-    _, text = run_case(project, "", cell, "print('{}')", "same-kernel")
+    _, text = run_case(project, "", DISPLAY_CELL, "print('{}')", "same-kernel")
     (run,) = (project / ".trackrun" / "runs").iterdir()
     assert (run / "artifacts" / "display-1.png").read_bytes().startswith(b"\x89PNG")
     log = (run / "output.log").read_text()
@@ -270,6 +272,15 @@ def test_displays_in_the_job_land_in_the_run(project: Path) -> None:
     assert (run / "media" / "figure-0" / "0.png").read_bytes() == (
         run / "artifacts" / "display-1.png"
     ).read_bytes()
+
+
+def test_no_capture_figures_reaches_the_detached_job(project: Path) -> None:
+    run_case(project, "", DISPLAY_CELL, "print('{}')", "same-kernel", "--no-capture-figures")
+    (run,) = (project / ".trackrun" / "runs").iterdir()
+    # The display is still kept as an artifact; it is not logged as media.
+    assert (run / "artifacts" / "display-1.png").read_bytes().startswith(b"\x89PNG")
+    assert Store(project / ".trackrun", lease=0).media(run.name).to_dicts() == []
+    assert not (run / "media").exists()
 
 
 HF_TOKEN = "hf_" + "A1b2C3d4" * 5

@@ -108,8 +108,11 @@ def write_job(
     outputs: list[str] | None,
     retries: int,
     gpu: str | None,
+    capture_figures: bool = True,
 ) -> None:
     """Write the frozen job into ``job/``: source, signed inputs and spec (private files).
+    ``capture_figures``: figures the cell displays are also logged as the run's media (as
+    in an inline cell; ``--no-capture-figures`` turns it off).
 
     The spec's environment holds no secret: secret variables are only named (the job gets
     their values from the environment of the process that launches it), and secret values
@@ -131,6 +134,7 @@ def write_job(
         "outputs": outputs,
         "retries": retries,
         "gpu": gpu,
+        "capture_figures": capture_figures,
         "runs_under": "ipython",
     }
     write_json_atomic(paths.job / "spec.json", spec)

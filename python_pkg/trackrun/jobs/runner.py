@@ -63,7 +63,9 @@ def run_job(run_dir: Path) -> int:
     source = (paths.job / "source.py").read_text(encoding="utf-8")
     bound_before = {name: id(value) for name, value in namespace.items()}
     if spec.get("runs_under") == "ipython":
-        failure = run_in_shell(source, namespace, paths)
+        failure = run_in_shell(
+            source, namespace, paths, capture_figures=spec.get("capture_figures", True)
+        )
     else:  # a job frozen before jobs ran under IPython: plain Python source
         failure = _run_plain(source, namespace, paths)
     if isinstance(failure, SystemExit):
@@ -92,12 +94,15 @@ def run_job(run_dir: Path) -> int:
     return 0
 
 
-def run_in_shell(source: str, namespace: dict[str, Any], paths: RunPaths) -> BaseException | None:
+def run_in_shell(
+    source: str, namespace: dict[str, Any], paths: RunPaths, capture_figures: bool = True
+) -> BaseException | None:
     """Run the raw cell ``source`` in an IPython ``InteractiveShell`` over ``namespace``
     (magics, ``!cmd``, the same input transformations as the notebook); returns its error.
 
     The shell shows a traceback itself (into the output log). Rich displays land in the
-    run: images as files under ``artifacts/``, anything else as its text/plain form.
+    run: images as files under ``artifacts/``, anything else as its text/plain form; with
+    ``capture_figures``, PNG figures are also logged as the run's media (``figure-N``).
     """
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
@@ -106,7 +111,9 @@ def run_in_shell(source: str, namespace: dict[str, Any], paths: RunPaths) -> Bas
     config.HistoryManager.enabled = False  # no shared history database among jobs
     config.InteractiveShell.colors = "NoColor"
     shell = InteractiveShell.instance(user_ns=namespace, config=config)
-    shell.display_pub = _display_publisher(paths.artifacts)(parent=shell, shell=shell)
+    shell.display_pub = _display_publisher(paths.artifacts, capture_figures)(
+        parent=shell, shell=shell
+    )
     # A terminal shell formats text only; the job keeps images (saved as artifacts).
     formatter: Any = shell.display_formatter
     formatter.active_types = list(formatter.formatters)
@@ -120,7 +127,7 @@ def run_in_shell(source: str, namespace: dict[str, Any], paths: RunPaths) -> Bas
     return error
 
 
-def _display_publisher(folder: Path) -> type:
+def _display_publisher(folder: Path, capture_figures: bool) -> type:
     """The display publisher of a job (IPython is imported only once the cell runs)."""
     from IPython.core.displaypub import DisplayPublisher
 
@@ -146,7 +153,11 @@ def _display_publisher(folder: Path) -> type:
                                 blob.encode() if mime == "image/svg+xml" else base64.b64decode(blob)
                             )
                         target.write_bytes(blob)
-                        if mime == "image/png" and (run := active_run()) is not None:
+                        if (
+                            capture_figures
+                            and mime == "image/png"
+                            and (run := active_run()) is not None
+                        ):
                             # Also the run's media, keyed as in an inline cell: figure-N.
                             run.log_image(f"figure-{self.figures}", blob, step=0)
                             self.figures += 1

@@ -79,7 +79,16 @@ def run_detached(
     )
     write_code_files(run.paths, cell, notebook, shell)
     # The job runs the cell as typed, under IPython (it applies the same transformations).
-    jobs.write_job(run.paths, cell, frozen, names.assigned, outputs, args.retries, args.gpu)
+    jobs.write_job(
+        run.paths,
+        cell,
+        frozen,
+        names.assigned,
+        outputs,
+        args.retries,
+        args.gpu,
+        capture_figures=not args.no_capture_figures,
+    )
     remember(run.run_id, frozen.objects, [shell.user_ns[n] for n in frozen.names])
     del frozen
     run.release()

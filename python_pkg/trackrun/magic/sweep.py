@@ -118,7 +118,16 @@ def run_sweep(
         status="queued",
     )
     write_code_files(first.paths, cell, notebook, shell)
-    jobs.write_job(first.paths, source, frozen, names.assigned, outputs, args.retries, args.gpu)
+    jobs.write_job(
+        first.paths,
+        source,
+        frozen,
+        names.assigned,
+        outputs,
+        args.retries,
+        args.gpu,
+        capture_figures=not args.no_capture_figures,
+    )
     first.release()
     set_job_fields(
         first.paths,
