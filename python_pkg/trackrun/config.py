@@ -7,6 +7,7 @@ backend is ``local``::
 
     [tool.trackrun]            # in config.toml: no header, the keys at the top level
     backend = "slurm"
+    max_parallel = 2           # local detached runs at once (default: per GPU, else cores/2)
     [tool.trackrun.slurm]      # in config.toml: [slurm]
     partition = "gpu"
     time = "04:00:00"
@@ -51,12 +52,15 @@ class ProjectConfig:
     backend: str | None = None
     slurm: dict[str, str] = field(default_factory=dict)
     sources: tuple[Path, ...] = ()
+    #: Local detached runs started at once (None: the built-in default).
+    max_parallel: int | None = None
 
 
 def load_config(store_root: Path, cwd: Path | None = None) -> ProjectConfig:
     """Read the project config for ``store_root`` (pyproject.toml, then the store's
     config.toml). Raises ConfigError naming the file for unreadable TOML or bad values."""
     backend: str | None = None
+    max_parallel: int | None = None
     slurm: dict[str, str] = {}
     sources: list[Path] = []
     pyproject = _nearest_pyproject((cwd or Path.cwd()).resolve())
@@ -74,6 +78,14 @@ def load_config(store_root: Path, cwd: Path | None = None) -> ProjectConfig:
             if not isinstance(data["backend"], str) or not data["backend"]:
                 raise ConfigError(f'{path}: `backend` must be a name such as "slurm"')
             backend = data["backend"]
+        if "max_parallel" in data:
+            value = data["max_parallel"]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(
+                    f"{path}: `max_parallel` must be a whole number of runs, 1 or more "
+                    f"(not {value!r}), e.g. max_parallel = 2"
+                )
+            max_parallel = value
         options = data.get("slurm", {})
         if not isinstance(options, dict):
             raise ConfigError(f"{path}: `slurm` must be a table of sbatch options")
@@ -84,7 +96,7 @@ def load_config(store_root: Path, cwd: Path | None = None) -> ProjectConfig:
                     slurm[name] = ""
                 continue
             slurm[name] = _check_value(key, value, str(path))
-    return ProjectConfig(backend, slurm, tuple(sources))
+    return ProjectConfig(backend, slurm, tuple(sources), max_parallel)
 
 
 def parse_slurm_options(text: str) -> dict[str, str]:

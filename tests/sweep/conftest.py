@@ -33,6 +33,7 @@ def make_job(store_root: Path) -> MakeJob:
         inputs: dict[str, Any] | None = None,
         sweep: str | None = None,
         parallel: int | None = None,
+        gpu: str | None = None,
     ) -> RunPaths:
         values = dict(inputs or {})
         run = Run.start(
@@ -42,7 +43,7 @@ def make_job(store_root: Path) -> MakeJob:
             provenance={},
         )
         frozen = jobs.freeze_inputs(values, list(values))
-        jobs.write_job(run.paths, source, frozen, [], None, 0, None)
+        jobs.write_job(run.paths, source, frozen, [], None, 0, gpu)
         run.release()
         if sweep:
             set_job_fields(run.paths, {"sweep": sweep, "parallel": parallel})

@@ -47,6 +47,26 @@ def test_runner_keeps_each_sweep_to_its_parallel_limit_then_exits(
     assert not drainer_file(store_root).exists()  # it unregistered on the way out
 
 
+def test_runner_keeps_the_project_configs_limit_and_hands_out_gpus_to_gpu_auto_runs(
+    store_root: Path, make_job: MakeJob, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRACKRUN_MAX_PARALLEL", raising=False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")  # two GPUs would allow two at once
+    store_root.mkdir(parents=True, exist_ok=True)
+    (store_root / "config.toml").write_text("max_parallel = 1\n")
+    gpu_job = (
+        "import os, time\nprint('gpu', os.environ.get('CUDA_VISIBLE_DEVICES'))\ntime.sleep(0.5)\n"
+    )
+    runs = [make_job(gpu_job, gpu="auto") for _ in range(3)]
+    jobs.submit_many([r.root for r in runs])
+    store = Store(store_root, lease=0)
+    ids = [r.run_id for r in runs]
+    assert set(wait_all_ended(store, ids).values()) == {"finished"}
+    assert max_overlap(store, ids) == 1  # the config's limit, not one per GPU
+    gpus = [r.output_log.read_text().split()[1] for r in runs]
+    assert set(gpus) <= {"3", "5"}, gpus  # each got a visible GPU, not "auto" or none
+
+
 def test_exactly_one_runner_drains_a_store(
     store_root: Path, make_job: MakeJob, tmp_path: Path
 ) -> None:
@@ -75,8 +95,13 @@ def test_exactly_one_runner_drains_a_store(
 
 @pytest.mark.parametrize("recovery", ["queue-run", "new-launch"])
 def test_killed_runner_is_replaced_and_nothing_runs_twice_or_is_lost(
-    store_root: Path, make_job: MakeJob, tmp_path: Path, recovery: str
+    store_root: Path,
+    make_job: MakeJob,
+    tmp_path: Path,
+    recovery: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("TRACKRUN_MAX_PARALLEL", "2")  # two at once even on a 2-core machine
     marks = tmp_path / "marks"
     runs = [
         make_job(MARK_JOB, {"marks": str(marks), "k": k}, sweep="sw-k", parallel=2)

@@ -27,6 +27,7 @@ from trackrun.jobs.freeze import (
 from trackrun.jobs.kill import kill
 from trackrun.jobs.merge import attach_outputs, remember
 from trackrun.jobs.queue import live_drainer
+from trackrun.jobs.slots import store_max_parallel, visible_gpus
 from trackrun.jobs.sweep import Sweep, SweepError, new_seed, parse_sweep
 from trackrun.jobs.sweep_runs import (
     SweepRecord,
@@ -198,7 +199,9 @@ __all__ = [
     "remember",
     "run_queue",
     "set_job_fields",
+    "store_max_parallel",
     "submit",
     "submit_many",
+    "visible_gpus",
     "write_job",
 ]

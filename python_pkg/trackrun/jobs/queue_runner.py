@@ -85,11 +85,14 @@ def spawn_runner(store: StorePaths) -> subprocess.Popen[bytes]:
 def run_queue(store: StorePaths, max_parallel: int | None = None, tick: float = TICK) -> bool:
     """Drain ``store``'s queue in this process until it is empty and the runs it started ended.
 
-    ``max_parallel`` defaults to the store-wide limit (``slots.store_max_parallel``).
+    ``max_parallel`` defaults to the store-wide limit (``slots.store_max_parallel``); runs
+    launched with ``--gpu auto`` get the visible GPUs one each, as under a server.
     Returns False at once, starting nothing, when another drainer (a live server or runner)
     holds the store's lock. Interrupting it (Ctrl-C) leaves started runs running.
     """
-    drainer = Drainer(store, max_parallel or slots.store_max_parallel(), backend_name="local")
+    gpus = slots.visible_gpus()
+    limit = max_parallel or slots.store_max_parallel(store.root, gpus)
+    drainer = Drainer(store, limit, gpus, backend_name="local")
     if not drainer.start():
         return False
     try:

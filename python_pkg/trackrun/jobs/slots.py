@@ -1,5 +1,5 @@
 """Who may drain a store's queue, and how many runs at once: the drainer lock, the store-wide
-limit, per-sweep limits, and claims left behind by a drainer that died.
+limit and the GPUs to hand out, per-sweep limits, and claims left behind by a drainer that died.
 
 Exactly one drainer (the Jupyter server's, or an on-demand queue runner) serves a store at a
 time: the one holding an exclusive ``flock`` on ``<store>/drainer.lock``. The kernel releases
@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from trackrun import liveness
+from trackrun.config import ConfigError, load_config
 from trackrun.layout import TERMINAL_STATUSES, RunPaths
 
 
@@ -53,13 +56,38 @@ def lock_is_held(store_root: Path) -> bool:
     return False
 
 
-def store_max_parallel() -> int:
-    """The store-wide limit of detached runs at once when no server sets one:
-    ``$TRACKRUN_MAX_PARALLEL``, else the number of CPU cores."""
+def visible_gpus() -> list[str]:
+    """GPU ids this machine's drainer may hand out: ``CUDA_VISIBLE_DEVICES`` if set, else
+    those ``nvidia-smi -L`` lists (none without an NVIDIA driver)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [g.strip() for g in visible.split(",") if g.strip() and g.strip() != "-1"]
+    try:
+        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [str(i) for i, line in enumerate(listing.stdout.splitlines()) if line.startswith("GPU ")]
+
+
+def store_max_parallel(store_root: Path, gpus: list[str]) -> int:
+    """Local detached runs at once, for whichever drainer serves the store (a server
+    without its own ``max_parallel`` setting, or a queue runner): ``$TRACKRUN_MAX_PARALLEL``,
+    else the project config's ``max_parallel``, else one run per visible GPU, else half the
+    CPU cores (at least one). A project config that cannot be read is named in a warning
+    (the drainer must still start: queued runs would strand) and the default applies."""
     value = os.environ.get("TRACKRUN_MAX_PARALLEL", "").strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
-    return max(1, os.cpu_count() or 1)
+    try:
+        configured = load_config(store_root).max_parallel
+    except ConfigError as error:
+        logging.getLogger("trackrun").warning(
+            "trackrun: %s; using the default number of runs at once", error
+        )
+        configured = None
+    if configured:
+        return configured
+    return len(gpus) if gpus else max(1, (os.cpu_count() or 2) // 2)
 
 
 def slot_group(spec: dict[str, Any]) -> tuple[str | None, int | None]:

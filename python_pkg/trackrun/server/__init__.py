@@ -11,10 +11,9 @@ from tornado.ioloop import PeriodicCallback
 from traitlets import Int, Unicode
 from traitlets.config import Configurable
 
-from trackrun.jobs import Drainer
+from trackrun.jobs import Drainer, store_max_parallel, visible_gpus
 from trackrun.layout import StorePaths, default_store_root
 from trackrun.server.handlers import ROUTES, route_pattern
-from trackrun.server.launch_service import default_max_parallel, visible_gpus
 from trackrun.server.manager import RunsManager
 from trackrun.store import Store
 
@@ -29,8 +28,9 @@ class TrackrunServer(Configurable):
     ).tag(config=True)
     max_parallel = Int(
         0,
-        help="Detached runs started at once; more wait as queued (0: one per visible GPU, "
-        "else half the CPU cores).",
+        help="Detached runs started at once; more wait as queued (0: $TRACKRUN_MAX_PARALLEL, "
+        "else the project config's max_parallel, else one per visible GPU, else half the "
+        "CPU cores).",
     ).tag(config=True)
 
 
@@ -46,11 +46,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     root = Path(config.store).expanduser().resolve() if config.store else None
     if root is None:
         root = default_store_root(Path(os.path.expanduser(serverapp.root_dir)))
-    env_limit = os.environ.get("TRACKRUN_MAX_PARALLEL")
     gpus = visible_gpus()
-    max_parallel = config.max_parallel or (
-        int(env_limit) if env_limit else default_max_parallel(gpus)
-    )
+    max_parallel = config.max_parallel or store_max_parallel(root, gpus)
     # A short lease: kernels and the CLI share the index with this long-lived process.
     store = Store(root, lease=0.2)
     launcher = Drainer(StorePaths(root), max_parallel, gpus)
