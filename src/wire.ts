@@ -302,6 +302,11 @@ export type components = {
       diff_bytes?: number;
       root?: string;
     };
+    /** @description What the run's writers last said about themselves: records they could not store (``dropped_records``), and, while running, seconds its main thread has made no progress (``stalled_for``, 0 unless stalled for at least a minute). */
+    Health: {
+      dropped_records: number;
+      stalled_for: number;
+    };
     /** @description Where a detached run executes: its backend and, on a scheduler, the job's id, state (e.g. ``PENDING (Resources)``, ``RUNNING on node7``) and seconds spent queued. */
     JobInfo: {
       backend: string;
@@ -424,6 +429,7 @@ export type components = {
         [key: string]: unknown;
       } | null;
       job: components['schemas']['JobInfo'] | null;
+      health: components['schemas']['Health'];
     };
     /** @description One row of the run list. */
     RunRow: {

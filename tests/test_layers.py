@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "events": 2,
     "capture": 2,
     "liveness": 2,
+    "health": 2,
     "project": 2,
     "codecapture": 2,
     "event_writer": 2,

@@ -67,6 +67,27 @@ async def test_run_detail_metrics_chart_log_code(jp_fetch: Any) -> None:
     assert code.body.decode() == "lr = 0.01\n"
 
 
+async def test_run_detail_tells_dropped_records_and_a_stalled_main_thread(
+    jp_fetch: Any,
+) -> None:
+    from trackrun.events import append_event
+
+    with trackrun.start_run(name="hurt") as hurt:
+        trackrun.log(loss=1.0, step=0)
+    healthy = await get(jp_fetch, f"runs/{hurt.run_id}")
+    assert healthy["health"] == {"dropped_records": 0, "stalled_for": 0.0}
+    append_event(hurt.paths.events_of("observer"), "status", status="failed", dropped_records=1234)
+    assert (await get(jp_fetch, f"runs/{hurt.run_id}"))["health"]["dropped_records"] == 1234
+    stuck = trackrun.start_run(name="stuck")
+    try:
+        append_event(stuck.paths.events_of("observer"), "heartbeat", stalled_for=720.0)
+        assert (await get(jp_fetch, f"runs/{stuck.run_id}"))["health"]["stalled_for"] == 720.0
+        append_event(stuck.paths.events_of("observer"), "heartbeat", stalled_for=5.0)
+        assert (await get(jp_fetch, f"runs/{stuck.run_id}"))["health"]["stalled_for"] == 0.0
+    finally:
+        stuck.finish()
+
+
 async def test_compare(jp_fetch: Any) -> None:
     ids = make_runs()
     answer = await get(jp_fetch, "compare", ids=",".join(ids))

@@ -11,6 +11,8 @@ from typing import Any
 
 from trackrun.cli.common import duration, open_store, when
 from trackrun.errors import TrackrunError
+from trackrun.health import read_health
+from trackrun.layout import RunPaths
 from trackrun.table import Table, jsonable
 
 
@@ -155,50 +157,23 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _health_lines(run: Any, status: str) -> list[str]:
+def _health_lines(run: RunPaths, status: str) -> list[str]:
     """What the run's writers said about themselves at the end of their event files: records
     they had to drop, an exit code, a main thread that stopped making progress."""
-    dropped, stalled, exit_code = 0, 0.0, None
-    for path in run.event_files():
-        for event in _tail_events(path):
-            if event.get("type") == "status":
-                dropped = max(dropped, int(event.get("dropped_records") or 0))
-                if event.get("exit_code") is not None:
-                    exit_code = event["exit_code"]
-            elif event.get("type") == "heartbeat":
-                stalled = float(event.get("stalled_for") or 0.0)
+    health = read_health(run)
     lines = []
-    if dropped:
-        lines.append(f"  dropped   {dropped:,} records the store could not take (see the log)")
-    if exit_code not in (None, 0):
-        lines.append(f"  exit code {exit_code}")
-    if status == "running" and stalled >= 60:
+    if health.dropped_records:
         lines.append(
-            f"  stalled   the main thread made no progress for {duration(stalled)} "
+            f"  dropped   {health.dropped_records:,} records the store could not take (see the log)"
+        )
+    if health.exit_code not in (None, 0):
+        lines.append(f"  exit code {health.exit_code}")
+    if health.stalled(status):
+        lines.append(
+            f"  stalled   the main thread made no progress for {duration(health.stalled_for)} "
             "(still running; trackrun never kills it)"
         )
     return lines
-
-
-def _tail_events(path: Path, size: int = 1 << 18) -> list[dict[str, Any]]:
-    """The complete events in the last ``size`` bytes of an event file (oldest first)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            start = max(0, f.tell() - size)
-            f.seek(start)
-            lines = f.read().split(b"\n")[1 if start else 0 :]  # a cut first line is skipped
-    except OSError:
-        return []
-    events = []
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:

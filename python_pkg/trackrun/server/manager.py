@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, cast
 
 from trackrun.errors import TrackrunError
 from trackrun.events import append_event, iter_events
+from trackrun.health import read_health
 from trackrun.ids import check_run_id
 from trackrun.layout import ACTIVE_STATUSES, RunPaths, read_json_object
 from trackrun.server import schemas as s
@@ -166,6 +167,11 @@ class RunsManager:
         }
         detail["launch"] = record.get("launch") or {}
         detail["job"] = _job_info(self.store, run_id) if detail.get("detached") else None
+        health = read_health(paths)
+        detail["health"] = {
+            "dropped_records": health.dropped_records,
+            "stalled_for": health.stalled_for if health.stalled(str(detail["status"])) else 0.0,
+        }
         return cast(s.RunDetail, jsonable(detail))
 
     def metric_series(self, run_id: str, keys: list[str] | None, max_points: int) -> s.MetricSeries:

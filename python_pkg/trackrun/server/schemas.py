@@ -174,6 +174,15 @@ class JobInfo(TypedDict):
     queue_wait: float | None
 
 
+class Health(TypedDict):
+    """What the run's writers last said about themselves: records they could not store
+    (``dropped_records``), and, while running, seconds its main thread has made no progress
+    (``stalled_for``, 0 unless stalled for at least a minute)."""
+
+    dropped_records: int
+    stalled_for: float
+
+
 class RunDetail(_RunFields):
     """``GET runs/{run_id}``: the row's fields, with attempts as records, and the rest."""
 
@@ -194,6 +203,7 @@ class RunDetail(_RunFields):
     provenance: Provenance | None
     launch: dict[str, Any] | None
     job: JobInfo | None
+    health: Health
 
 
 class SeriesPoints(TypedDict):
