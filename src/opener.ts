@@ -1,6 +1,7 @@
 // Opening views in the main area: run views (one reused preview tab unless pinned) and compare views.
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { SplitPanel, Widget } from '@lumino/widgets';
 
 import { TrackrunClient } from './api';
 import { trackrunIcon } from './icons';
@@ -84,10 +85,10 @@ export class ViewOpener {
     const widget = this._createRunView(runId);
     const replaced = this._preview;
     if (replaced && !replaced.isDisposed) {
-      app.shell.add(widget, 'main', { ref: replaced.id, mode: 'tab-after' });
+      this._show(widget, { ref: replaced.id, mode: 'tab-after' });
       replaced.dispose();
     } else {
-      app.shell.add(widget, 'main');
+      this._show(widget);
     }
     this._preview = null;
     if (!options.pinned) {
@@ -141,8 +142,37 @@ export class ViewOpener {
     widget.disposed.connect(() => model.dispose());
     model.start();
     void this.compareViews.add(widget);
-    app.shell.add(widget, 'main');
+    this._show(widget);
     app.shell.activateById(widget.id);
+  }
+
+  /**
+   * Add a view to the main area. Notebook 7's shell holds one widget there (the notebook)
+   * and ignores the request: the view then goes to its bottom panel, under the notebook.
+   */
+  private _show(
+    widget: MainAreaWidget<RunView> | MainAreaWidget<CompareView>,
+    options?: Parameters<JupyterFrontEnd['shell']['add']>[2]
+  ): void {
+    const { shell } = this._options.app;
+    shell.add(widget, 'main', options);
+    if (widget.isAttached || widget.isDisposed) {
+      return;
+    }
+    shell.add(widget, 'down');
+    let area: Widget | null = widget.parent;
+    while (area && !(area.parent instanceof SplitPanel)) {
+      area = area.parent;
+    }
+    const opening = area !== null && area.isHidden;
+    shell.activateById(widget.id);
+    // That panel, when it opens, is only a tab bar tall: give it the lower half of the page.
+    const split = area?.parent;
+    if (opening && split instanceof SplitPanel) {
+      split.setRelativeSizes(
+        split.widgets.map(w => (w === area ? 0.55 : 0.45))
+      );
+    }
   }
 
   private _createRunView(runId: string): MainAreaWidget<RunView> {

@@ -118,7 +118,8 @@ class Lab:
         return self.root / ".trackrun"
 
     @classmethod
-    def start(cls, root: Path, extra_args: list[str] | None = None) -> Lab:
+    def start(cls, root: Path, extra_args: list[str] | None = None, app: str = "lab") -> Lab:
+        """Start JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) on ``root``."""
         port = free_port()
         token = secrets.token_hex(12)
         home = root.parent / f"home-{port}"
@@ -138,10 +139,12 @@ class Lab:
         log = open(log_path, "wb")  # noqa: SIM115 - handed to the server process
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+                sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook",
+                "--no-browser", "--allow-root",
                 f"--port={port}", "--ip=127.0.0.1", "--ServerApp.port_retries=0",
                 f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-                "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
+                *(["--LabApp.expose_app_in_browser=True", "--LabApp.news_url="] if app == "lab"
+                  else ["--JupyterNotebookApp.expose_app_in_browser=True"]),
                 *(extra_args or []),
             ],
             stdout=log, stderr=subprocess.STDOUT, cwd=str(root), env=env,
