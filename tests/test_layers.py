@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "capture": 2,
     "liveness": 2,
     "health": 2,
+    "notebook_moves": 2,
     "project": 2,
     "codecapture": 2,
     "event_writer": 2,

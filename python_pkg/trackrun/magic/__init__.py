@@ -238,9 +238,10 @@ def run_inline(shell: Any, args: Any, cell: str, line: str = "") -> Any:
     names = _analyze(shell, cell)
     params = {} if args.no_auto_params else auto_params(shell.user_ns, names.free)
     params.update(_explicit_params(args))
-    notebook = notebook_path(shell)
+    store_root = _store_root(args)
+    notebook = notebook_path(shell, store_root)
     run = Run.start(
-        _store_root(args),
+        store_root,
         name=args.name,
         params=params,
         tags=args.tag,

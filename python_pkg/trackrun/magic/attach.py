@@ -55,7 +55,7 @@ def attach(shell: Any, run: str, store: Path, load: bool = True, trust: bool = F
 
 
 def _newest_running(store: Store, shell: Any) -> str:
-    notebook = notebook_path(shell)
+    notebook = notebook_path(shell, store.paths.root)
     runs = store.runs("status in (running, queued)")
     for row in runs:
         if notebook is None or row["notebook"] == str(notebook):

@@ -58,7 +58,7 @@ def run_detached(
     params = {} if args.no_auto_params else auto_params(shell.user_ns, names.free)
     params.update(explicit)
     outputs = [n.strip() for n in args.outputs.split(",") if n.strip()] if args.outputs else None
-    notebook = notebook_path(shell)
+    notebook = notebook_path(shell, store_root)
     run = Run.start(
         store_root,
         name=args.name,

@@ -8,11 +8,16 @@ from typing import Any
 
 from trackrun.capture import notebook_as_percent_script
 from trackrun.layout import RunPaths
+from trackrun.notebook_moves import follow_moves
 
 
-def notebook_path(shell: Any) -> Path | None:
+def notebook_path(shell: Any, store_root: Path | None = None) -> Path | None:
     """Path of the notebook the kernel runs, when the frontend told the kernel (JupyterLab
-    sets ``__session__`` / ``JPY_SESSION_NAME``; VS Code sets ``__vsc_ipynb_file__``)."""
+    sets ``__session__`` / ``JPY_SESSION_NAME``; VS Code sets ``__vsc_ipynb_file__``).
+
+    The kernel keeps the path it was started with: after the notebook was renamed or moved,
+    the store's record of moves (``store_root``, written by the Jupyter server) says where
+    it is now. None when no source names an existing notebook."""
     candidates = [
         shell.user_ns.get("__session__"),
         os.environ.get("JPY_SESSION_NAME"),
@@ -23,7 +28,10 @@ def notebook_path(shell: Any) -> Path | None:
         if not isinstance(candidate, str) or not candidate.endswith(".ipynb"):
             continue
         path = Path(candidate)
-        for option in (path, Path.cwd() / path, Path.cwd() / path.name):
+        options = [path, Path.cwd() / path, Path.cwd() / path.name]
+        if store_root is not None:
+            options += [follow_moves(store_root, o.absolute()) for o in options[:2]]
+        for option in options:
             if option.is_file():
                 return option.resolve()
     return None

@@ -97,7 +97,7 @@ def run_sweep(
     params = {} if args.no_auto_params else auto_params(shell.user_ns, names.free)
     params.update(explicit)
     outputs = [n.strip() for n in args.outputs.split(",") if n.strip()] if args.outputs else None
-    notebook = notebook_path(shell)
+    notebook = notebook_path(shell, store_root)
     width = len(str(total))
     first = Run.start(
         store_root,

@@ -15,6 +15,7 @@ from trackrun.jobs import Drainer, store_max_parallel, visible_gpus
 from trackrun.layout import StorePaths, default_store_root
 from trackrun.server.handlers import ROUTES, route_pattern
 from trackrun.server.manager import RunsManager
+from trackrun.server.renames import listen_for_renames
 from trackrun.store import Store
 
 
@@ -53,12 +54,15 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     launcher = Drainer(StorePaths(root), max_parallel, gpus)
     launcher.start()
     web_app = serverapp.web_app
+    pool = ThreadPoolExecutor(1, thread_name_prefix="trackrun-store")
     web_app.settings.update(
         trackrun_manager=RunsManager(store),
         trackrun_launcher=launcher,
-        trackrun_pool=ThreadPoolExecutor(1, thread_name_prefix="trackrun-store"),
+        trackrun_pool=pool,
         trackrun_slow_pool=ThreadPoolExecutor(2, thread_name_prefix="trackrun-slow"),
     )
+    if not listen_for_renames(serverapp, store, pool):
+        serverapp.log.info("trackrun: runs will not follow renamed notebooks (no contents events)")
     base = url_path_join(web_app.settings["base_url"], "trackrun", "api")
     web_app.add_handlers(
         ".*$", [(url_path_join(base, route_pattern(path)), handler) for path, handler in ROUTES]

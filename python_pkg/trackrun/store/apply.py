@@ -221,6 +221,8 @@ def _apply(
         row["attempts"] = max(row["attempts"] or 0, int(event.get("attempt") or 0))
     elif kind == "rename":
         row["name"] = event.get("name") or row["name"]
+    elif kind == "notebook_moved":  # the notebook was renamed or moved in JupyterLab
+        row["notebook"] = event.get("notebook") or row["notebook"]
 
 
 def _apply_status(row: dict[str, Any], event: dict[str, Any], time: float | None) -> None:
