@@ -553,14 +553,8 @@ NB7_NOTEBOOK = ".jp-NotebookPanel"
 NB7_DOWN_PANEL = "#jp-down-stack"
 
 
-class NotebookSevenPage:
+class NotebookSevenPage(LabPage):
     """Notebook 7's notebook page (one notebook per browser tab), with trackrun loaded."""
-
-    def __init__(self, page: Page, url: str, token: str, errors: list[str]) -> None:
-        self.page = page
-        self.url = url
-        self.token = token
-        self.errors = errors
 
     def open_notebook(self, path: str) -> Locator:
         """Open ``path`` on its own page and wait for its kernel."""
@@ -568,28 +562,8 @@ class NotebookSevenPage:
         self.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started")
         notebook = self.page.locator(NB7_NOTEBOOK)
         expect(notebook.locator(CELL).first).to_be_visible(timeout=60_000)
-        self.page.wait_for_function(
-            """() => {
-              const nb = window.jupyterapp.shell.currentWidget;
-              const kernel = nb && nb.sessionContext && nb.sessionContext.session
-                && nb.sessionContext.session.kernel;
-              return kernel && kernel.status === 'idle';
-            }""",
-            timeout=60_000,
-        )
+        self.wait_for_kernel()
         return notebook
-
-    def command(self, command: str, args: dict[str, Any] | None = None) -> None:
-        self.page.evaluate(
-            "async ([c, a]) => { await window.jupyterapp.commands.execute(c, a); }",
-            [command, args or {}],
-        )
-
-    def run_all_cells(self) -> None:
-        self.command("notebook:run-all-cells")
-
-    def run_outputs(self) -> Locator:
-        return self.page.locator(OUTPUT)
 
     def open_button(self, output: Locator) -> Locator:
         return output.locator(".trackrun-RunOutput-open")
