@@ -13,6 +13,7 @@ import { ACTIVE_STATUSES, TrackrunClient } from './api';
 import { RunsModel } from './models/runs';
 import { ViewOpener } from './opener';
 import { reattachInNotebook } from './reattach';
+import { RerunDialogBody } from './views/dialogs/RerunDialog';
 
 export namespace CommandIDs {
   export const openBrowser = 'trackrun:open-browser';
@@ -259,10 +260,39 @@ export function addCommands(ctx: ICommandContext): void {
         return !row || row.detached === true;
       }),
     execute: async args => {
-      for (const id of targets(ctx, args)) {
+      const ids = targets(ctx, args);
+      if (!ids.length) {
+        return;
+      }
+      // Confirmed first: one run shows its params, editable as overrides; several are
+      // rerun each with its own params.
+      let overrides: Record<string, unknown> = {};
+      if (args.confirmed !== true) {
+        const row = ids.length === 1 ? runs.row(ids[0]) : undefined;
+        const body =
+          ids.length === 1
+            ? new RerunDialogBody(row?.name ?? ids[0], row?.params ?? {})
+            : `Start ${ids.length} new detached runs, each with the params of the run it repeats?`;
+        const result = await showDialog({
+          title: plural(ids.length, 'Rerun'),
+          body,
+          buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Rerun' })],
+          defaultButton: 1
+        });
+        if (!result.button.accept) {
+          return;
+        }
+        overrides = (result.value as Record<string, unknown> | null) ?? {};
+      }
+      for (const id of ids) {
         try {
-          const { run_id } = await client.rerun(id);
-          Notification.success(`Started rerun ${run_id}`, { autoClose: 4000 });
+          const { run_id } = await client.rerun(id, overrides);
+          const changed = Object.keys(overrides);
+          Notification.success(
+            `Started rerun ${run_id}` +
+              (changed.length ? ` with ${changed.join(', ')} changed` : ''),
+            { autoClose: 4000 }
+          );
         } catch (error) {
           report(`Rerun ${id}`, error);
         }

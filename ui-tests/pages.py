@@ -331,6 +331,10 @@ class LabPage:
     def dialog(self) -> Locator:
         return self.page.locator(DIALOG)
 
+    def rerun_field(self, param: str) -> Locator:
+        """The rerun dialog's text field of ``param``."""
+        return self.dialog().locator(f"input#trackrun-rerun-{param}")
+
     def dialog_button(self, label: str) -> Locator:
         return self.dialog().locator(DIALOG_BUTTON, has_text=label)
 
