@@ -1,5 +1,5 @@
 // The compare view: differing params, summary metrics with the best values marked,
-// overlaid curves, the code diff and package differences of 2+ runs.
+// overlaid curves, images side by side, the code diff and package differences of 2+ runs.
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import React, { useState } from 'react';
 
@@ -8,6 +8,7 @@ import { CompareModel } from '../../models/compare';
 import { MetricChart } from '../chart/MetricChart';
 import { colorsByRunId } from '../chart/spec';
 import { DiffText } from '../common/DiffText';
+import { CompareMedia } from './CompareMedia';
 import { StatusIcon } from '../common/StatusIcon';
 import { formatMetric, formatValue } from '../common/format';
 
@@ -126,6 +127,12 @@ function Comparison(props: {
           runOrder={order}
         />
       </section>
+      <CompareMedia
+        runs={runs}
+        media={model.media}
+        url={item => model.mediaUrl(item)}
+        colors={colors}
+      />
       <CodeDiff comparison={c} runs={runs} />
       <section className="trackrun-Section trackrun-CompareView-packages">
         <h3>
