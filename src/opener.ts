@@ -132,7 +132,11 @@ export class ViewOpener {
       return;
     }
     const model = new CompareModel(client, runIds);
-    const content = new CompareView(model, id => this.openRun(id));
+    const content = new CompareView(
+      model,
+      id => this.openRun(id),
+      this._options.editorServices ?? null
+    );
     const widget = new MainAreaWidget({ content });
     widget.id = `trackrun-compare-${runIds.join('-')}`;
     widget.title.icon = trackrunIcon;

@@ -569,6 +569,9 @@ CM_EDITOR = ".cm-editor"
 CM_CONTENT = ".cm-content"
 CM_LINE = ".cm-line"
 SPLASH = "#jupyterlab-splash"
+COMPARE_CODE_EDITOR = ".trackrun-CompareView-code .trackrun-CodeViewer .cm-editor"
+DIFF_ADDED_LINE = ".cm-line.trackrun-mod-added"
+DIFF_REMOVED_LINE = ".cm-line.trackrun-mod-removed"
 
 
 class MediaPage:
@@ -669,6 +672,24 @@ class MediaPage:
     def code_editor(self) -> Locator:
         """JupyterLab's CodeMirror editor showing the run's code."""
         return self.ui.run_view().locator(CODE_VIEWER).locator(CM_EDITOR)
+
+    @staticmethod
+    def compare_code(view: Locator) -> Locator:
+        """Compare's code section."""
+        return view.locator(COMPARE_CODE)
+
+    @staticmethod
+    def compare_code_editors(view: Locator) -> Locator:
+        """The editors of compare's code diff (one per hunk)."""
+        return view.locator(COMPARE_CODE_EDITOR)
+
+    @staticmethod
+    def added_lines(editor: Locator) -> Locator:
+        return editor.locator(DIFF_ADDED_LINE)
+
+    @staticmethod
+    def removed_lines(editor: Locator) -> Locator:
+        return editor.locator(DIFF_REMOVED_LINE)
 
     @staticmethod
     def code_text(editor: Locator) -> str:

@@ -316,3 +316,37 @@ def test_code_tab_is_highlighted_read_only_by_jupyterlab_editor(
         ui.screenshot(screenshots / "dark-run-view-code.png")
     finally:
         media.set_theme("JupyterLab Light")
+
+
+def test_compare_code_diff_is_highlighted_with_changed_lines_marked(
+    lab: Lab, ui: LabPage, screenshots: Path
+) -> None:
+    before = "for epoch in range(5):\n    acc = train(lr)\n    print(acc)\n"
+    after = "for epoch in range(5):\n    acc = train(lr, momentum=0.9)\n    print(acc)\n"
+    write_runs(
+        lab.store,
+        [
+            FakeRun(name="diff-a", params={"lr": 0.1}, code=before),
+            FakeRun(name="diff-b", params={"lr": 0.2}, code=after),
+        ],
+    )
+    media = MediaPage(ui)
+    ui.open_sidebar()
+    ui.select("diff-a", "diff-b")
+    view = ui.compare_selected()
+    editor = media.compare_code_editors(view).first
+    expect(editor).to_be_visible(timeout=30_000)
+    media.wait_highlighted(editor, "for")
+    # The marker column is a decoration: the lines hold the code alone.
+    expect(media.added_lines(editor)).to_have_count(1)
+    expect(media.removed_lines(editor)).to_have_count(1)
+    changed = media.added_lines(editor).or_(media.removed_lines(editor))
+    texts = sorted(changed.all_text_contents())
+    assert texts == ["    acc = train(lr)", "    acc = train(lr, momentum=0.9)"], texts
+    ui.screenshot(screenshots / "compare-code.png", media.compare_code(view))
+    media.set_theme("JupyterLab Dark")
+    try:
+        media.wait_highlighted(editor, "for")
+        ui.screenshot(screenshots / "dark-compare-code.png", media.compare_code(view))
+    finally:
+        media.set_theme("JupyterLab Light")
