@@ -572,6 +572,8 @@ SPLASH = "#jupyterlab-splash"
 COMPARE_CODE_EDITOR = ".trackrun-CompareView-code .trackrun-CodeViewer .cm-editor"
 DIFF_ADDED_LINE = ".cm-line.trackrun-mod-added"
 DIFF_REMOVED_LINE = ".cm-line.trackrun-mod-removed"
+CHART_SEEDS = ".trackrun-MetricChart-seeds"
+AREA_MARK = "path[aria-roledescription='area mark']"
 
 
 class MediaPage:
@@ -724,3 +726,17 @@ class MediaPage:
             }""",
             arg=[editor.element_handle(), word],
         )
+
+    # -- seed groups in compare's chart ---------------------------------------------------
+    def show_seeds(self, view: Locator, choice: str) -> None:
+        """Choose what compare's chart shows: "runs", "sd" or "ci"."""
+        view.locator(COMPARE_CHART).locator(CHART_SEEDS).select_option(choice)
+
+    @staticmethod
+    def seeds_choice(view: Locator) -> Locator:
+        return view.locator(COMPARE_CHART).locator(CHART_SEEDS)
+
+    @staticmethod
+    def area_marks(chart: Locator) -> Locator:
+        """The shaded bands of a chart."""
+        return chart.locator(AREA_MARK)

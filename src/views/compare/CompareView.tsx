@@ -6,6 +6,7 @@ import React, { useState } from 'react';
 
 import { IComparison, IRunRow, ITable } from '../../api';
 import { CompareModel } from '../../models/compare';
+import { seedGroups } from '../../models/seeds';
 import { MetricChart } from '../chart/MetricChart';
 import { colorsByRunId } from '../chart/spec';
 import { DiffViewer } from '../common/DiffViewer';
@@ -139,6 +140,7 @@ function Comparison(props: {
           actions={true}
           controls={true}
           runOrder={order}
+          seedGroups={seedGroups(c.params_all)}
         />
       </section>
       <CompareMedia
