@@ -350,3 +350,36 @@ def test_compare_code_diff_is_highlighted_with_changed_lines_marked(
         ui.screenshot(screenshots / "dark-compare-code.png", media.compare_code(view))
     finally:
         media.set_theme("JupyterLab Light")
+
+
+def test_images_and_figures_of_a_tracked_cell_are_in_its_media_tab(lab: Lab, ui: LabPage) -> None:
+    path = lab.write_notebook(
+        "story13.ipynb",
+        [
+            "%load_ext trackrun\nimport matplotlib.pyplot as plt\nimport numpy as np\n"
+            "import trackrun",
+            "%%track_run --name story13-cell\n"
+            "for step in range(3):\n"
+            "    trackrun.log_image('samples', np.full((16, 16, 3), 80 * step, np.uint8),"
+            " step=step)\n"
+            "fig, ax = plt.subplots(figsize=(3, 2))\n"
+            "ax.plot([0, 1, 4, 9])\n"
+            "plt.show()",
+        ],
+    )
+    media = MediaPage(ui)
+    ui.open_sidebar()
+    ui.open_notebook(path)
+    ui.run_all_cells()
+    ui.expect_row_status("story13-cell", "finished", timeout=120_000)
+    ui.open_run("story13-cell")
+    ui.run_view_tab("media")
+    # The figure plt.show() displayed is kept as the run's media, keyed by output order.
+    figure = media.media_card("figure-0")
+    expect(media.step_caption(figure)).to_have_text("step 0")
+    media.expect_image_loaded(media.image(figure))
+    samples = media.media_card("samples")
+    expect(media.step_caption(samples)).to_have_text("step 2")
+    media.press_on_slider(samples, "Home")
+    expect(media.step_caption(samples)).to_have_text("step 0")
+    media.expect_image_loaded(media.image(samples))
