@@ -3,7 +3,8 @@ import React, { useEffect, useRef, useState } from 'react';
 
 import { VegaLiteSpec } from '../../api';
 import { SeedBand, seedRows } from '../../models/seeds';
-import { XAxis, curvesSpec, hasWallTime, readPoints, seedsSpec } from './spec';
+import { seedsSpec } from './bands';
+import { XAxis, curvesSpec, hasWallTime, readPoints } from './spec';
 
 export interface IMetricChartProps {
   /** The Vega-Lite spec (`GET runs/{id}/chart`, or `chart` of `GET compare`). */
