@@ -60,6 +60,17 @@ export type IMetricSeries = Schemas['MetricSeries'];
 /** `GET runs/{id}/log`. */
 export type ILogChunk = Schemas['LogChunk'];
 
+/** One image of a run, and `GET runs/{id}/media`. */
+export type IMediaItem = Schemas['MediaItem'];
+export type IMediaList = Schemas['MediaList'];
+
+/** The start of an artifact's file, read for a preview. */
+export interface IArtifactText {
+  text: string;
+  /** The content type the server answered with. */
+  contentType: string;
+}
+
 /** A table as the API sends it. */
 export type ITable = Schemas['Table'];
 
@@ -214,6 +225,34 @@ export class TrackrunClient {
       'artifacts',
       enc(name)
     );
+  }
+
+  /** `GET runs/{id}/media`: the run's images and figures, by key then step. */
+  media(runId: string): Promise<IMediaList> {
+    return this._json<IMediaList>('GET', `runs/${enc(runId)}/media`);
+  }
+
+  /** The URL of one image (`item.url` is relative to the API; the login cookie authenticates it). */
+  mediaUrl(item: IMediaItem): string {
+    return URLExt.join(this.settings.baseUrl, API_PATH, item.url);
+  }
+
+  /**
+   * The text of an artifact, for a preview (the caller checks its size first): decoded as
+   * UTF-8, with the content type the server gave it.
+   */
+  async artifactText(runId: string, name: string): Promise<IArtifactText> {
+    const response = await this._fetch(
+      'GET',
+      `runs/${enc(runId)}/artifacts/${enc(name)}`
+    );
+    if (!response.ok) {
+      throw await this._error(response);
+    }
+    return {
+      text: await response.text(),
+      contentType: response.headers.get('Content-Type') ?? ''
+    };
   }
 
   compare(runIds: string[]): Promise<IComparison> {

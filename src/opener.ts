@@ -1,6 +1,7 @@
 // Opening views in the main area: run views (one reused preview tab unless pinned) and compare views.
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { IEditorServices } from '@jupyterlab/codeeditor';
 import { SplitPanel, Widget } from '@lumino/widgets';
 
 import { TrackrunClient } from './api';
@@ -26,7 +27,9 @@ export interface IViewOpenerOptions {
   client: TrackrunClient;
   runs: RunsModel;
   /** What a run view's buttons do (commands, wired in plugin.ts). */
-  actions: Omit<IRunViewActions, 'artifactUrl' | 'pin'>;
+  actions: Omit<IRunViewActions, 'pin'>;
+  /** JupyterLab's editors, to show code highlighted (plain text without them). */
+  editorServices?: IEditorServices | null;
 }
 
 /**
@@ -130,7 +133,11 @@ export class ViewOpener {
       return;
     }
     const model = new CompareModel(client, runIds);
-    const content = new CompareView(model, id => this.openRun(id));
+    const content = new CompareView(
+      model,
+      id => this.openRun(id),
+      this._options.editorServices ?? null
+    );
     const widget = new MainAreaWidget({ content });
     widget.id = `trackrun-compare-${runIds.join('-')}`;
     widget.title.icon = trackrunIcon;
@@ -182,11 +189,11 @@ export class ViewOpener {
       logTailBytes: 131072,
       chart: true
     });
-    const content = new RunView(model, {
-      ...actions,
-      pin: id => this.pinRun(id),
-      artifactUrl: (id, name) => client.artifactUrl(id, name)
-    });
+    const content = new RunView(
+      model,
+      { ...actions, pin: id => this.pinRun(id) },
+      this._options.editorServices ?? null
+    );
     const widget = new MainAreaWidget({ content });
     widget.id = `trackrun-run-${runId}`;
     widget.title.icon = trackrunIcon;

@@ -6,6 +6,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -38,7 +39,8 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     IStatusBar,
     IDocumentManager,
     INotebookTracker,
-    IStateDB
+    IStateDB,
+    IEditorServices
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -47,7 +49,8 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     statusBar: IStatusBar | null,
     docManager: IDocumentManager | null,
     notebooks: INotebookTracker | null,
-    stateDB: IStateDB | null
+    stateDB: IStateDB | null,
+    editorServices: IEditorServices | null
   ): ITrackrun => {
     const client = new TrackrunClient(app.serviceManager.serverSettings);
     const runs = new RunsModel(client);
@@ -65,7 +68,8 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         rerun: run(CommandIDs.rerun),
         reattach: run(CommandIDs.reattach),
         copyId: run(CommandIDs.copyId)
-      }
+      },
+      editorServices
     });
     const openRun = (runId: string): void => opener.openRun(runId);
 

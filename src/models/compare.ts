@@ -1,8 +1,14 @@
-// A comparison of 2+ runs (`GET compare`), refreshed while any of them still runs.
+// A comparison of 2+ runs (`GET compare`) and their images, refreshed while any still runs.
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { ACTIVE_STATUSES, IComparison, TrackrunClient } from '../api';
+import {
+  ACTIVE_STATUSES,
+  IComparison,
+  IMediaItem,
+  IMediaList,
+  TrackrunClient
+} from '../api';
 import { StepPoll } from './poll';
 
 /** Loads the comparison of `runIds`; polls every few seconds while a run is active. */
@@ -31,6 +37,16 @@ export class CompareModel implements IDisposable {
     return this._comparison;
   }
 
+  /** Each run's images, by run id (a run whose list failed to load is missing). */
+  get media(): ReadonlyMap<string, IMediaList> {
+    return this._media;
+  }
+
+  /** Where the browser loads an image. */
+  mediaUrl(item: IMediaItem): string {
+    return this._client.mediaUrl(item);
+  }
+
   get error(): string | null {
     return this._error;
   }
@@ -53,11 +69,17 @@ export class CompareModel implements IDisposable {
   }
 
   private async _step(): Promise<number | null> {
-    const comparison = await this._client.compare([...this.runIds]);
-    const text = JSON.stringify(comparison);
+    const [comparison, ...media] = await Promise.all([
+      this._client.compare([...this.runIds]),
+      ...this.runIds.map(id => this._client.media(id).catch(() => null))
+    ]);
+    const text = JSON.stringify([comparison, media]);
     if (text !== this._text || this._error) {
       this._text = text;
       this._comparison = comparison;
+      this._media = new Map(
+        media.filter((m): m is IMediaList => m !== null).map(m => [m.run_id, m])
+      );
       this._error = null;
       this._changed.emit();
     }
@@ -68,6 +90,7 @@ export class CompareModel implements IDisposable {
   private _client: TrackrunClient;
   private _poll: StepPoll;
   private _comparison: IComparison | null = null;
+  private _media = new Map<string, IMediaList>();
   private _text = '';
   private _error: string | null = null;
   private _disposed = false;

@@ -1,9 +1,13 @@
-// One run followed live: its detail, log window, chart spec and code, polled while it runs.
+// One run followed live: its detail, log window, chart spec, code, media and artifact
+// previews, polled while it runs.
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   ACTIVE_STATUSES,
+  IArtifactText,
+  IMediaItem,
+  IMediaList,
   IRunDetail,
   TrackrunApiError,
   TrackrunClient,
@@ -15,7 +19,20 @@ import { STALL_MS, StepPoll } from './poll';
 
 /** What changed in a RunModel. */
 export type RunChange =
-  'detail' | 'chart' | 'log' | 'log-reset' | 'code' | 'error';
+  | 'detail'
+  | 'chart'
+  | 'log'
+  | 'log-reset'
+  | 'code'
+  | 'media'
+  | 'artifact'
+  | 'error';
+
+/** An artifact's preview text: loading, loaded, or why not. */
+export type ArtifactPreview =
+  | { state: 'loading' }
+  | ({ state: 'loaded' } & IArtifactText)
+  | { state: 'error'; message: string };
 
 export interface IRunModelOptions {
   /** Follow output.log. */
@@ -26,6 +43,8 @@ export interface IRunModelOptions {
   chart: boolean;
   /** Most points per series in the chart. */
   chartPoints?: number;
+  /** Follow the media list (images and figures); followMedia() turns it on later. */
+  media?: boolean;
 }
 
 /** A problem reaching the run, for views to show. */
@@ -42,6 +61,7 @@ const CONNECTION_LOST: IRunProblem = {
 
 const POLL_ACTIVE = 1000;
 const CHART_EVERY = 3000;
+const MEDIA_EVERY = 2000;
 
 /**
  * Follows one run through the REST API until it ends (then stops polling). Errors are
@@ -101,6 +121,26 @@ export class RunModel implements IDisposable {
     return this._poll.isActive;
   }
 
+  /** The run's images (once followMedia was called), by key then step. */
+  get media(): IMediaList | null {
+    return this._media;
+  }
+
+  /** Where the browser loads an image of the run. */
+  mediaUrl(item: IMediaItem): string {
+    return this._client.mediaUrl(item);
+  }
+
+  /** The download URL of an artifact. */
+  artifactUrl(name: string): string {
+    return this._client.artifactUrl(this.runId, name);
+  }
+
+  /** An artifact's preview text, once loadArtifact was called. */
+  artifact(name: string): ArtifactPreview | undefined {
+    return this._artifacts.get(name);
+  }
+
   /** Text of code/<file>, once loaded with loadCode. */
   code(file: string): string | undefined {
     return this._code.get(file);
@@ -127,6 +167,34 @@ export class RunModel implements IDisposable {
       this._chartSignature = '';
       this.refresh();
     }
+  }
+
+  /** Follow the run's media list too from now on (the Media tab was shown). */
+  followMedia(): void {
+    if (!this._options.media) {
+      this._options = { ...this._options, media: true };
+      this._mediaAt = 0;
+      this.refresh();
+    }
+  }
+
+  /** Load an artifact's text for a preview (once; the caller checked its size). */
+  async loadArtifact(name: string): Promise<void> {
+    if (this._artifacts.has(name)) {
+      return;
+    }
+    this._artifacts.set(name, { state: 'loading' });
+    this._changed.emit('artifact');
+    try {
+      const text = await this._client.artifactText(this.runId, name);
+      this._artifacts.set(name, { state: 'loaded', ...text });
+    } catch (error) {
+      this._artifacts.set(name, {
+        state: 'error',
+        message: error instanceof Error ? error.message : String(error)
+      });
+    }
+    this._changed.emit('artifact');
   }
 
   /** Read up to `bytes` of the log before what is held. */
@@ -207,6 +275,9 @@ export class RunModel implements IDisposable {
     if (this._options.chart) {
       await this._readChart(detail, wasActive && !this.isActive);
     }
+    if (this._options.media) {
+      await this._readMedia(wasActive && !this.isActive);
+    }
     if (more) {
       return 0; // far behind a fast-printing run: read on at once
     }
@@ -275,6 +346,21 @@ export class RunModel implements IDisposable {
     }
   }
 
+  private async _readMedia(justEnded: boolean): Promise<void> {
+    const now = Date.now();
+    const due =
+      this._media === null || justEnded || now - this._mediaAt >= MEDIA_EVERY;
+    if (!due || (this._media !== null && !this.isActive && !justEnded)) {
+      return;
+    }
+    this._mediaAt = now;
+    const media = await this._client.media(this.runId);
+    if (JSON.stringify(media) !== JSON.stringify(this._media)) {
+      this._media = media;
+      this._changed.emit('media');
+    }
+  }
+
   private _setProblem(error: unknown): void {
     const problem: IRunProblem =
       error === CONNECTION_LOST
@@ -304,6 +390,9 @@ export class RunModel implements IDisposable {
   private _chartRetries = 0;
   private _log = new LogBuffer();
   private _code = new Map<string, string>();
+  private _media: IMediaList | null = null;
+  private _mediaAt = 0;
+  private _artifacts = new Map<string, ArtifactPreview>();
   private _problem: IRunProblem | null = null;
   private _disposed = false;
   private _changed = new Signal<this, RunChange>(this);

@@ -202,14 +202,31 @@ class RunFileHandler(TrackrunHandler):
             if folder == "code":
                 self.set_header("Content-Type", "text/plain; charset=utf-8")
             else:
-                kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-                self.set_header("Content-Type", kind)
+                self.set_header("Content-Type", served_type(name))
                 self.set_header("Content-Disposition", f'attachment; filename="{name}"')
             self.set_header("X-Content-Type-Options", "nosniff")
             while chunk := served.read(1 << 20):
                 self.write(chunk)
                 await self.flush()
         self.finish()
+
+
+#: Content types of compressed files: mimetypes names the inner type ("x.csv.gz" is
+#: text/csv with gzip encoding), but the bytes served are the compressed ones.
+COMPRESSED_TYPES = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+}
+
+
+def served_type(name: str) -> str:
+    """The Content-Type of a run file named ``name``: by its extension, the compressed
+    format for compressed files, else application/octet-stream."""
+    kind, encoding = mimetypes.guess_type(name)
+    if encoding is not None:
+        return COMPRESSED_TYPES.get(encoding, "application/octet-stream")
+    return kind or "application/octet-stream"
 
 
 class MediaListHandler(TrackrunHandler):

@@ -2,6 +2,8 @@
 import React, { useEffect, useRef, useState } from 'react';
 
 import { VegaLiteSpec } from '../../api';
+import { SeedBand, seedRows } from '../../models/seeds';
+import { seedsSpec } from './bands';
 import { XAxis, curvesSpec, hasWallTime, readPoints } from './spec';
 
 export interface IMetricChartProps {
@@ -16,6 +18,9 @@ export interface IMetricChartProps {
   controls?: boolean;
   /** Run ids in the order their line colours are given (the compare view's chips). */
   runOrder?: readonly string[];
+  /** Runs that differ only in their seed: run id to group label (models/seeds). With
+   * it, the toolbar offers each group's mean with a band instead of every run. */
+  seedGroups?: ReadonlyMap<string, string> | null;
 }
 
 /** How a chart is drawn: the toolbar's choices. */
@@ -23,6 +28,8 @@ interface IDrawOptions {
   x: XAxis;
   smoothing: number;
   logY: boolean;
+  /** Each run's curve, or each seed group's mean with a band. */
+  seeds: 'runs' | SeedBand;
 }
 
 /**
@@ -41,9 +48,12 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
   const [options, setOptions] = useState<IDrawOptions>({
     x: 'step',
     smoothing: 0,
-    logY: false
+    logY: false,
+    seeds: 'runs'
   });
   const order = (props.runOrder ?? []).join('\n');
+  const groups = props.seedGroups ? [...props.seedGroups] : [];
+  const groupsKey = JSON.stringify(groups);
   const [theme, setTheme] = useState(themeKey());
   const [width, setWidth] = useState(0);
   const [error, setError] = useState<string | null>(null);
@@ -92,7 +102,8 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
           order ? order.split('\n') : [],
           width,
           panelWidth,
-          panelHeight
+          panelHeight,
+          new Map(JSON.parse(groupsKey) as [string, string][])
         );
         const result = await embed(node, adapted as never, {
           actions: actions
@@ -120,7 +131,17 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       cancelled = true;
       finalize?.();
     };
-  }, [text, theme, width, panelWidth, panelHeight, actions, options, order]);
+  }, [
+    text,
+    theme,
+    width,
+    panelWidth,
+    panelHeight,
+    actions,
+    options,
+    order,
+    groupsKey
+  ]);
 
   const points = controls && spec ? readPoints(spec) : null;
   return (
@@ -129,6 +150,7 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
         <ChartToolbar
           options={options}
           timeAxes={hasWallTime(points)}
+          seeds={groups.length > 0}
           onChange={setOptions}
         />
       )}
@@ -144,14 +166,38 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
 function ChartToolbar(props: {
   options: IDrawOptions;
   timeAxes: boolean;
+  /** Whether runs form seed groups (the seeds choice is offered). */
+  seeds: boolean;
   onChange: (options: IDrawOptions) => void;
 }): JSX.Element {
   const { options, onChange } = props;
+  const byGroup = props.seeds && options.seeds !== 'runs';
   const noTime = props.timeAxes
-    ? undefined
+    ? byGroup
+      ? 'Seed groups are averaged at each step'
+      : undefined
     : 'The chart data has no wall times (an older trackrun server)';
   return (
     <div className="trackrun-MetricChart-toolbar">
+      {props.seeds && (
+        <label title="Runs that differ only in their seed: each run, or each group's mean with a band">
+          show{' '}
+          <select
+            className="jp-mod-styled trackrun-MetricChart-seeds"
+            value={options.seeds}
+            onChange={e =>
+              onChange({
+                ...options,
+                seeds: e.target.value as IDrawOptions['seeds']
+              })
+            }
+          >
+            <option value="runs">each run</option>
+            <option value="sd">seeds: mean ± sd</option>
+            <option value="ci">seeds: mean, 95 % CI</option>
+          </select>
+        </label>
+      )}
       <label title="What the x axis shows">
         x{' '}
         <select
@@ -160,10 +206,18 @@ function ChartToolbar(props: {
           onChange={e => onChange({ ...options, x: e.target.value as XAxis })}
         >
           <option value="step">step</option>
-          <option value="relative" disabled={!props.timeAxes} title={noTime}>
+          <option
+            value="relative"
+            disabled={!props.timeAxes || byGroup}
+            title={noTime}
+          >
             relative time
           </option>
-          <option value="wall" disabled={!props.timeAxes} title={noTime}>
+          <option
+            value="wall"
+            disabled={!props.timeAxes || byGroup}
+            title={noTime}
+          >
             wall time
           </option>
         </select>
@@ -179,6 +233,7 @@ function ChartToolbar(props: {
           max={0.99}
           step={0.01}
           value={options.smoothing}
+          disabled={byGroup}
           aria-label="smoothing"
           onChange={e =>
             onChange({ ...options, smoothing: Number(e.target.value) })
@@ -214,7 +269,8 @@ function drawSpec(
   runOrder: string[],
   width: number,
   panelWidth: number,
-  panelHeight: number
+  panelHeight: number,
+  seedGroups: ReadonlyMap<string, string>
 ): VegaLiteSpec {
   const points = readPoints(spec);
   if (!points) {
@@ -233,6 +289,19 @@ function drawSpec(
           140,
           Math.min(panelWidth, Math.floor(width / columns) - gutter)
         );
+  if (options.seeds !== 'runs' && seedGroups.size) {
+    return seedsSpec(
+      seedRows(points, seedGroups, options.seeds),
+      {
+        band: options.seeds,
+        width: panel,
+        height: panelHeight,
+        columns,
+        logY: options.logY
+      },
+      spec.title
+    );
+  }
   return curvesSpec(
     points,
     {

@@ -1,13 +1,16 @@
 // The compare view: differing params, summary metrics with the best values marked,
-// overlaid curves, the code diff and package differences of 2+ runs.
+// overlaid curves, images side by side, the code diff and package differences of 2+ runs.
+import { IEditorServices } from '@jupyterlab/codeeditor';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import React, { useState } from 'react';
 
 import { IComparison, IRunRow, ITable } from '../../api';
 import { CompareModel } from '../../models/compare';
+import { seedGroups } from '../../models/seeds';
 import { MetricChart } from '../chart/MetricChart';
 import { colorsByRunId } from '../chart/spec';
-import { DiffText } from '../common/DiffText';
+import { DiffViewer } from '../common/DiffViewer';
+import { CompareMedia } from './CompareMedia';
 import { StatusIcon } from '../common/StatusIcon';
 import { formatMetric, formatValue } from '../common/format';
 
@@ -23,10 +26,15 @@ export function lowerIsBetter(metric: string): boolean {
 }
 
 export class CompareView extends ReactWidget {
-  constructor(model: CompareModel, open: (runId: string) => void) {
+  constructor(
+    model: CompareModel,
+    open: (runId: string) => void,
+    editors: IEditorServices | null = null
+  ) {
     super();
     this.model = model;
     this._open = open;
+    this._editors = editors;
     this.addClass('trackrun-CompareView');
   }
 
@@ -35,17 +43,25 @@ export class CompareView extends ReactWidget {
   protected render(): JSX.Element {
     return (
       <UseSignal signal={this.model.changed}>
-        {() => <Comparison model={this.model} open={this._open} />}
+        {() => (
+          <Comparison
+            model={this.model}
+            open={this._open}
+            editors={this._editors}
+          />
+        )}
       </UseSignal>
     );
   }
 
   private _open: (runId: string) => void;
+  private _editors: IEditorServices | null;
 }
 
 function Comparison(props: {
   model: CompareModel;
   open: (runId: string) => void;
+  editors: IEditorServices | null;
 }): JSX.Element {
   const { model } = props;
   const [allParams, setAllParams] = useState(false);
@@ -124,9 +140,16 @@ function Comparison(props: {
           actions={true}
           controls={true}
           runOrder={order}
+          seedGroups={seedGroups(c.params_all)}
         />
       </section>
-      <CodeDiff comparison={c} runs={runs} />
+      <CompareMedia
+        runs={runs}
+        media={model.media}
+        url={item => model.mediaUrl(item)}
+        colors={colors}
+      />
+      <CodeDiff comparison={c} runs={runs} editors={props.editors} />
       <section className="trackrun-Section trackrun-CompareView-packages">
         <h3>
           Packages
@@ -166,6 +189,7 @@ function Comparison(props: {
 function CodeDiff(props: {
   comparison: IComparison;
   runs: IRunRow[];
+  editors: IEditorServices | null;
 }): JSX.Element {
   const diff = props.comparison.code_diff;
   const [which, setWhich] = useState<'cell' | 'notebook'>('cell');
@@ -192,7 +216,11 @@ function CodeDiff(props: {
         </span>
       </h3>
       {text ? (
-        <DiffText text={text} />
+        <DiffViewer
+          text={text}
+          fileName={`${which}.py`}
+          editors={props.editors}
+        />
       ) : (
         <div className="trackrun-muted">
           {diff

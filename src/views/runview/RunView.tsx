@@ -1,5 +1,6 @@
-// The run view (a main-area tab): header with actions, then overview, log, code,
+// The run view (a main-area tab): header with actions, then overview, log, media, code,
 // provenance and artifacts tabs; everything follows the run live through its RunModel.
+import { IEditorServices } from '@jupyterlab/codeeditor';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
@@ -9,12 +10,9 @@ import { StatusBadge } from '../common/StatusIcon';
 import { LogText } from '../common/LogText';
 import { attemptRows, statusDetail } from '../common/attempts';
 import { elapsed, formatDuration, formatFullTime } from '../common/format';
-import {
-  ArtifactsSection,
-  CodeSection,
-  OverviewSection,
-  ProvenanceSection
-} from './sections';
+import { ArtifactsSection } from './artifacts';
+import { MediaSection } from './MediaSection';
+import { CodeSection, OverviewSection, ProvenanceSection } from './sections';
 
 /** What the run view asks of the application (commands, in plugin.ts). */
 export interface IRunViewActions {
@@ -24,14 +22,14 @@ export interface IRunViewActions {
   copyId: (runId: string) => void;
   /** Keep this view's tab (it is the preview that the next opened run replaces). */
   pin: (runId: string) => void;
-  artifactUrl: (runId: string, name: string) => string;
 }
 
 export type RunViewTab =
-  'overview' | 'log' | 'code' | 'provenance' | 'artifacts';
+  'overview' | 'log' | 'media' | 'code' | 'provenance' | 'artifacts';
 const TABS: [RunViewTab, string][] = [
   ['overview', 'Overview'],
   ['log', 'Log'],
+  ['media', 'Media'],
   ['code', 'Code'],
   ['provenance', 'Provenance'],
   ['artifacts', 'Artifacts']
@@ -39,10 +37,15 @@ const TABS: [RunViewTab, string][] = [
 
 /** The content of a run's main-area tab. */
 export class RunView extends ReactWidget {
-  constructor(model: RunModel, actions: IRunViewActions) {
+  constructor(
+    model: RunModel,
+    actions: IRunViewActions,
+    editors: IEditorServices | null = null
+  ) {
     super();
     this.model = model;
     this._actions = actions;
+    this._editors = editors;
     this.addClass('trackrun-RunView');
     this.id = `trackrun-run-${model.runId}`;
     // One stable subscription function per view, so the log is drawn incrementally.
@@ -152,23 +155,23 @@ export class RunView extends ReactWidget {
             <LogText buffer={model.log} subscribe={this._subscribeLog} />
           </div>
         );
+      case 'media':
+        return <MediaSection model={model} />;
       case 'code':
-        return <CodeSection model={model} detail={detail} />;
+        return (
+          <CodeSection model={model} detail={detail} editors={this._editors} />
+        );
       case 'provenance':
         return <ProvenanceSection detail={detail} />;
       case 'artifacts':
-        return (
-          <ArtifactsSection
-            detail={detail}
-            url={name => this._actions.artifactUrl(detail.run_id, name)}
-          />
-        );
+        return <ArtifactsSection model={model} detail={detail} />;
       default:
         return <OverviewSection detail={detail} chart={model.chart} />;
     }
   }
 
   private _actions: IRunViewActions;
+  private _editors: IEditorServices | null;
   private _tab: RunViewTab = 'overview';
   private _preview = false;
   private _subscribeLog: (listener: (reset: boolean) => void) => () => void;

@@ -1,18 +1,15 @@
-// The run view's tabs other than the log: overview, code, provenance, artifacts.
+// The run view's tabs other than the log, media and artifacts: overview, code, provenance.
+import { IEditorServices } from '@jupyterlab/codeeditor';
 import React, { useEffect, useState } from 'react';
 
 import { IRunDetail, VegaLiteSpec } from '../../api';
 import { RunModel } from '../../models/run';
 import { MetricChart } from '../chart/MetricChart';
 import { attemptRows, exitWords } from '../common/attempts';
+import { CodeViewer } from '../common/CodeViewer';
 import { DiffText } from '../common/DiffText';
 import { KeyValues } from '../common/KeyValues';
-import {
-  formatBytes,
-  formatDuration,
-  formatFullTime,
-  formatMetric
-} from '../common/format';
+import { formatDuration, formatFullTime, formatMetric } from '../common/format';
 
 export function OverviewSection(props: {
   detail: IRunDetail;
@@ -149,6 +146,7 @@ export function OverviewSection(props: {
 export function CodeSection(props: {
   model: RunModel;
   detail: IRunDetail;
+  editors: IEditorServices | null;
 }): JSX.Element {
   const { model, detail } = props;
   const files = detail.code_files;
@@ -187,7 +185,7 @@ export function CodeSection(props: {
       {text === undefined ? (
         <div className="trackrun-muted">Loading…</div>
       ) : (
-        <pre className="trackrun-Code">{text}</pre>
+        <CodeViewer text={text} fileName={file} editors={props.editors} />
       )}
     </div>
   );
@@ -275,51 +273,5 @@ export function ProvenanceSection(props: { detail: IRunDetail }): JSX.Element {
         </table>
       </section>
     </div>
-  );
-}
-
-export function ArtifactsSection(props: {
-  detail: IRunDetail;
-  url: (name: string) => string;
-}): JSX.Element {
-  const { detail } = props;
-  if (!detail.artifacts.length) {
-    return (
-      <div className="trackrun-muted">
-        No artifacts. Save files with <code>trackrun.artifact(path)</code>.
-      </div>
-    );
-  }
-  return (
-    <table className="trackrun-Table trackrun-Artifacts">
-      <thead>
-        <tr>
-          <th>name</th>
-          <th>size</th>
-          <th>sha256</th>
-          <th />
-        </tr>
-      </thead>
-      <tbody>
-        {detail.artifacts.map(a => (
-          <tr key={a.name}>
-            <th scope="row">{a.name}</th>
-            <td>{formatBytes(a.size)}</td>
-            <td>
-              <code title={a.sha256}>{a.sha256.slice(0, 12)}</code>
-            </td>
-            <td>
-              <a
-                href={props.url(a.name)}
-                download={a.name}
-                className="trackrun-Link"
-              >
-                download
-              </a>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
   );
 }
