@@ -378,6 +378,10 @@ class LabPage:
     def run_view_params(self) -> Locator:
         return self.run_view().locator(RUN_VIEW_PARAMS)
 
+    def run_view_dropped(self) -> Locator:
+        """The run view's warning that records were dropped."""
+        return self.run_view().locator(".trackrun-RunView-dropped")
+
     def run_view_pin(self) -> Locator:
         """The "Keep open" button of a preview run view."""
         return self.run_view().locator(RUN_VIEW_PIN)

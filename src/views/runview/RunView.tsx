@@ -236,6 +236,7 @@ function Header(props: {
         </button>
       </div>
       {detail && <Facts detail={detail} />}
+      {detail && <HealthBanners detail={detail} />}
       {model.problem && detail && (
         <div className="trackrun-Banner trackrun-mod-warn" role="status">
           {model.connectionLost
@@ -244,6 +245,40 @@ function Header(props: {
         </div>
       )}
     </div>
+  );
+}
+
+/** What the run's writers said about themselves: records lost, a main thread stuck. */
+function HealthBanners(props: { detail: IRunDetail }): JSX.Element | null {
+  const { health, status } = props.detail;
+  if (!health) {
+    return null;
+  }
+  const dropped = health.dropped_records;
+  const stalled = status === 'running' ? health.stalled_for : 0;
+  return (
+    <>
+      {dropped > 0 && (
+        <div
+          className="trackrun-Banner trackrun-mod-warn trackrun-RunView-dropped"
+          role="status"
+        >
+          {dropped.toLocaleString()} record{dropped === 1 ? ' was' : 's were'}{' '}
+          dropped: the store could not take them (the disk was full or
+          unwritable for too long). The log says when.
+        </div>
+      )}
+      {stalled > 0 && (
+        <div
+          className="trackrun-Banner trackrun-mod-warn trackrun-RunView-stalled"
+          role="status"
+        >
+          Stalled: the main thread has made no progress for{' '}
+          {formatDuration(stalled)} (a deadlock, a hung collective or a blocking
+          read?). It is still running; trackrun never kills it.
+        </div>
+      )}
+    </>
   );
 }
 
