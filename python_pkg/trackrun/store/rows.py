@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
 from typing import Any
 
 from trackrun.store.batch import Batch, Metrics
-from trackrun.store.fastread import POINTS_SCHEMA, POINTS_TABLE
+from trackrun.store.fastread import RAW_POINTS
 from trackrun.store.schema import RUN_COLUMNS, RUN_FIELDS
 from trackrun.store.staging import (
     SQL_TYPES,
@@ -253,17 +254,8 @@ def _write_metrics(con: Any, batch: Batch) -> None:
     if not len(metrics):
         return
     overlapping = sorted(batch.overlapping)
-    if metrics.staged:
-        stage_lists(con, metrics)
-        if overlapping:
-            # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
-            staged = (
-                f"(SELECT run_id, key, step, value, wall_time FROM {POINTS_TABLE} QUALIFY "
-                "row_number() OVER (PARTITION BY run_id, key, step ORDER BY ord DESC) = 1)"
-            )
-        else:
-            staged = f"(SELECT run_id, key, step, value, wall_time FROM {POINTS_TABLE})"
-        _write_points(con, batch, staged, {})
+    if metrics.native:
+        _write_native(con, batch)
         _resummarise(con, overlapping)
         return
     columns: Columns = {}
@@ -287,32 +279,45 @@ def _write_metrics(con: Any, batch: Batch) -> None:
     _resummarise(con, overlapping)
 
 
-def stage_lists(con: Any, metrics: Metrics) -> None:
-    """Move the points gathered as Python lists into the pass's points table (after those
-    already there, in the order read), and clear the lists."""
-    if not metrics.keys:
-        return
-    con.execute(POINTS_SCHEMA)
-    count = len(metrics.keys)
-    columns = _metric_lists(metrics)
-    columns["ord"] = ("int", list(range(metrics.next_ord, metrics.next_ord + count)))
-    names = ", ".join(columns)
-    with stage(con, "_staging_lists", columns) as (staged, params):
-        con.execute(f"INSERT INTO {POINTS_TABLE} ({names}) SELECT {names} FROM {staged}", params)
-    for run_id, points in metrics.runs:
-        metrics.staged[run_id] = metrics.staged.get(run_id, 0) + points
-    metrics.next_ord += count
-    metrics.keys.clear()
-    metrics.values.clear()
-    metrics.event_steps.clear()
-    metrics.event_times.clear()
-    metrics.event_sizes.clear()
-    metrics.runs.clear()
-
-
-def drop_points(con: Any) -> None:
-    """Drop the pass's points table, if any (at the end of every pass, written or not)."""
-    con.execute(f"DROP TABLE IF EXISTS {POINTS_TABLE}")
+def _write_native(con: Any, batch: Batch) -> None:
+    """Insert the points of the chunks read natively straight from the raw table (with
+    those read line by line in the same pass, if any)."""
+    metrics = batch.metrics
+    files = {
+        "native_files": [n[0] for n in metrics.native],
+        "native_runs": [n[1] for n in metrics.native],
+        "native_bases": [n[2] for n in metrics.native],
+    }
+    native = (
+        "SELECT f.run_id, p.key, p.step, p.value, p.time AS wall_time, f.base + p.seq AS ord "
+        f"FROM {RAW_POINTS} AS p JOIN (SELECT unnest($native_files::VARCHAR[]) AS file, "
+        "unnest($native_runs::VARCHAR[]) AS run_id, unnest($native_bases::BIGINT[]) AS base) "
+        "AS f USING (file)"
+    )
+    columns: Columns = {}
+    if metrics.keys:
+        columns = _metric_lists(metrics)
+        sizes = metrics.event_sizes
+        columns["ord"] = (
+            "int",
+            [o for o, n in zip(metrics.event_ords, sizes, strict=True) for _ in range(n)],
+        )
+    with contextlib.ExitStack() as stack:
+        params: dict[str, Any] = dict(files)
+        union = native
+        if columns:
+            listed, listed_params = stack.enter_context(stage(con, "_staging_lists", columns))
+            params.update(listed_params)
+            union += f" UNION ALL SELECT run_id, key, step, value, wall_time, ord FROM {listed}"
+        if batch.overlapping:
+            # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
+            staged = (
+                f"(SELECT run_id, key, step, value, wall_time FROM ({union}) QUALIFY "
+                "row_number() OVER (PARTITION BY run_id, key, step ORDER BY ord DESC) = 1)"
+            )
+        else:
+            staged = f"(SELECT run_id, key, step, value, wall_time FROM ({union}))"
+        _write_points(con, batch, staged, params)
 
 
 def _write_points(con: Any, batch: Batch, staged: str, params: dict[str, Any]) -> None:
@@ -333,16 +338,16 @@ def _write_points(con: Any, batch: Batch, staged: str, params: dict[str, Any]) -
         # than re-aggregating the run's whole history on every ingestion.
         summary = _SUMMARY_OF_POINTS.format(points=points, where=_in_ids())
         args = {**params, "ids": appended}
+        if all(r in batch.new_runs for r in appended):
+            con.execute(f"INSERT INTO metric_summary {summary}", args)
+            return
+        # One evaluation of the new points: known keys fold in, new keys are added.
         con.execute(
-            "UPDATE metric_summary AS m SET last = n.last, min = least(m.min, n.min), "
-            "max = greatest(m.max, n.max), count = m.count + n.count, "
-            f"last_step = n.last_step FROM ({summary}) AS n "
-            "WHERE m.run_id = n.run_id AND m.key = n.key",
-            args,
-        )
-        con.execute(
-            f"INSERT INTO metric_summary SELECT * FROM ({summary}) AS n WHERE NOT EXISTS "
-            "(SELECT 1 FROM metric_summary m WHERE m.run_id = n.run_id AND m.key = n.key)",
+            f"MERGE INTO metric_summary AS m USING ({summary}) AS n "
+            "ON m.run_id = n.run_id AND m.key = n.key WHEN MATCHED THEN UPDATE SET "
+            "last = n.last, min = least(m.min, n.min), max = greatest(m.max, n.max), "
+            "count = m.count + n.count, last_step = n.last_step WHEN NOT MATCHED THEN "
+            "INSERT VALUES (n.run_id, n.key, n.last, n.min, n.max, n.count, n.last_step)",
             args,
         )
 
