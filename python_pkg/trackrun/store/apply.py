@@ -148,6 +148,7 @@ def apply_points(
         run_last[key] = top if previous is None else max(previous, top)
     metrics = batch.metrics
     metrics.native.append((points.source, run_id, metrics.next_ord, points.count))
+    metrics.native_summary.setdefault(run_id, []).extend(points.summary)
     metrics.next_ord += points.last_seq + 1
     return points.last_seq
 

@@ -24,6 +24,10 @@ class Metrics:
     runs: list[tuple[str, int]] = field(default_factory=list)
     #: Per chunk read natively: (its file in the raw table, run_id, ord of seq 0, points).
     native: list[tuple[str, str, int, int]] = field(default_factory=list)
+    #: Per run, the summary rows of its points read natively (SummaryRow of fastread).
+    native_summary: dict[str, list[tuple[str, float, float | None, float | None, int, int]]] = (
+        field(default_factory=dict)
+    )
     #: The next ``ord``: points of a later event (or a later chunk's seq) are newer.
     next_ord: int = 0
 

@@ -69,6 +69,10 @@ _AS_JSON = (
 )
 
 
+#: (key, last, min, max, count, last_step) of a key's new points.
+SummaryRow = tuple[str, float, float | None, float | None, int, int]
+
+
 class Chunk:
     """New complete lines of one event file, a candidate for the native reader."""
 
@@ -86,7 +90,7 @@ class Chunk:
 class Points:
     """What a chunk held, besides its metric points, which stay in the raw table."""
 
-    __slots__ = ("count", "key_steps", "last_seq", "max_time", "others", "source")
+    __slots__ = ("count", "key_steps", "last_seq", "max_time", "others", "source", "summary")
 
     def __init__(self, source: str) -> None:
         #: The chunk's ``file`` in the raw table.
@@ -94,6 +98,9 @@ class Points:
         self.count = 0
         #: Per key: (first step, last step, steps strictly increasing) of its new points.
         self.key_steps: dict[str, tuple[int, int, bool]] = {}
+        #: Per key, its new points' metric_summary columns (key, last, min, max, count,
+        #: last_step): what the write folds in when these are all the run's new points.
+        self.summary: list[SummaryRow] = []
         #: The other events (not metrics), in file order.
         self.others: list[dict[str, Any]] = []
         self.last_seq = 0
@@ -221,7 +228,9 @@ _ORDER_CHECK = (
 #: "Infinity", which it takes: the slow path decides).
 _KEY_CHECK = (
     "SELECT file, key, min(step), max(step), count(*), {distinct}, "
-    "bool_or(value IS NULL OR isinf(value)) FROM (SELECT file, step, "
+    "bool_or(value IS NULL OR isinf(value)), arg_max(value, step), "
+    "min(value) FILTER (WHERE NOT isnan(value)), max(value) FILTER (WHERE NOT isnan(value)) "
+    "FROM (SELECT file, step, "
     'unnest(map_keys("values")) AS key, unnest(map_values("values")) AS value FROM '
     f"{RAW_TABLE} WHERE rowid > $after AND type = 'metrics' AND file IN "
     "(SELECT unnest($files::VARCHAR[]))) GROUP BY file, key"
@@ -266,7 +275,7 @@ def _check(con: Any, chunks: dict[str, Chunk], after: int) -> dict[str, Points]:
         # distinct: then those above every step a key had before do not overlap it, and
         # anything else (a step again) is treated as re-logged, which gives the same rows.
         query = _KEY_CHECK.format(distinct="true" if steady else "count(DISTINCT step) = count(*)")
-        for file, key, low, high, count, distinct, odd in con.execute(
+        for file, key, low, high, count, distinct, odd, last, least, most in con.execute(
             query, {"after": after, "files": files}
         ).fetchall():
             found = good.get(file)
@@ -276,6 +285,7 @@ def _check(con: Any, chunks: dict[str, Chunk], after: int) -> dict[str, Points]:
                 del good[file]
                 continue
             found.key_steps[key] = (int(low), int(high), bool(distinct))
+            found.summary.append((key, last, least, most, int(count), int(high)))
             found.count += int(count)
     dropped = [f for f in chunks if f not in good]
     if dropped:

@@ -107,21 +107,20 @@ class _State:
     def __init__(self, con: Any, ids: list[str]) -> None:
         self.con = con
         self.rows = _load_rows(con, ids)
-        self.offsets: dict[tuple[str, str], tuple[int, int]] = {
-            (r, f): (o, s)
-            for r, f, o, s in con.execute(
-                "SELECT run_id, file, byte_offset, last_seq FROM ingest_offsets "
-                "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-                [ids],
-            ).fetchall()
-        }
+        self.offsets: dict[tuple[str, str], tuple[int, int]] = {}
         self.last_steps: dict[str, dict[str, int]] = {}
-        for r, k, s in con.execute(
-            "SELECT run_id, key, last_step FROM metric_summary "
-            "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-            [ids],
+        # Offsets (file, offset, seq) and each key's last step (key, step, NULL): one query.
+        for kind, run_id, name, number, seq in con.execute(
+            "SELECT 'o', run_id, file, byte_offset, last_seq FROM ingest_offsets "
+            "WHERE run_id IN (SELECT unnest($ids::VARCHAR[])) UNION ALL "
+            "SELECT 's', run_id, key, last_step, NULL FROM metric_summary "
+            "WHERE run_id IN (SELECT unnest($ids::VARCHAR[]))",
+            {"ids": ids},
         ).fetchall():
-            self.last_steps.setdefault(r, {})[k] = s
+            if kind == "o":
+                self.offsets[(run_id, name)] = (number, seq)
+            else:
+                self.last_steps.setdefault(run_id, {})[name] = number
 
     def row(self, run_id: str) -> dict[str, Any] | None:
         row = self.rows.get(run_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import math
@@ -306,9 +307,9 @@ def _write_native(con: Any, batch: Batch) -> None:
         params: dict[str, Any] = dict(files)
         union = native
         if columns:
-            listed, listed_params = stack.enter_context(stage(con, "_staging_lists", columns))
-            params.update(listed_params)
-            union += f" UNION ALL SELECT run_id, key, step, value, wall_time, ord FROM {listed}"
+            lists, lists_params = stack.enter_context(stage(con, "_staging_lists", columns))
+            params.update(lists_params)
+            union += f" UNION ALL SELECT run_id, key, step, value, wall_time, ord FROM {lists}"
         if batch.overlapping:
             # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
             staged = (
@@ -317,11 +318,26 @@ def _write_native(con: Any, batch: Batch) -> None:
             )
         else:
             staged = f"(SELECT run_id, key, step, value, wall_time FROM ({union}))"
-        _write_points(con, batch, staged, params)
+        # A run whose new points are all one chunk's: its summary rows are known already.
+        chunks = collections.Counter(run_id for _, run_id, _, _ in metrics.native)
+        listed = {run_id for run_id, _ in metrics.runs}
+        ready = {
+            run_id: metrics.native_summary[run_id]
+            for run_id, count in chunks.items()
+            if count == 1 and run_id not in listed
+        }
+        _write_points(con, batch, staged, params, ready)
 
 
-def _write_points(con: Any, batch: Batch, staged: str, params: dict[str, Any]) -> None:
-    """Insert the staged points, and fold them into metric_summary for appended runs."""
+def _write_points(
+    con: Any,
+    batch: Batch,
+    staged: str,
+    params: dict[str, Any],
+    ready: dict[str, list[tuple[str, float, float | None, float | None, int, int]]] | None = None,
+) -> None:
+    """Insert the staged points, and fold them into metric_summary for appended runs
+    (``ready``: runs whose new points' summary rows are known already)."""
     metrics = batch.metrics
     overlapping = sorted(batch.overlapping)
     appended = [r for r in metrics.run_ids() if r not in batch.overlapping]
@@ -333,23 +349,46 @@ def _write_points(con: Any, batch: Batch, staged: str, params: dict[str, Any]) -
             {**params, "ids": overlapping},
         )
     con.execute(f"INSERT INTO metrics SELECT * FROM {points}", params)
-    if appended:
-        # Only new steps (above each key's last one): fold them into the summary rather
-        # than re-aggregating the run's whole history on every ingestion.
+    # Only new steps (above each key's last one): fold them into the summary rather than
+    # re-aggregating the run's whole history on every ingestion.
+    ready = ready or {}
+    computed = [r for r in appended if r not in ready]
+    if computed:
         summary = _SUMMARY_OF_POINTS.format(points=points, where=_in_ids())
-        args = {**params, "ids": appended}
-        if all(r in batch.new_runs for r in appended):
-            con.execute(f"INSERT INTO metric_summary {summary}", args)
-            return
-        # One evaluation of the new points: known keys fold in, new keys are added.
-        con.execute(
-            f"MERGE INTO metric_summary AS m USING ({summary}) AS n "
-            "ON m.run_id = n.run_id AND m.key = n.key WHEN MATCHED THEN UPDATE SET "
-            "last = n.last, min = least(m.min, n.min), max = greatest(m.max, n.max), "
-            "count = m.count + n.count, last_step = n.last_step WHEN NOT MATCHED THEN "
-            "INSERT VALUES (n.run_id, n.key, n.last, n.min, n.max, n.count, n.last_step)",
-            args,
-        )
+        _fold_summary(con, batch, summary, {**params, "ids": computed}, computed)
+    known = [r for r in appended if r in ready]
+    if known:
+        rows = [(r, *row) for r in known for row in ready[r]]
+        names = ("run_id", "key", "last", "min", "max", "count", "last_step")
+        kinds = ("str", "str", "float", "float", "float", "int", "int")
+        columns: Columns = {
+            n: (k, clean(k, [row[i] for row in rows]))
+            for i, (n, k) in enumerate(zip(names, kinds, strict=True))
+        }
+        with stage(con, "_staging_summary", columns) as (relation, args):
+            summary = (
+                "SELECT run_id, key, coalesce(last, 'NaN'::DOUBLE) AS last, min, max, count, "
+                f"last_step FROM {relation}"
+            )
+            _fold_summary(con, batch, summary, args, known)
+
+
+def _fold_summary(
+    con: Any, batch: Batch, summary: str, args: dict[str, Any], run_ids: list[str]
+) -> None:
+    """Fold ``summary`` (the new points' metric_summary rows of ``run_ids``) in."""
+    if all(r in batch.new_runs for r in run_ids):
+        con.execute(f"INSERT INTO metric_summary {summary}", args)
+        return
+    # One evaluation of the new points: known keys fold in, new keys are added.
+    con.execute(
+        f"MERGE INTO metric_summary AS m USING ({summary}) AS n "
+        "ON m.run_id = n.run_id AND m.key = n.key WHEN MATCHED THEN UPDATE SET "
+        "last = n.last, min = least(m.min, n.min), max = greatest(m.max, n.max), "
+        "count = m.count + n.count, last_step = n.last_step WHEN NOT MATCHED THEN "
+        "INSERT VALUES (n.run_id, n.key, n.last, n.min, n.max, n.count, n.last_step)",
+        args,
+    )
 
 
 def _resummarise(con: Any, overlapping: list[str]) -> None:
