@@ -36,7 +36,7 @@ MIN_BYTES = 256 * 1024
 RAW_TABLE = "_trackrun_raw"
 _RAW_SCHEMA = (
     f"CREATE TEMP TABLE IF NOT EXISTS {RAW_TABLE} (file VARCHAR, seq BIGINT, type VARCHAR, "
-    '"time" DOUBLE, timed BOOLEAN, step BIGINT, "values" MAP(VARCHAR, DOUBLE))'
+    '"time" DOUBLE, step BIGINT, "values" MAP(VARCHAR, DOUBLE))'
 )
 #: Per metrics line of the raw table, one row per point (file, seq, step, time, key, value).
 RAW_POINTS = (
@@ -50,11 +50,12 @@ _SURROGATE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 _BOOLEAN = re.compile(rb"\btrue\b|\bfalse\b")
 _NUMBER = "('UBIGINT', 'BIGINT', 'DOUBLE')"
 # seq and step must be JSON integers 0 <= n < 2**63 (Python refuses 7.5, "7" and true, which
-# the typed reader would take); a time that is not a finite JSON number goes the slow way.
+# the typed reader would take). A time that is not a JSON number is no time, as in Python;
+# an infinite one (an integer no double holds, which Python drops) goes the slow way.
 _COLUMNS = (
     "SELECT filename AS file, TRY_CAST(CASE WHEN json_type(seq) = 'UBIGINT' THEN seq::VARCHAR "
     'END AS BIGINT) AS seq, type, CASE WHEN json_type("time") IN {number} THEN '
-    'TRY_CAST("time"::VARCHAR AS DOUBLE) END AS "time", "time" IS NOT NULL AS timed, '
+    'TRY_CAST("time"::VARCHAR AS DOUBLE) END AS "time", '
     "CASE WHEN type = 'metrics' THEN TRY_CAST(CASE WHEN json_type(step) = 'UBIGINT' THEN "
     'step::VARCHAR END AS BIGINT) END AS step, {values} AS "values" '
     "FROM read_json({files}, format = 'newline_delimited', filename = true, columns = "
@@ -210,8 +211,8 @@ def _reraise_if_not_content(error: duckdb.Error, sources: list[str]) -> None:
 #: (then they rise), whether metric steps keep step in lockstep with seq (then they rise
 #: too), the file's first rowid, and the rowid and seq of each event that is not metrics.
 _FILE_CHECK = (
-    'SELECT file, count(*), bool_or(seq IS NULL OR (timed AND ("time" IS NULL OR '
-    'isinf("time"))) OR (type = \'metrics\' AND (step IS NULL OR "values" IS NULL))), '
+    "SELECT file, count(*), bool_or(seq IS NULL OR isinf(\"time\") OR (type = 'metrics' AND "
+    '(step IS NULL OR "values" IS NULL))), '
     'min(seq), max(seq), max("time"), min(seq - rowid) = max(seq - rowid), '
     "min(step - seq) = max(step - seq), min(rowid), list([rowid, seq]) FILTER (WHERE type IS "
     f"DISTINCT FROM 'metrics') FROM {RAW_TABLE} WHERE rowid > $after GROUP BY file"
