@@ -251,12 +251,13 @@ def _check(con: Any, chunks: dict[str, Chunk], after: int) -> dict[str, Points]:
         chunk = chunks[file]
         if broken or first <= chunk.last_seq:
             continue
-        if rows != chunk.data.count(b"\n"):
+        lines = chunk.data.count(b"\n")
+        if rows != lines:
             continue  # DuckDB skipped or joined lines (a blank one): the slow path decides
         out = Points(file)
         out.last_seq = int(top)
         out.max_time = None if max_time is None else float(max_time)
-        if others and not _other_events(chunk.data, sorted(others), start, out):
+        if others and not _other_events(chunk.data, lines, sorted(others), start, out):
             continue
         good[file] = out
         if not consecutive:
@@ -297,7 +298,9 @@ def _check(con: Any, chunks: dict[str, Chunk], after: int) -> dict[str, Points]:
     return good
 
 
-def _other_events(data: bytes, others: list[list[int]], start: int, out: Points) -> bool:
+def _other_events(
+    data: bytes, total: int, others: list[list[int]], start: int, out: Points
+) -> bool:
     """Parse the chunk's events that are not metrics (each [rowid, seq] as DuckDB read it:
     line rowid - ``start`` of ``data``) into ``out.others``; False when a line is not the
     event DuckDB read there."""
@@ -310,7 +313,7 @@ def _other_events(data: bytes, others: list[list[int]], start: int, out: Points)
                 starts.append(position)
             position += len(line) + 1
     else:
-        starts = _line_starts(data, numbers)
+        starts = _line_starts(data, total, numbers)
     try:
         for begin, (_, seq) in zip(starts, others, strict=True):
             line = data[begin : data.index(b"\n", begin)]
@@ -325,10 +328,9 @@ def _other_events(data: bytes, others: list[list[int]], start: int, out: Points)
     return True
 
 
-def _line_starts(data: bytes, numbers: list[int]) -> list[int]:
+def _line_starts(data: bytes, total: int, numbers: list[int]) -> list[int]:
     """Byte offsets where lines ``numbers`` start: walked from the nearer end of ``data``
     (other events are few, mostly the first and last lines of a chunk)."""
-    total = data.count(b"\n")
     starts: list[int] = []
     position, line = 0, 0
     for number in numbers:
