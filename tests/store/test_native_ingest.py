@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,7 +208,7 @@ def test_a_resumed_attempt_replaces_points_across_passes_and_files(isolated_stor
     # The next pass: the attempt re-logs from step 2000 in the large chunk of events.jsonl,
     # and another event file of the run re-logs steps 2500-2509 after it (newest wins).
     _append(events, _metrics(range(2000, 5000), scale=-1.0))
-    other = events.with_name("events-observer.jsonl")
+    other = events.with_name("events.observer.jsonl")
     other.write_text(
         "".join(
             json.dumps({"seq": n + 1, "type": "metrics", "time": 1.0, "step": s, "values": r})
@@ -256,3 +257,19 @@ def test_a_large_chunk_with_a_line_that_is_not_one_event(
     store = Store(isolated_store)
     assert _history(store, run_id, "acc") == [(s, float(s + 1)) for s in range(4100)]
     assert store.sql("SELECT count(*) AS n FROM quarantine")["n"] == [quarantined]
+
+
+def test_a_store_whose_path_reads_as_a_pattern(tmp_path: Path) -> None:
+    # DuckDB reads a file name with * or ? as a pattern: a sibling folder it matches must
+    # not be read with the run's own file.
+    store_root = tmp_path / "st*re"
+    run = trackrun.start_run(name="star", store=store_root)
+    run.finish()
+    _append(run.paths.events, _metrics(range(4000)))
+    sibling = tmp_path / "stXre" / "runs" / run.run_id
+    sibling.parent.mkdir(parents=True)
+    shutil.copytree(run.paths.root, sibling)
+    _append(sibling / "events.jsonl", _metrics(range(4000, 4100)))
+    store = Store(store_root)
+    assert _history(store, run.run_id, "acc") == [(s, float(s + 1)) for s in range(4000)]
+    store.close()

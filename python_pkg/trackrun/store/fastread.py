@@ -46,6 +46,8 @@ RAW_POINTS = (
 
 #: Names the temporary copies uniquely within the process (the raw table outlives a call).
 _serial = itertools.count()
+#: What DuckDB reads as a pattern in a file name (matching other files too).
+_PATTERN = re.compile(r"[*?\[\]{}]")
 _SURROGATE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 _BOOLEAN = re.compile(rb"\btrue\b|\bfalse\b")
 _NUMBER = "('UBIGINT', 'BIGINT', 'DOUBLE')"
@@ -125,7 +127,7 @@ def read_chunks(con: Any, chunks: list[Chunk]) -> list[Points | None]:
         sources: dict[str, int] = {}
         for i in plain:
             chunk = chunks[i]
-            if chunk.whole:
+            if chunk.whole and not _PATTERN.search(str(chunk.path)):
                 path = str(chunk.path)
             else:
                 if folder is None:
@@ -136,6 +138,8 @@ def read_chunks(con: Any, chunks: list[Chunk]) -> list[Points | None]:
                         f.write(chunk.data)
                 except OSError:
                     continue  # no room for the copy: the line-by-line reader needs none
+                if _PATTERN.search(path):
+                    continue  # (a temporary folder DuckDB would read as a pattern)
             sources[path] = i
         con.execute(_RAW_SCHEMA)
         # This call's rows are those after the last one now (rowids grow as rows are added).
@@ -248,8 +252,8 @@ def _check(con: Any, chunks: dict[str, Chunk], after: int) -> dict[str, Points]:
     lockstep: dict[bool, list[str]] = {True: [], False: []}
     rows_of = con.execute(_FILE_CHECK, {"after": after}).fetchall()
     for file, rows, broken, first, top, max_time, consecutive, steady, start, others in rows_of:
-        chunk = chunks[file]
-        if broken or first <= chunk.last_seq:
+        chunk = chunks.get(file)
+        if chunk is None or broken or first <= chunk.last_seq:
             continue
         lines = chunk.data.count(b"\n")
         if rows != lines:
