@@ -29,7 +29,10 @@ def write_batch(con: Any, batch: Batch) -> None:
     try:
         _write_tags(con, batch)
         _write_params(con, batch)
-        con.execute(f"DELETE FROM runs WHERE {_in_ids()}", {"ids": touched})
+        # A run new to the index has no rows yet (every write of a run writes its runs row).
+        known = [r for r in touched if r not in batch.new_runs]
+        if known:
+            con.execute(f"DELETE FROM runs WHERE {_in_ids()}", {"ids": known})
         kinds = _RUN_KINDS
         columns = {
             f: (kinds[f], clean(kinds[f], [batch.rows[r].get(f) for r in touched]))
@@ -139,7 +142,8 @@ def _write_tags(con: Any, batch: Batch) -> None:
                 final[run_id].update(tags)
             else:
                 final[run_id].difference_update(tags)
-    con.execute(f"DELETE FROM tags WHERE {_in_ids()}", {"ids": ids})
+    if known:
+        con.execute(f"DELETE FROM tags WHERE {_in_ids()}", {"ids": known})
     pairs = [(r, t) for r in ids for t in sorted(final[r])]
     if pairs:
         insert(
@@ -153,7 +157,8 @@ def _write_params(con: Any, batch: Batch) -> None:
     rows: list[tuple[str, str, str, float | None, str | None]] = []
     replace_all: list[str] = []
     for run_id, values in batch.params.items():
-        if values.pop("__all__", False):
+        replace = values.pop("__all__", False)  # (popped whatever the run)
+        if replace and run_id not in batch.new_runs:
             replace_all.append(run_id)
         for key, value in values.items():
             rows.append((run_id, str(key), *param_columns(value)))
