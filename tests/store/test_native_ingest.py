@@ -273,3 +273,30 @@ def test_a_store_whose_path_reads_as_a_pattern(tmp_path: Path) -> None:
     store = Store(store_root)
     assert _history(store, run.run_id, "acc") == [(s, float(s + 1)) for s in range(4000)]
     store.close()
+
+
+@pytest.mark.parametrize("merge", [True, False])
+def test_appended_chunks_fold_into_the_summary(
+    isolated_store: Path, monkeypatch: pytest.MonkeyPatch, merge: bool
+) -> None:
+    from trackrun.store import points
+
+    # DuckDB before 1.4 has no MERGE: the summary is folded with UPDATE and INSERT.
+    monkeypatch.setattr(points, "_HAS_MERGE", merge and points._HAS_MERGE)
+    run_id, events = _run("folded")
+    _append(events, _metrics(range(3000)))
+    store = Store(isolated_store)
+    assert store.summary(run_id)["metrics"]["loss"]["count"] == 3000
+    _append(events, _metrics(range(3000, 6000), scale=-1.0))  # natively
+    _append(events, [{"type": "metrics", "step": 6000, "values": {"new": 1.0, "acc": 7.0}}])
+    store.ingest([run_id])
+    metrics = store.summary(run_id)["metrics"]
+    assert metrics["loss"]["count"] == 6000 and metrics["loss"]["last"] == -5999.0
+    assert metrics["loss"]["min"] == -5999.0 and metrics["loss"]["max"] == 2999.0
+    assert metrics["acc"]["count"] == 6001 and metrics["acc"]["last"] == 7.0
+    assert metrics["new"]["count"] == 1
+    _append(events, [{"type": "metrics", "step": 6001, "values": {"new": -2.0, "other": 3.0}}])
+    store.ingest([run_id])  # a small chunk: read line by line, its summary computed in SQL
+    metrics = store.summary(run_id)["metrics"]
+    assert metrics["new"] == {**metrics["new"], "count": 2, "last": -2.0, "min": -2.0, "max": 1.0}
+    assert metrics["other"]["count"] == 1 and metrics["loss"]["count"] == 6000

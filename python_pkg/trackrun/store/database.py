@@ -37,7 +37,10 @@ def shared_database() -> Any:
             # has the bytes); only a machine crash can lose the last ones, or damage the
             # file, which DuckDB's checksums tell and the store then rebuilds from the runs.
             # A sync costs more than half of a large ingest's commit.
-            _database = duckdb.connect(":memory:", config={"fsync_mode": "NONE"})
+            try:
+                _database = duckdb.connect(":memory:", config={"fsync_mode": "NONE"})
+            except duckdb.Error:  # a DuckDB older than the setting (before 1.4)
+                _database = duckdb.connect(":memory:")
         return _database
 
 

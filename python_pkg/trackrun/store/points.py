@@ -7,9 +7,19 @@ import collections
 import contextlib
 from typing import Any
 
+import duckdb
+
 from trackrun.store.batch import Batch, Metrics
 from trackrun.store.fastread import RAW_POINTS
 from trackrun.store.staging import Columns, clean, numpy_column, stage, use_numpy
+
+#: MERGE INTO came with DuckDB 1.4 (the package supports 1.1 and later).
+_HAS_MERGE = tuple(int(p) for p in duckdb.__version__.split(".")[:2] if p.isdigit()) >= (1, 4)
+#: How a known key's summary takes in its new points' summary ``n``.
+_FOLD = (
+    "last = n.last, min = least(m.min, n.min), max = greatest(m.max, n.max), "
+    "count = m.count + n.count, last_step = n.last_step"
+)
 
 
 def _in_ids(column: str = "run_id") -> str:
@@ -206,12 +216,23 @@ def _fold_summary(
     if all(r in batch.new_runs for r in run_ids):
         con.execute(f"INSERT INTO metric_summary {summary}", args)
         return
+    if not _HAS_MERGE:
+        con.execute(
+            f"UPDATE metric_summary AS m SET {_FOLD} FROM ({summary}) AS n "
+            "WHERE m.run_id = n.run_id AND m.key = n.key",
+            args,
+        )
+        con.execute(
+            f"INSERT INTO metric_summary SELECT * FROM ({summary}) AS n WHERE NOT EXISTS "
+            "(SELECT 1 FROM metric_summary m WHERE m.run_id = n.run_id AND m.key = n.key)",
+            args,
+        )
+        return
     # One evaluation of the new points: known keys fold in, new keys are added.
     con.execute(
         f"MERGE INTO metric_summary AS m USING ({summary}) AS n "
-        "ON m.run_id = n.run_id AND m.key = n.key WHEN MATCHED THEN UPDATE SET "
-        "last = n.last, min = least(m.min, n.min), max = greatest(m.max, n.max), "
-        "count = m.count + n.count, last_step = n.last_step WHEN NOT MATCHED THEN "
+        f"ON m.run_id = n.run_id AND m.key = n.key WHEN MATCHED THEN UPDATE SET {_FOLD} "
+        "WHEN NOT MATCHED THEN "
         "INSERT VALUES (n.run_id, n.key, n.last, n.min, n.max, n.count, n.last_step)",
         args,
     )
