@@ -9,12 +9,14 @@ Only the few other events (status, params, tags...) become Python dicts, for the
 that applies them on the slow path.
 
 This path takes the common shape only. Whenever a chunk holds anything unusual (a line
-that is not valid JSON, a value that is not a number, a null, a true or false, a seq, step or
-time that is not a plain number, seqs out of order, a surrogate escape), its result is None
-and the caller reads that chunk line by line, which decides what to apply and what to
-quarantine. Both paths give the same rows. The checks run in DuckDB, in one pass over the
-raw table: seq, step and time are read as JSON text, so DuckDB tells a ``7`` from a ``7.5``,
-a ``"7"`` or a ``true`` (its typed reader would round or convert those).
+that is not valid JSON, a value that is not a number, a null, a true or false in a metrics
+line, a seq or step that is not a plain integer, an infinite time, seqs out of order, a
+surrogate escape), its result is None and the caller reads that chunk line by line, which
+decides what to apply and what to quarantine. Both paths give the same rows. The checks run
+in DuckDB, in one aggregate over the raw table (a window only for a file whose seqs skip):
+seq and step are read as JSON text, so DuckDB tells a ``7`` from a ``7.5``, a ``"7"`` or a
+``true`` (its typed reader would round or convert those). Only surrogate escapes and
+booleans in metric lines are looked for in the bytes (DuckDB reads neither as Python does).
 """
 
 from __future__ import annotations
