@@ -79,6 +79,28 @@ def test_several_chunks_are_read_in_one_call_and_a_bad_one_is_left_out(
     assert summary["acc"] == ("acc", 3000.0, 1.0, 3000.0, 3000, 2999)
 
 
+def test_a_file_that_spoils_the_scan_is_read_alone_and_the_others_kept(
+    con: Any, tmp_path: Path
+) -> None:
+    broken = _data(_lines(1, range(2000))) + b'{"seq": 2001, "type": "metrics", "st\n'
+    params = _lines(1, range(2000))
+    params.insert(5, {"seq": 6, "type": "params", "values": {"opt": "adam"}})
+    for i, record in enumerate(params[6:], start=7):
+        record["seq"] = i
+    results = read_chunks(
+        con,
+        [
+            Chunk(_data(_lines(1, range(2000))), 0, tmp_path / "a", False),
+            Chunk(broken, 0, tmp_path / "b", False),  # DuckDB refuses the whole scan for it
+            Chunk(_data(params), 0, tmp_path / "c", False),  # values that are not numbers
+        ],
+    )
+    first, refused, with_params = results
+    assert refused is None and first is not None and with_params is not None
+    assert with_params.others == [params[5]] and with_params.count == 4 * 2000
+    assert _raw_points(con) == {first.source: 8000, with_params.source: 8000}
+
+
 def test_a_later_call_adds_to_the_raw_table_and_is_judged_alone(con: Any, tmp_path: Path) -> None:
     (first,) = read_chunks(con, [Chunk(_data(_lines(1, range(2000))), 0, tmp_path / "x", False)])
     out_of_order = _lines(1, range(2000))
