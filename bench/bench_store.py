@@ -25,6 +25,9 @@ Measures:
    imports lazily), warm, and warm recomputed.
 3. Ingestion: the first query on a store whose index does not exist yet, after one run
    logged ``--steps`` steps x 4 metrics (duckdb, numpy and pyarrow already imported).
+4. Ingest at DuckDB speed (alone with ``--ingest-only``): that first query against DuckDB's
+   own ``read_json`` of the same file in the same process, appended chunks ingested (points
+   per second), and the first query on stores of ``--scale`` copies of that run (growth).
 """
 
 from __future__ import annotations
@@ -356,7 +359,7 @@ def measure_ingest(
 ) -> dict[str, Any]:
     """Ingest against DuckDB's read_json, steady state, scale in runs, and unchanged polls
     (``impl``: another checkout; polls are measured only where Store has change_token)."""
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"load_start": os.getloadavg()}
     work = work / ("ingest-baseline" if impl else "ingest-current")
     work.mkdir()
     source = Path(stores["store_log"])
@@ -385,8 +388,8 @@ def measure_ingest(
     for key in ("first_query_ms", "read_json_ms", "steady_points_per_s"):
         out[key] = median_of(samples, key)
     out["ratio"] = statistics.median(s["first_query_ms"] / s["read_json_ms"] for s in samples)
-    # Scale: the same run copied into stores of 1 and 10 runs; the first query ingests all.
-    for count in (1, 10):
+    # Scale: the same run copied into stores of N runs; the first query ingests them all.
+    for count in cfg["scale"]:
         store = work / f"scale-{count}"
         (store / "runs").mkdir(parents=True)
         for n in range(count):
@@ -400,10 +403,11 @@ def measure_ingest(
             for stale in store.glob("index.duckdb*"):
                 stale.unlink()
             timed.append(
-                run_child([str(store), str(target / "events.jsonl")], None, code=INGEST_CHILD)
+                run_child([str(store), str(target / "events.jsonl")], impl, code=INGEST_CHILD)
             )
         out[f"scale_{count}_ms"] = median_of(timed, "first_query_ms")
         shutil.rmtree(store)
+    out["load_end"] = os.getloadavg()
     # Polls of an unchanged store of N runs.
     if impl is not None:
         return out
@@ -433,8 +437,13 @@ def print_ingest(result: dict[str, Any], cfg: dict[str, Any]) -> None:
             "steady state, appended chunks (target >= 2M)",
             f"{result['steady_points_per_s'] / 1e6:.2f} M points/s",
         ),
-        ("first query, 1 run", fmt(result["scale_1_ms"], "ms")),
-        ("first query, 10 runs", fmt(result["scale_10_ms"], "ms")),
+        *(
+            (
+                f"first query, {n} run{'s' if n > 1 else ''} x {cfg['steps']:,} x 4",
+                fmt(result.get(f"scale_{n}_ms"), "ms"),
+            )
+            for n in cfg["scale"]
+        ),
         (
             f"change_token, unchanged store of {cfg['runs']:,} runs (target < 2 ms)",
             f"{result['token_unchanged_us']:.0f} us (p90 {result['token_p90_us']:.0f} us)",
@@ -443,6 +452,11 @@ def print_ingest(result: dict[str, Any], cfg: dict[str, Any]) -> None:
     )
     for label, value in rows:
         print(f"| {label} | {value} |")
+    start, end = result["load_start"], result["load_end"]
+    print(
+        f"\nLoad average (1/5/15 min) at the start: {start[0]:.2f} {start[1]:.2f} {start[2]:.2f}; "
+        f"after the growth rows: {end[0]:.2f} {end[1]:.2f} {end[2]:.2f}"
+    )
 
 
 ROWS: tuple[tuple[str, str, str], ...] = (
@@ -490,11 +504,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ingest-only", action="store_true", help="only the ingest, scale and poll measures"
     )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="+",
+        default=[1, 10, 100],
+        help="store sizes (runs of steps x 4 metrics) whose first query is timed",
+    )
     args = parser.parse_args(argv)
     cfg = {
         "runs": args.runs or (1_000 if args.quick else 10_000),
         "steps": args.steps or (5_000 if args.quick else 20_000),
         "repeats": args.repeats or (3 if args.quick else 7),
+        "scale": args.scale,
     }
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="trackrun-bench-store-") as tmp:

@@ -65,11 +65,13 @@ def apply_events(
     """
     metrics = batch.metrics
     keys, values = metrics.keys, metrics.values
-    event_steps, event_times, event_sizes = (
+    event_steps, event_times, event_sizes, event_ords = (
         metrics.event_steps,
         metrics.event_times,
         metrics.event_sizes,
+        metrics.event_ords,
     )
+    ord_ = metrics.next_ord
     last_event_at = row["last_event_at"]
     if not isinstance(last_event_at, (int, float)):
         last_event_at = None
@@ -114,6 +116,9 @@ def apply_events(
         event_steps.append(step)
         event_times.append(when)
         event_sizes.append(len(keys) - start)
+        event_ords.append(ord_)
+        ord_ += 1
+    metrics.next_ord = ord_
     row["last_event_at"] = last_event_at
     if overlapping:
         batch.overlapping.add(run_id)
@@ -142,7 +147,8 @@ def apply_points(
             batch.overlapping.add(run_id)  # a resumed attempt re-logged steps
         run_last[key] = top if previous is None else max(previous, top)
     metrics = batch.metrics
-    metrics.staged[run_id] = metrics.staged.get(run_id, 0) + points.count
+    metrics.native.append((points.source, run_id, metrics.next_ord, points.count))
+    metrics.native_summary.setdefault(run_id, []).extend(points.summary)
     metrics.next_ord += points.last_seq + 1
     return points.last_seq
 

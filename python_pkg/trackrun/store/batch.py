@@ -10,27 +10,33 @@ from trackrun.store.reader import BadLine
 
 @dataclass
 class Metrics:
-    """Metric points of one pass, as columns; steps and times once per event, expanded later."""
+    """Metric points of one pass: Python columns (steps and times once per event, expanded
+    later), and the chunks whose points stay in the raw table the native reader filled."""
 
     keys: list[str] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
-    #: Per event: its step, its time and how many points it holds.
+    #: Per event: its step, its time, how many points it holds and its order in the pass.
     event_steps: list[int] = field(default_factory=list)
     event_times: list[float | None] = field(default_factory=list)
     event_sizes: list[int] = field(default_factory=list)
+    event_ords: list[int] = field(default_factory=list)
     #: Per run, in order: (run_id, number of points).
     runs: list[tuple[str, int]] = field(default_factory=list)
-    #: Points already in the pass's temporary points table (fastread.POINTS_TABLE), per run.
-    staged: dict[str, int] = field(default_factory=dict)
-    #: The next ``ord`` of that table (the order in which points were read).
+    #: Per chunk read natively: (its file in the raw table, run_id, ord of seq 0, points).
+    native: list[tuple[str, str, int, int]] = field(default_factory=list)
+    #: Per run, the summary rows of its points read natively (SummaryRow of fastread).
+    native_summary: dict[str, list[tuple[str, float, float | None, float | None, int, int]]] = (
+        field(default_factory=dict)
+    )
+    #: The next ``ord``: points of a later event (or a later chunk's seq) are newer.
     next_ord: int = 0
 
     def __len__(self) -> int:
-        return len(self.keys) + sum(self.staged.values())
+        return len(self.keys) + sum(n for *_, n in self.native)
 
     def run_ids(self) -> list[str]:
         """The runs that have points in this pass."""
-        return list(dict.fromkeys([r for r, _ in self.runs] + list(self.staged)))
+        return list(dict.fromkeys([r for r, _ in self.runs] + [r for _, r, _, _ in self.native]))
 
 
 @dataclass

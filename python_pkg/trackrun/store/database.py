@@ -32,7 +32,15 @@ def shared_database() -> Any:
     global _database
     with _database_lock:
         if _database is None:
-            _database = duckdb.connect(":memory:")
+            # No fsync on commit: the index is a cache of the run directories (which their
+            # writers do not sync either). A process that dies keeps every commit (the OS
+            # has the bytes); only a machine crash can lose the last ones, or damage the
+            # file, which DuckDB's checksums tell and the store then rebuilds from the runs.
+            # A sync costs more than half of a large ingest's commit.
+            try:
+                _database = duckdb.connect(":memory:", config={"fsync_mode": "NONE"})
+            except duckdb.Error:  # a DuckDB older than the setting (before 1.4)
+                _database = duckdb.connect(":memory:")
         return _database
 
 

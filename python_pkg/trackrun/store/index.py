@@ -249,6 +249,11 @@ class Index:
 
     def _connect_checked(self) -> Any:
         existed = self.paths.index.exists()
+        if not existed:
+            # Nothing to check (a first use, or a deleted index): straight to a new file,
+            # without attaching (and detaching, which checkpoints) an empty one first.
+            self._remove_index_files()
+            return self._connect_fresh()
         try:
             con = self._attach()
         except duckdb.Error as error:
@@ -324,8 +329,17 @@ class Index:
 
     def _connect_fresh(self) -> Any:
         con = self._attach()
-        con.execute(SCHEMA_SQL)
-        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        # One transaction: one commit (one WAL write and sync) instead of one per table.
+        try:
+            con.execute(
+                f"BEGIN TRANSACTION; {SCHEMA_SQL}"
+                f"INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}'); COMMIT"
+            )
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            self._detach(con)
+            raise
         self._restrict_files()
         self.generation += 1
         self.epoch += 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -24,9 +25,12 @@ from trackrun.store import fastread
 from trackrun.store.apply import apply_events, apply_points, bad_event, row_from_record, tag_list
 from trackrun.store.batch import Batch
 from trackrun.store.reader import parse_lines, read_bytes, read_new
-from trackrun.store.rows import drop_points, stage_lists, write_batch
+from trackrun.store.rows import write_batch
 from trackrun.store.schema import RUN_FIELDS
 
+#: New bytes of this many runs' files are read (and their large chunks parsed in one scan)
+#: before the next runs are: a pass over many grown runs holds no more than this in memory.
+GROUP_BYTES = 64 * 1024 * 1024
 #: What a failed write of a pass can raise because of what the files held (not an I/O error
 #: of the index, such as a full disk, which must reach the caller).
 _WRITE_ERRORS = (
@@ -59,29 +63,39 @@ def ingest_run_rows(
     try:
         return _ingest_pass(con, paths, ids)
     finally:
-        drop_points(con)
+        fastread.drop_raw(con)
 
 
 def _ingest_pass(con: Any, paths: StorePaths, ids: list[str]) -> dict[str, dict[str, Any]]:
     state = _State(con, ids)
     batch = Batch()
+    group: list[_RunRead] = []
+    size = 0
     for run_id in ids:
-        _read_run(paths, run_id, state.row(run_id), state, batch)
+        read = _read_run(paths, run_id, state)
+        if read is None:
+            continue
+        group.append(read)
+        size += sum(len(f.data) for f in read.files)
+        if size >= GROUP_BYTES:
+            _apply_group(state, group, batch)
+            group, size = [], 0
+    _apply_group(state, group, batch)
     if not batch.rows and not batch.offsets:
         return {}
     try:
         write_batch(con, batch)
     except _WRITE_ERRORS as error:
         if len(ids) == 1:
-            drop_points(con)
+            fastread.drop_raw(con)
             batch = _quarantine_whole(paths, ids[0], state, error)
             write_batch(con, batch)
         else:
             rows: dict[str, dict[str, Any]] = {}
-            drop_points(con)
+            fastread.drop_raw(con)
             for run_id in ids:
                 rows.update(_ingest_pass(con, paths, [run_id]))
-                drop_points(con)
+                fastread.drop_raw(con)
             return rows
     _warn(batch)
     return batch.rows
@@ -93,21 +107,20 @@ class _State:
     def __init__(self, con: Any, ids: list[str]) -> None:
         self.con = con
         self.rows = _load_rows(con, ids)
-        self.offsets: dict[tuple[str, str], tuple[int, int]] = {
-            (r, f): (o, s)
-            for r, f, o, s in con.execute(
-                "SELECT run_id, file, byte_offset, last_seq FROM ingest_offsets "
-                "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-                [ids],
-            ).fetchall()
-        }
+        self.offsets: dict[tuple[str, str], tuple[int, int]] = {}
         self.last_steps: dict[str, dict[str, int]] = {}
-        for r, k, s in con.execute(
-            "SELECT run_id, key, last_step FROM metric_summary "
-            "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-            [ids],
+        # Offsets (file, offset, seq) and each key's last step (key, step, NULL): one query.
+        for kind, run_id, name, number, seq in con.execute(
+            "SELECT 'o', run_id, file, byte_offset, last_seq FROM ingest_offsets "
+            "WHERE run_id IN (SELECT unnest($ids::VARCHAR[])) UNION ALL "
+            "SELECT 's', run_id, key, last_step, NULL FROM metric_summary "
+            "WHERE run_id IN (SELECT unnest($ids::VARCHAR[]))",
+            {"ids": ids},
         ).fetchall():
-            self.last_steps.setdefault(r, {})[k] = s
+            if kind == "o":
+                self.offsets[(run_id, name)] = (number, seq)
+            else:
+                self.last_steps.setdefault(run_id, {})[name] = number
 
     def row(self, run_id: str) -> dict[str, Any] | None:
         row = self.rows.get(run_id)
@@ -161,49 +174,90 @@ def _load_rows(con: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {row[0]: dict(zip(RUN_FIELDS, row, strict=True)) for row in result}
 
 
-def _read_run(
-    paths: StorePaths, run_id: str, row: dict[str, Any] | None, state: _State, batch: Batch
-) -> None:
+class _FileRead:
+    """The new complete lines of one event file, and what they become."""
+
+    __slots__ = ("data", "end", "last_seq", "name", "native", "offset", "path", "whole")
+
+    def __init__(self, path: Path, offset: int, last_seq: int) -> None:
+        self.path = path
+        self.name = path.name
+        self.offset = offset
+        self.last_seq = last_seq
+        self.data, self.end, complete = read_bytes(path, offset)
+        self.whole = complete and offset == 0
+        self.native: fastread.Points | None = None
+
+
+class _RunRead:
+    """What one run's files hold that the index does not have yet."""
+
+    __slots__ = ("files", "record", "row", "run_id")
+
+    def __init__(self, run_id: str, row: dict[str, Any], record: dict[str, Any] | None) -> None:
+        self.run_id = run_id
+        self.row = row
+        #: run.json of a run new to the index (None for a known run).
+        self.record = record
+        self.files: list[_FileRead] = []
+
+
+def _read_run(paths: StorePaths, run_id: str, state: _State) -> _RunRead | None:
+    """Read a run's new bytes (and run.json when the run is new to the index); None when
+    there is nothing to ingest or no run.json yet."""
     run_paths = paths.run(run_id)
-    changed = False
+    row = state.row(run_id)
+    record = None
     if row is None:
         try:
             record = json.loads(run_paths.run_json.read_text())
         except (OSError, ValueError):
-            return
+            return None
         if not isinstance(record, dict) or record.get("run_id") != run_id:
-            return
+            return None
         row = row_from_record(record)
+    read = _RunRead(run_id, row, record)
+    for event_file in run_paths.event_files():
+        offset, last_seq = state.offsets.get((run_id, event_file.name), (0, 0))
+        file = _FileRead(event_file, offset, last_seq)
+        if file.end != offset:
+            read.files.append(file)
+    return read if read.files or record is not None else None
+
+
+def _apply_group(state: _State, group: list[_RunRead], batch: Batch) -> None:
+    """Read the large chunks of ``group`` natively (one scan), then apply every run's events
+    in file order."""
+    large = [f for read in group for f in read.files if len(f.data) >= fastread.MIN_BYTES]
+    if large:
+        chunks = [fastread.Chunk(f.data, f.last_seq, f.path, f.whole) for f in large]
+        for file, points in zip(large, fastread.read_chunks(state.con, chunks), strict=True):
+            file.native = points
+    for read in group:
+        _apply_run(read, state, batch)
+
+
+def _apply_run(read: _RunRead, state: _State, batch: Batch) -> None:
+    run_id, row, record = read.run_id, read.row, read.record
+    if record is not None:
         params = record.get("params")
         batch.params[run_id] = {"__all__": True, **(params if isinstance(params, dict) else {})}
         batch.tag_ops[run_id] = [("add", tag_list(record.get("tags")))]
         batch.new_runs.add(run_id)
-        changed = True
     listed_before = len(batch.metrics.keys)
     run_last = state.last_steps.setdefault(run_id, {})
-    for event_file in run_paths.event_files():
-        name = event_file.name
-        offset, last_seq = state.offsets.get((run_id, name), (0, 0))
-        data, end = read_bytes(event_file, offset)
-        if end == offset:
-            continue
-        points = None
-        if len(data) >= fastread.MIN_BYTES:
-            # Points read so far go to the points table first, to keep the order they came in.
-            stage_lists(state.con, batch.metrics)
-            base = batch.metrics.next_ord
-            points = fastread.parse(state.con, data, last_seq, run_id, base)
-        if points is not None:
-            last_seq = apply_points(run_id, name, row, points, last_seq, run_last, batch)
+    for file in read.files:
+        name, last_seq = file.name, file.last_seq
+        if file.native is not None:
+            last_seq = apply_points(run_id, name, row, file.native, last_seq, run_last, batch)
         else:
-            chunk = parse_lines(data, offset)
+            chunk = parse_lines(file.data, file.offset)
             for line in chunk.bad:
                 batch.quarantine.append((run_id, name, line))
             last_seq = apply_events(run_id, name, row, chunk.events, last_seq, run_last, batch)
-        batch.offsets[(run_id, name)] = (end, last_seq)
-        changed = True
+        file.data = b""  # read and applied: a large pass keeps no more than a group's bytes
+        batch.offsets[(run_id, name)] = (file.end, last_seq)
     listed = len(batch.metrics.keys) - listed_before
     if listed:
         batch.metrics.runs.append((run_id, listed))
-    if changed:
-        batch.rows[run_id] = row
+    batch.rows[run_id] = row

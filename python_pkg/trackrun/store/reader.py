@@ -46,23 +46,26 @@ def read_new(path: Path, offset: int) -> Chunk:
     other non-empty line as a :class:`BadLine` (broken JSON, not an object, no ``seq``, text
     that is not valid UTF-8). Never raises for bad content; a missing file reads as empty.
     """
-    data, _ = read_bytes(path, offset)
+    data, _, _ = read_bytes(path, offset)
     return parse_lines(data, offset)
 
 
-def read_bytes(path: Path, offset: int) -> tuple[bytes, int]:
-    """The complete lines of ``path`` after byte ``offset`` (each ending in a newline), and the
-    offset just after them (a half-written last line waits); a missing file reads as empty."""
+def read_bytes(path: Path, offset: int) -> tuple[bytes, int, bool]:
+    """The complete lines of ``path`` after byte ``offset`` (each ending in a newline), the
+    offset just after them (a half-written last line waits), and whether they were all the
+    file held when read (nothing half-written after them); a missing file reads as empty."""
     try:
         with open(path, "rb") as f:
             f.seek(offset)
             data = f.read()
     except FileNotFoundError:
-        return b"", offset
+        return b"", offset, False
     end = data.rfind(b"\n")
     if end < 0:
-        return b"", offset
-    return data[: end + 1], offset + end + 1
+        return b"", offset, False
+    if end + 1 == len(data):
+        return data, offset + end + 1, True
+    return data[: end + 1], offset + end + 1, False
 
 
 def parse_lines(data: bytes, offset: int) -> Chunk:

@@ -7,18 +7,10 @@ import math
 import time
 from typing import Any
 
-from trackrun.store.batch import Batch, Metrics
-from trackrun.store.fastread import POINTS_SCHEMA, POINTS_TABLE
+from trackrun.store.batch import Batch
+from trackrun.store.points import write_metrics
 from trackrun.store.schema import RUN_COLUMNS, RUN_FIELDS
-from trackrun.store.staging import (
-    SQL_TYPES,
-    Columns,
-    clean,
-    insert,
-    numpy_column,
-    stage,
-    use_numpy,
-)
+from trackrun.store.staging import SQL_TYPES, Columns, clean, insert, stage
 
 #: How each runs column is staged (its kind), from its type in the schema.
 _RUN_KINDS = {
@@ -37,7 +29,10 @@ def write_batch(con: Any, batch: Batch) -> None:
     try:
         _write_tags(con, batch)
         _write_params(con, batch)
-        con.execute(f"DELETE FROM runs WHERE {_in_ids()}", {"ids": touched})
+        # A run new to the index has no rows yet (every write of a run writes its runs row).
+        known = [r for r in touched if r not in batch.new_runs]
+        if known:
+            con.execute(f"DELETE FROM runs WHERE {_in_ids()}", {"ids": known})
         kinds = _RUN_KINDS
         columns = {
             f: (kinds[f], clean(kinds[f], [batch.rows[r].get(f) for r in touched]))
@@ -45,7 +40,7 @@ def write_batch(con: Any, batch: Batch) -> None:
         }
         if touched:
             insert(con, "runs", columns)
-        _write_metrics(con, batch)
+        write_metrics(con, batch)
         if batch.artifacts:
             names = ("run_id", "name", "size", "sha256", "logged_at")
             insert(
@@ -147,7 +142,8 @@ def _write_tags(con: Any, batch: Batch) -> None:
                 final[run_id].update(tags)
             else:
                 final[run_id].difference_update(tags)
-    con.execute(f"DELETE FROM tags WHERE {_in_ids()}", {"ids": ids})
+    if known:
+        con.execute(f"DELETE FROM tags WHERE {_in_ids()}", {"ids": known})
     pairs = [(r, t) for r in ids for t in sorted(final[r])]
     if pairs:
         insert(
@@ -161,7 +157,8 @@ def _write_params(con: Any, batch: Batch) -> None:
     rows: list[tuple[str, str, str, float | None, str | None]] = []
     replace_all: list[str] = []
     for run_id, values in batch.params.items():
-        if values.pop("__all__", False):
+        replace = values.pop("__all__", False)  # (popped whatever the run)
+        if replace and run_id not in batch.new_runs:
             replace_all.append(run_id)
         for key, value in values.items():
             rows.append((run_id, str(key), *param_columns(value)))
@@ -186,179 +183,6 @@ def _write_params(con: Any, batch: Batch) -> None:
             f"INSERT INTO params SELECT run_id, key, value_json, value_num, value_str FROM {staged}",
             params,
         )
-
-
-def _metric_lists(metrics: Metrics) -> Columns:
-    sizes = metrics.event_sizes
-    return {
-        "run_id": ("str", [r for r, count in metrics.runs for _ in range(count)]),
-        "key": ("str", metrics.keys),
-        "step": (
-            "int",
-            [s for s, n in zip(metrics.event_steps, sizes, strict=True) for _ in range(n)],
-        ),
-        "value": ("float", metrics.values),
-        "wall_time": (
-            "float",
-            [t for t, n in zip(metrics.event_times, sizes, strict=True) for _ in range(n)],
-        ),
-    }
-
-
-def _metric_arrays(metrics: Metrics) -> dict[str, Any]:
-    import numpy as np
-
-    sizes = np.array(metrics.event_sizes, dtype=np.int64)
-    run_ids = np.empty(len(metrics), dtype=object)
-    start = 0
-    for run_id, count in metrics.runs:
-        run_ids[start : start + count] = run_id
-        start += count
-    return {
-        "run_id": run_ids,
-        "key": numpy_column("str", metrics.keys),
-        "step": np.repeat(np.array(metrics.event_steps, dtype=np.int64), sizes),
-        "value": np.array(metrics.values, dtype=np.float64),
-        "wall_time": np.repeat(numpy_column("float", metrics.event_times), sizes),
-    }
-
-
-def _newest_points(run_ids: list[str], keys: list[str], steps: list[int]) -> list[int] | None:
-    """Indexes of the points that no later point of the same (run, key, step) replaces, or
-    None when that is every point."""
-    seen: set[tuple[str, str, int]] = set()
-    keep: list[int] = []
-    triples = list(zip(run_ids, keys, steps, strict=True))
-    for i in range(len(triples) - 1, -1, -1):
-        if triples[i] not in seen:
-            seen.add(triples[i])
-            keep.append(i)
-    return None if len(keep) == len(triples) else keep[::-1]
-
-
-#: The staged points; DuckDB reads a NaN in a numpy column as NULL, and a metric is never NULL.
-_POINTS = (
-    "(SELECT run_id, key, step, coalesce(value, 'NaN'::DOUBLE) AS value, wall_time FROM {staged})"
-)
-_SUMMARY_OF_POINTS = (
-    "SELECT run_id, key, arg_max(value, step) AS last, "
-    "min(value) FILTER (WHERE NOT isnan(value)) AS min, "
-    "max(value) FILTER (WHERE NOT isnan(value)) AS max, count(*) AS count, max(step) AS last_step "
-    "FROM {points} WHERE {where} GROUP BY run_id, key"
-)
-
-
-def _write_metrics(con: Any, batch: Batch) -> None:
-    metrics = batch.metrics
-    if not len(metrics):
-        return
-    overlapping = sorted(batch.overlapping)
-    if metrics.staged:
-        stage_lists(con, metrics)
-        if overlapping:
-            # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
-            staged = (
-                f"(SELECT run_id, key, step, value, wall_time FROM {POINTS_TABLE} QUALIFY "
-                "row_number() OVER (PARTITION BY run_id, key, step ORDER BY ord DESC) = 1)"
-            )
-        else:
-            staged = f"(SELECT run_id, key, step, value, wall_time FROM {POINTS_TABLE})"
-        _write_points(con, batch, staged, {})
-        _resummarise(con, overlapping)
-        return
-    columns: Columns = {}
-    arrays: dict[str, Any] | None = None
-    if use_numpy(len(metrics) * 5):
-        arrays = _metric_arrays(metrics)
-    else:
-        columns = _metric_lists(metrics)
-    if overlapping:
-        # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
-        if arrays is not None:
-            keep = _newest_points(*(arrays[c].tolist() for c in ("run_id", "key", "step")))
-            if keep is not None:
-                arrays = {name: column[keep] for name, column in arrays.items()}
-        else:
-            keep = _newest_points(*(columns[c][1] for c in ("run_id", "key", "step")))
-            if keep is not None:
-                columns = {n: (k, [v[i] for i in keep]) for n, (k, v) in columns.items()}
-    with stage(con, "_staging_metrics", columns, arrays) as (staged_rel, params):
-        _write_points(con, batch, staged_rel, params)
-    _resummarise(con, overlapping)
-
-
-def stage_lists(con: Any, metrics: Metrics) -> None:
-    """Move the points gathered as Python lists into the pass's points table (after those
-    already there, in the order read), and clear the lists."""
-    if not metrics.keys:
-        return
-    con.execute(POINTS_SCHEMA)
-    count = len(metrics.keys)
-    columns = _metric_lists(metrics)
-    columns["ord"] = ("int", list(range(metrics.next_ord, metrics.next_ord + count)))
-    names = ", ".join(columns)
-    with stage(con, "_staging_lists", columns) as (staged, params):
-        con.execute(f"INSERT INTO {POINTS_TABLE} ({names}) SELECT {names} FROM {staged}", params)
-    for run_id, points in metrics.runs:
-        metrics.staged[run_id] = metrics.staged.get(run_id, 0) + points
-    metrics.next_ord += count
-    metrics.keys.clear()
-    metrics.values.clear()
-    metrics.event_steps.clear()
-    metrics.event_times.clear()
-    metrics.event_sizes.clear()
-    metrics.runs.clear()
-
-
-def drop_points(con: Any) -> None:
-    """Drop the pass's points table, if any (at the end of every pass, written or not)."""
-    con.execute(f"DROP TABLE IF EXISTS {POINTS_TABLE}")
-
-
-def _write_points(con: Any, batch: Batch, staged: str, params: dict[str, Any]) -> None:
-    """Insert the staged points, and fold them into metric_summary for appended runs."""
-    metrics = batch.metrics
-    overlapping = sorted(batch.overlapping)
-    appended = [r for r in metrics.run_ids() if r not in batch.overlapping]
-    points = _POINTS.format(staged=staged)
-    if overlapping:
-        con.execute(
-            f"DELETE FROM metrics m USING {staged} s WHERE m.run_id = s.run_id "
-            f"AND m.key = s.key AND m.step = s.step AND {_in_ids('m.run_id')}",
-            {**params, "ids": overlapping},
-        )
-    con.execute(f"INSERT INTO metrics SELECT * FROM {points}", params)
-    if appended:
-        # Only new steps (above each key's last one): fold them into the summary rather
-        # than re-aggregating the run's whole history on every ingestion.
-        summary = _SUMMARY_OF_POINTS.format(points=points, where=_in_ids())
-        args = {**params, "ids": appended}
-        con.execute(
-            "UPDATE metric_summary AS m SET last = n.last, min = least(m.min, n.min), "
-            "max = greatest(m.max, n.max), count = m.count + n.count, "
-            f"last_step = n.last_step FROM ({summary}) AS n "
-            "WHERE m.run_id = n.run_id AND m.key = n.key",
-            args,
-        )
-        con.execute(
-            f"INSERT INTO metric_summary SELECT * FROM ({summary}) AS n WHERE NOT EXISTS "
-            "(SELECT 1 FROM metric_summary m WHERE m.run_id = n.run_id AND m.key = n.key)",
-            args,
-        )
-
-
-def _resummarise(con: Any, overlapping: list[str]) -> None:
-    """Rebuild the summary of runs whose steps were re-logged, from their whole history."""
-    if not overlapping:
-        return
-    con.execute(f"DELETE FROM metric_summary WHERE {_in_ids()}", {"ids": overlapping})
-    con.execute(
-        "INSERT INTO metric_summary SELECT run_id, key, arg_max(value, step), "
-        "min(value) FILTER (WHERE NOT isnan(value)), "
-        "max(value) FILTER (WHERE NOT isnan(value)), count(*), max(step) "
-        f"FROM metrics WHERE {_in_ids()} GROUP BY run_id, key",
-        {"ids": overlapping},
-    )
 
 
 def param_columns(value: Any) -> tuple[str, float | None, str | None]:
