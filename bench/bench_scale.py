@@ -119,20 +119,48 @@ print(json.dumps({"run_id": run.run_id}))
 
 
 # -- 1. trackrun ls --------------------------------------------------------------------------
+def timed_ls(args: list[str], store: Path) -> tuple[float, float]:
+    """(wall s, CPU s) of ``python -m trackrun.cli ARGS`` on ``store``, output discarded.
+
+    CPU time (user + system, all threads, from wait4) is reported beside the wall time:
+    on a shared machine it moves much less with the other work than the wall time does.
+    """
+    env = {**bench_store.child_env(None), "TRACKRUN_HOME": str(store)}
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trackrun.cli", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(err.read().decode(errors="replace")[-300:])
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
 def measure_ls(store: Path, repeats: int) -> dict[str, Any]:
     first = []
     for _ in range(repeats):
         drop_index(store)
-        first.append(bench_store.timed_cli(["ls"], store, None))
-    again = [bench_store.timed_cli(["ls"], store, None) for _ in range(repeats)]
-    every = [bench_store.timed_cli(["ls", "--limit", "0"], store, None) for _ in range(repeats)]
-    return {
-        "ls_first_s": statistics.median(first),
-        "ls_first_all": first,
-        "ls_s": statistics.median(again),
-        "ls_all_s": statistics.median(every),
-        "load": load(),
-    }
+        first.append(timed_ls(["ls"], store))
+    again = [timed_ls(["ls"], store) for _ in range(repeats)]
+    every = [timed_ls(["ls", "--limit", "0"], store) for _ in range(repeats)]
+    tokens = [
+        bench_store.run_child([str(store)], None, code=bench_store.TOKEN_CHILD)
+        for _ in range(repeats)
+    ]
+    out: dict[str, Any] = {"load": load(), "ls_first_all": [w for w, _ in first]}
+    for name, samples in (("ls_first", first), ("ls", again), ("ls_all", every)):
+        out[f"{name}_s"] = statistics.median(w for w, _ in samples)
+        out[f"{name}_cpu_s"] = statistics.median(c for _, c in samples)
+    out["token_us"] = bench_store.median_of(tokens, "unchanged_us")
+    out["token_first_ms"] = bench_store.median_of(tokens, "first_ms")
+    return out
 
 
 # -- the server ------------------------------------------------------------------------------
@@ -203,6 +231,12 @@ class Server:
                     out[name] = int(value.split()[0])
         return out
 
+    def cpu_ms(self) -> float:
+        """User + system CPU time of the server process so far (all threads), in ms."""
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1e3 / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -244,7 +278,10 @@ def measure_rest_once(store: Path, count: int, work: Path) -> dict[str, Any]:
             "window_filtered": runs_path(0, None, FILTER),
         }
         for name, path in windows.items():
-            first, warm, body, headers = first_and_warm(server, path)
+            cpu = server.cpu_ms()
+            first, _, body, headers = server.request(path)
+            out[f"{name}_first_cpu_ms"] = server.cpu_ms() - cpu
+            warm = statistics.median(server.request(path)[0] for _ in range(WARM_REPEATS))
             page = json.loads(body)
             out[f"{name}_first_ms"], out[f"{name}_warm_ms"] = first, warm
             out[f"{name}_rows"], out[f"{name}_total"] = len(page["runs"]), page["total"]
@@ -293,7 +330,10 @@ def measure_chart(store: Path, run_id: str, work: Path, repeats: int) -> dict[st
             sample["status_first_ms"] = server.request("/trackrun/api/status")[0]
             for name, route in (("metrics", "metrics"), ("chart", "chart")):
                 path = f"/trackrun/api/runs/{run_id}/{route}?{query}"
-                first, warm, body, _ = first_and_warm(server, path)
+                cpu = server.cpu_ms()
+                first, _, body, _ = server.request(path)
+                sample[f"{name}_first_cpu_ms"] = server.cpu_ms() - cpu
+                warm = statistics.median(server.request(path)[0] for _ in range(WARM_REPEATS))
                 sample[f"{name}_first_ms"], sample[f"{name}_warm_ms"] = first, warm
                 sample[f"{name}_bytes"] = len(body)
                 if name == "metrics":
@@ -330,15 +370,20 @@ def report(results: dict[str, Any], cfg: dict[str, Any]) -> None:
         print(f"\n## `trackrun ls` (median of {cfg['repeats']} fresh processes)\n")
         print("| measure | " + " | ".join(f"{n:,} runs" for n in sizes) + " | growth |")
         print("|---" * (len(sizes) + 2) + "|")
-    for key, label in (
-        ("ls_first_s", "first (builds the index)"),
-        ("ls_s", "repeat (50 rows)"),
-        ("ls_all_s", "`--limit 0` (all rows)"),
+    for key, label, unit, scale in (
+        ("ls_first_s", "first (builds the index), wall", "s", 1),
+        ("ls_first_cpu_s", "first, CPU (user + sys)", "s", 1),
+        ("ls_s", "repeat (50 rows), wall", "s", 1),
+        ("ls_cpu_s", "repeat, CPU", "s", 1),
+        ("ls_all_s", "`--limit 0` (all rows), wall", "s", 1),
+        ("ls_all_cpu_s", "`--limit 0`, CPU", "s", 1),
+        ("token_us", "`Store.change_token()`, unchanged store, in-process", "ms", 1e-3),
+        ("token_first_ms", "`Store.change_token()`, first look of a process", "ms", 1),
     ):
         if not sizes:
             break
-        values = {n: ls[n][key] for n in sizes}
-        cells = " | ".join(fmt(values[n], "s") for n in sizes)
+        values = {n: ls[n][key] * scale for n in sizes}
+        cells = " | ".join(fmt(values[n], unit) for n in sizes)
         print(f"| {label} | {cells} | {growth(values)} |")
     if sizes:
         print("| load average | " + " | ".join(ls[n]["load"] for n in sizes) + " | |")
@@ -354,6 +399,7 @@ def report(results: dict[str, Any], cfg: dict[str, Any]) -> None:
         print("|---" * (len(rsizes) + 2) + "|")
         rows = [
             ("first_window_first_ms", "first `GET runs` of a fresh server (offset 0)"),
+            ("first_window_first_cpu_ms", "  its server CPU time (10 ms ticks)"),
             ("first_window_warm_ms", "offset 0, repeat"),
             ("window_mid_first_ms", "offset N/2, first"),
             ("window_mid_warm_ms", "offset N/2, repeat"),
@@ -401,11 +447,12 @@ def report(results: dict[str, Any], cfg: dict[str, Any]) -> None:
             f"\n## {points:,}-point metric, downsampled to 2,000 points through the server "
             f"(median over {cfg['repeats']} fresh servers)\n"
         )
-        print("| request | first | repeat | sent |\n|---|---|---|---|")
+        print("| request | first | server CPU, first | repeat | sent |\n|---|---|---|---|---|")
         for name, route in (("metrics", "metrics"), ("chart", "chart (Vega-Lite spec)")):
             print(
                 f"| `GET runs/{{id}}/{route}?keys=loss&max_points=2000` "
-                f"| {fmt(chart[f'{name}_first_ms'])} | {fmt(chart[f'{name}_warm_ms'])} "
+                f"| {fmt(chart[f'{name}_first_ms'])} | {fmt(chart[f'{name}_first_cpu_ms'])} "
+                f"| {fmt(chart[f'{name}_warm_ms'])} "
                 f"| {chart[f'{name}_bytes'] / 1024:.0f} KiB |"
             )
         print(
