@@ -17,6 +17,7 @@ from trackrun.layout import ACTIVE_STATUSES, RunPaths, read_json_object
 from trackrun.server import schemas as s
 from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
 from trackrun.store import Store
+from trackrun.store.filters import compile_filter
 from trackrun.store.schema import LIST_COLUMNS
 from trackrun.table import Table, jsonable
 from trackrun.values import normalize_tags
@@ -72,10 +73,26 @@ class RunsManager:
             columns = con.execute(SIGNATURES_SQL).fetchnumpy()
         self._feed.remember(token, signatures(columns))
 
-    def changes(self, since: str, token: str) -> s.Changes:
-        """The rows changed and the ids deleted from ``since`` to ``token`` (see s.Changes)."""
+    def changes(self, since: str, token: str, filter_text: str | None = None) -> s.Changes:
+        """The rows changed and the ids deleted from ``since`` to ``token`` (see s.Changes).
+
+        With ``filter_text``, only the changed rows matching it are sent; the other changed
+        ids are listed as ``unmatched``. Raises FilterError (400) for an invalid filter.
+        """
+        if filter_text and filter_text.strip():
+            # Checked alone first: once it parses as a whole, wrapping it in parentheses
+            # and adding the id test below cannot change what it means.
+            compile_filter(filter_text)
+        else:
+            filter_text = None
         self.remember(token)
-        answer: s.Changes = {"change_token": token, "reset": False, "runs": [], "deleted": []}
+        answer: s.Changes = {
+            "change_token": token,
+            "reset": False,
+            "runs": [],
+            "deleted": [],
+            "unmatched": [],
+        }
         if since == token:
             return answer
         diff = self._feed.diff(since, token)
@@ -84,8 +101,14 @@ class RunsManager:
             return answer
         changed, answer["deleted"] = diff
         if changed:
-            rows = self.store.runs(_ids_filter(changed), limit=len(changed))
-            answer["runs"] = [run_row(row) for row in rows]
+            query = _ids_filter(changed)
+            if filter_text is not None:
+                query = f"({filter_text}) and {query}"
+            rows = self.store.runs(query, limit=len(changed))
+            wanted = set(changed)
+            answer["runs"] = [run_row(row) for row in rows if row["run_id"] in wanted]
+            matched = {row["run_id"] for row in answer["runs"]}
+            answer["unmatched"] = [run_id for run_id in changed if run_id not in matched]
         return answer
 
     def list_runs(
@@ -269,6 +292,23 @@ class RunsManager:
         from trackrun.store.gc import trash_runs
 
         trash_runs(self.store, [check_run_id(run_id)], force=force)
+        return {"run_id": run_id, "deleted": True}
+
+    def trash_list(self) -> s.TrashList:
+        from trackrun.store.gc import list_trash
+
+        return {"runs": cast(list[s.TrashedRun], list_trash(self.store))}
+
+    def restore(self, run_id: str) -> s.Restored:
+        from trackrun.store.gc import restore_run
+
+        restore_run(self.store, check_run_id(run_id))
+        return {"run_id": run_id, "restored": True}
+
+    def delete_forever(self, run_id: str) -> s.Deleted:
+        from trackrun.store.gc import delete_forever
+
+        delete_forever(self.store, check_run_id(run_id))
         return {"run_id": run_id, "deleted": True}
 
     def set_tags(self, run_id: str, add: list[str], remove: list[str]) -> s.Tags:
