@@ -17,6 +17,7 @@ import { CONTEXT_MENU, CommandIDs, addCommands } from './commands';
 import { trackrunIcon } from './icons';
 import { RunModel } from './models/run';
 import { RunsModel } from './models/runs';
+import { TrashModel } from './models/trash';
 import { persistTableState } from './models/viewstate';
 import { PANEL_ID, ViewOpener } from './opener';
 import { ITrackrun } from './tokens';
@@ -51,6 +52,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
   ): ITrackrun => {
     const client = new TrackrunClient(app.serviceManager.serverSettings);
     const runs = new RunsModel(client);
+    const trash = new TrashModel(client, runs);
     if (stateDB) {
       persistTableState(runs, stateDB);
     }
@@ -70,8 +72,12 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     const openRun = (runId: string): void => opener.openRun(runId);
 
     // The sidebar.
-    const panel = new RunsPanel(runs, {
+    const panel = new RunsPanel(runs, trash, {
       open: openRun,
+      restore: runId =>
+        void app.commands.execute(CommandIDs.restore, { runId }),
+      deleteForever: runId =>
+        void app.commands.execute(CommandIDs.deleteForever, { runId }),
       compare: () =>
         void app.commands.execute(CommandIDs.compare, {
           runIds: runs.selectedRows.map(r => r.run_id)
@@ -84,7 +90,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     app.shell.add(panel, 'left', { rank: 600 });
     runs.start();
 
-    addCommands({ app, client, runs, docManager, notebooks, opener });
+    addCommands({ app, client, runs, trash, docManager, notebooks, opener });
     app.commands.addCommand(OPEN_COMPARE, {
       label: 'Compare Runs',
       execute: args => {

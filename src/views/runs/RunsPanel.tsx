@@ -5,34 +5,37 @@ import {
   refreshIcon,
   tableRowsIcon
 } from '@jupyterlab/ui-components';
-import React, { useEffect, useRef, useState } from 'react';
+import React, { useCallback, useEffect, useRef, useState } from 'react';
 
 import {
   ColumnKey,
   ConnectionState,
   IFilterError,
-  MAX_ROWS,
   RunsModel
 } from '../../models/runs';
+import { TrashModel } from '../../models/trash';
 import { RunsTable, columnTitle } from './RunsTable';
+import { ITrashActions, TrashSection } from './TrashSection';
 
 /** What the panel asks of the application (commands, in plugin.ts). */
-export interface IRunsPanelActions {
+export interface IRunsPanelActions extends ITrashActions {
   open: (runId: string) => void;
   compare: () => void;
   refresh: () => void;
 }
 
-/** The left-area widget listing runs. */
+/** The left-area widget listing runs, and the runs in the trash below them. */
 export class RunsPanel extends ReactWidget {
-  constructor(model: RunsModel, actions: IRunsPanelActions) {
+  constructor(model: RunsModel, trash: TrashModel, actions: IRunsPanelActions) {
     super();
     this.model = model;
+    this.trash = trash;
     this._actions = actions;
     this.addClass('trackrun-RunsPanel');
   }
 
   readonly model: RunsModel;
+  readonly trash: TrashModel;
 
   /** Put the keyboard focus in the filter box. */
   focusFilter(): void {
@@ -61,6 +64,7 @@ export class RunsPanel extends ReactWidget {
                 </UseSignal>
               )}
             </UseSignal>
+            <TrashSection model={this.trash} actions={this._actions} />
           </div>
         )}
       </UseSignal>
@@ -298,6 +302,10 @@ function Body(props: {
 }): JSX.Element {
   const { model, actions } = props;
   const columns = model.columns;
+  const onRange = useCallback(
+    (first: number, last: number) => model.setVisibleRange(first, last),
+    [model]
+  );
   if (!model.loaded) {
     return (
       <div className="trackrun-RunsPanel-empty trackrun-muted">
@@ -305,7 +313,7 @@ function Body(props: {
       </div>
     );
   }
-  if (model.rows.length === 0) {
+  if (model.rows.length === 0 && model.total === 0) {
     if (model.filterError) {
       return <div className="trackrun-RunsPanel-empty" />;
     }
@@ -317,7 +325,6 @@ function Body(props: {
       <EmptyState />
     );
   }
-  const shown = model.rows.length;
   return (
     <>
       {model.stale && (
@@ -330,6 +337,9 @@ function Body(props: {
       <RunsTable
         stale={model.stale}
         rows={model.rows}
+        offset={model.offset}
+        total={model.total}
+        onRange={onRange}
         columns={columns}
         sort={model.sort}
         selection={model.selection}
@@ -343,9 +353,7 @@ function Body(props: {
         onContextMenu={runId => model.ensureSelected(runId)}
       />
       <div className="trackrun-RunsPanel-footer">
-        {shown < model.total
-          ? `showing ${shown.toLocaleString()} of ${model.total.toLocaleString()} runs (at most ${MAX_ROWS.toLocaleString()}: refine the filter)`
-          : `${model.total.toLocaleString()} run${model.total === 1 ? '' : 's'}`}
+        {`${model.total.toLocaleString()} run${model.total === 1 ? '' : 's'}`}
         {model.selection.size > 0 && ` · ${model.selection.size} selected`}
         {model.sort &&
           ` · sorted by ${columnTitle(model.sort.key) || 'status'}`}

@@ -35,7 +35,14 @@ const OVERSCAN = 12;
 const NARROW = 420;
 
 export interface IRunsTableProps {
+  /** The rows held: positions `offset`.. of the list (all of it unless fetched in windows). */
   rows: readonly IRunRow[];
+  /** Position of rows[0] in the list (default 0). */
+  offset?: number;
+  /** Length of the whole list (default rows.length): the scroll height. */
+  total?: number;
+  /** The positions on screen changed (`first`..`last`, end excluded). */
+  onRange?: (first: number, last: number) => void;
   /** The rows answer an earlier filter than the one typed: shown dimmed. */
   stale?: boolean;
   columns: readonly ColumnKey[];
@@ -190,13 +197,20 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
 
   useEffect(() => () => cancelAnimationFrame(frame.current), []);
 
+  const offset = props.offset ?? 0;
+  const total = props.total ?? rows.length;
+  // The positions on screen, then with a few rows around (those are drawn).
+  const shownFirst = Math.floor(view.top / ROW_HEIGHT);
+  const shownLast = Math.ceil((view.top + view.height) / ROW_HEIGHT);
+  const { onRange } = props;
+  useEffect(() => {
+    onRange?.(shownFirst, Math.min(total, shownLast));
+  }, [onRange, shownFirst, shownLast, total]);
+  const first = Math.max(offset, shownFirst - OVERSCAN);
+  const last = Math.min(offset + rows.length, total, shownLast + OVERSCAN);
+  // Rows of a window not fetched yet are blank until they come.
+  const visible = last > first ? rows.slice(first - offset, last - offset) : [];
   // Durations of running runs tick every second, but only while one is on screen.
-  const first = Math.max(0, Math.floor(view.top / ROW_HEIGHT) - OVERSCAN);
-  const last = Math.min(
-    rows.length,
-    Math.ceil((view.top + view.height) / ROW_HEIGHT) + OVERSCAN
-  );
-  const visible = rows.slice(first, last);
   const ticking = visible.some(r => r.status === 'running');
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -309,7 +323,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     const next = Math.max(0, Math.min(rows.length - 1, at + moves[event.key]));
     props.onSelect(rows[next].run_id, event.shiftKey ? 'range' : 'single');
     // Keep the row in view (below the sticky header).
-    const top = next * ROW_HEIGHT;
+    const top = (next + offset) * ROW_HEIGHT;
     if (top < node.scrollTop) {
       node.scrollTop = top;
     } else if (top + 2 * ROW_HEIGHT > node.scrollTop + node.clientHeight) {
@@ -327,7 +341,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       onKeyDown={onKeyDown}
       tabIndex={0}
       role="grid"
-      aria-rowcount={rows.length}
+      aria-rowcount={total}
       aria-multiselectable={true}
     >
       <div
@@ -408,7 +422,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       </div>
       <div
         className="trackrun-RunsTable-body"
-        style={{ height: rows.length * ROW_HEIGHT, width: totalWidth }}
+        style={{ height: total * ROW_HEIGHT, width: totalWidth }}
       >
         {visible.map((row, i) => (
           <Row
