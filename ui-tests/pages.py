@@ -606,8 +606,10 @@ class PanelTablePage:
 
     def trash_row(self, name: str) -> Locator:
         exact = re.compile(f"^{re.escape(name)}$")
-        return self.trash().locator(TRASH_ROW).filter(
-            has=self.page.locator(TRASH_NAME, has_text=exact)
+        return (
+            self.trash()
+            .locator(TRASH_ROW)
+            .filter(has=self.page.locator(TRASH_NAME, has_text=exact))
         )
 
     def trash_rows(self) -> Locator:
