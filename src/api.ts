@@ -75,6 +75,9 @@ export type IDeleted = Schemas['Deleted'];
 export type IRerun = Schemas['Rerun'];
 export type ITags = Schemas['Tags'];
 
+/** `GET keys`. */
+export type IFilterKeysAnswer = Schemas['FilterKeys'];
+
 /** `GET trash`, and one run in it; `POST trash/{id}/restore`. */
 export type ITrashList = Schemas['TrashList'];
 export type ITrashedRun = Schemas['TrashedRun'];
@@ -174,6 +177,11 @@ export class TrackrunClient {
       { signal: options.signal }
     );
     return (await this._body(response)) as IChanges;
+  }
+
+  /** `GET keys`: the params and metric keys and tags in the store (filter completion). */
+  keys(): Promise<IFilterKeysAnswer> {
+    return this._json<IFilterKeysAnswer>('GET', 'keys');
   }
 
   /** `GET trash`: the runs in the store's trash, newest deletion first. */

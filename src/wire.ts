@@ -243,6 +243,23 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Params and metric keys and tags in the store (for the filter box's completion) */
+    get: operations['getKeys'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/trash': {
     parameters: {
       query?: never;
@@ -343,6 +360,12 @@ export type components = {
       message: string;
       code: string;
       column?: number;
+    };
+    /** @description ``GET keys``: the names the filter box completes, from the store: params and metric keys, and tags (each sorted, at most MAX_KEYS of each). */
+    FilterKeys: {
+      params: string[];
+      metrics: string[];
+      tags: string[];
     };
     /** @description The git state of the work tree when the run started. */
     GitInfo: {
@@ -1443,6 +1466,44 @@ export interface operations {
       };
       /** @description no such run or file */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  getKeys: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Params and metric keys and tags in the store (for the filter box's completion) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FilterKeys'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
         headers: {
           [name: string]: unknown;
         };

@@ -558,6 +558,7 @@ TRASH_PURGE = ".trackrun-Trash-purge"
 COMPLETIONS = ".trackrun-Completions"
 COMPLETION = ".trackrun-Completions-item"
 COMPLETION_ACTIVE = ".trackrun-Completions-item.jp-mod-active"
+COMPLETION_LABEL = ".trackrun-Completions-label"
 LIST_REQUEST = re.compile(r"/trackrun/api/runs(\?|$)")
 FEED_REQUEST = re.compile(r"/trackrun/api/changes(\?|$)")
 
@@ -629,6 +630,10 @@ class PanelTablePage:
 
     def completion_items(self) -> Locator:
         return self.completions().locator(COMPLETION)
+
+    def completion_labels(self) -> Locator:
+        """The names offered (without their kind)."""
+        return self.completions().locator(COMPLETION_LABEL)
 
     def active_completion(self) -> Locator:
         return self.completions().locator(COMPLETION_ACTIVE)

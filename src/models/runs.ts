@@ -9,6 +9,7 @@ import {
   TrackrunApiError,
   TrackrunClient
 } from '../api';
+import { IFilterKeys } from './completion';
 import { applyChanges, covers, windowAround } from './feed';
 import { toServerFilter } from './filter';
 import { ISort, isSortable, sortField, sortRows } from './order';
@@ -71,6 +72,8 @@ const FIRST_WINDOW = 200;
 const MARGIN = 100;
 /** Seconds the server holds a change-feed request when nothing changes. */
 const FEED_TIMEOUT = 10;
+/** The filter box's completion names are read again at most this often (ms). */
+const KEYS_MAX_AGE = 10000;
 /** Pause after applying changes, so that bursts arrive batched (ms). */
 const FEED_PAUSE = 300;
 
@@ -218,6 +221,34 @@ export class RunsModel implements IDisposable {
 
   get filter(): string {
     return this._filter;
+  }
+
+  /** The store's params and metric keys and tags, for the filter box's completions. */
+  get filterKeys(): IFilterKeys {
+    return this._keys;
+  }
+
+  /** The filter keys changed. */
+  get keysChanged(): ISignal<this, void> {
+    return this._keysChanged;
+  }
+
+  /** Read the filter keys from the store, unless read in the last few seconds. */
+  loadFilterKeys(): void {
+    const now = Date.now();
+    if (now - this._keysAt < KEYS_MAX_AGE) {
+      return;
+    }
+    this._keysAt = now;
+    this._client
+      .keys()
+      .then(keys => {
+        this._keys = keys;
+        this._keysChanged.emit();
+      })
+      .catch(() => {
+        this._keysAt = 0; // completions are a help: try again on the next focus
+      });
   }
 
   get filterError(): IFilterError | null {
@@ -727,6 +758,9 @@ export class RunsModel implements IDisposable {
   private _orderOfRows = '';
   private _range: [number, number] = [0, FIRST_WINDOW - MARGIN];
   private _feedAbort: AbortController | null = null;
+  private _keys: IFilterKeys = { params: [], metrics: [], tags: [] };
+  private _keysAt = 0;
+  private _keysChanged = new Signal<this, void>(this);
   private _listFetches = 0;
   private _status: IStatusInfo | null = null;
   private _connection: ConnectionState = { kind: 'connecting' };

@@ -1,4 +1,5 @@
-"""The trash over REST: list, restore (re-indexed), delete for good; bad and unknown ids."""
+"""The trash over REST: list, restore (re-indexed), delete for good; bad and unknown ids; and
+the keys the filter box completes."""
 
 from __future__ import annotations
 
@@ -75,3 +76,9 @@ async def test_bad_id_is_400_unknown_is_404_existing_is_409(
     assert code == 409 and "already exists" in body["message"]
     assert str(isolated_store) not in body["message"]
     assert (isolated_store / "trash" / first / "run.json").is_file()
+
+
+async def test_keys_lists_params_metrics_and_tags_of_the_store(jp_fetch: Any) -> None:
+    make_runs()
+    keys = await call(jp_fetch, "GET", "keys")
+    assert keys == {"params": ["lr", "opt"], "metrics": ["acc", "loss"], "tags": ["sweep"]}

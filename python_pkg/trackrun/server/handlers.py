@@ -304,6 +304,21 @@ class TagsHandler(TrackrunHandler):
         self.reply(await self.call(self.manager.set_tags, run_id, add, remove))
 
 
+class KeysHandler(TrackrunHandler):
+    operations = {
+        "get": s.Operation(
+            "Params and metric keys and tags in the store (for the filter box's completion)",
+            s.FilterKeys,
+            errors=(),
+        )
+    }
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(self.manager.filter_keys))
+
+
 class TrashHandler(TrackrunHandler):
     operations = {"get": s.Operation("The runs in the store's trash", s.TrashList, errors=())}
 
@@ -360,6 +375,7 @@ ROUTES: list[tuple[str, type[TrackrunHandler]]] = [
     ("runs/{run_id}/kill", KillHandler),
     ("runs/{run_id}/rerun", RerunHandler),
     ("runs/{run_id}/tags", TagsHandler),
+    ("keys", KeysHandler),
     ("trash", TrashHandler),
     ("trash/{run_id}", TrashedRunHandler),
     ("trash/{run_id}/restore", RestoreHandler),

@@ -25,6 +25,8 @@ from trackrun.values import normalize_tags
 MAX_RUNS_PAGE = 10_000
 DEFAULT_RUNS_PAGE = 200
 MAX_LOG_BYTES = 4 * 1024 * 1024
+#: Most names of each kind GET keys answers (a completion list, not an export).
+MAX_KEYS = 5000
 #: Beyond this many changed rows, the change feed asks the client to refetch its window.
 MAX_CHANGED_ROWS = 500
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,200}$")
@@ -135,6 +137,21 @@ class RunsManager:
             "limit": limit,
             "change_token": change_token,
         }
+
+    def filter_keys(self) -> s.FilterKeys:
+        """Every params key, metric key and tag in the store, sorted (MAX_KEYS of each)."""
+        with self.store.connection() as con:
+            names = [
+                [
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL "
+                        f"ORDER BY {column} LIMIT {MAX_KEYS}"
+                    ).fetchall()
+                ]
+                for table, column in (("params", "key"), ("metric_summary", "key"), ("tags", "tag"))
+            ]
+        return {"params": names[0], "metrics": names[1], "tags": names[2]}
 
     def running_counts(self) -> dict[str, int]:
         with self.store.connection() as con:

@@ -259,6 +259,15 @@ class Rerun(TypedDict):
     run_id: str
 
 
+class FilterKeys(TypedDict):
+    """``GET keys``: the names the filter box completes, from the store: params and metric
+    keys, and tags (each sorted, at most MAX_KEYS of each)."""
+
+    params: list[str]
+    metrics: list[str]
+    tags: list[str]
+
+
 class TrashedRun(TypedDict):
     """A run in the store's trash: restorable until it is deleted for good."""
 

@@ -7,13 +7,9 @@ import {
 } from '@jupyterlab/ui-components';
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 
-import {
-  ColumnKey,
-  ConnectionState,
-  IFilterError,
-  RunsModel
-} from '../../models/runs';
+import { ColumnKey, ConnectionState, RunsModel } from '../../models/runs';
 import { TrashModel } from '../../models/trash';
+import { FilterBox } from './FilterBox';
 import { RunsTable, columnTitle } from './RunsTable';
 import { ITrashActions, TrashSection } from './TrashSection';
 
@@ -51,11 +47,17 @@ export class RunsPanel extends ReactWidget {
         {() => (
           <div className="trackrun-RunsPanel-content">
             <PanelHeader model={model} actions={this._actions} />
-            <FilterBox
-              value={model.filter}
-              error={model.filterError}
-              onChange={text => model.setFilter(text)}
-            />
+            <UseSignal signal={model.keysChanged}>
+              {() => (
+                <FilterBox
+                  value={model.filter}
+                  error={model.filterError}
+                  keys={model.filterKeys}
+                  onFocus={() => model.loadFilterKeys()}
+                  onChange={text => model.setFilter(text)}
+                />
+              )}
+            </UseSignal>
             <ConnectionBanner state={model.connection} />
             <UseSignal signal={model.changed}>
               {() => (
@@ -191,76 +193,6 @@ function ColumnChooser(props: {
           </label>
         ))}
       </div>
-    </div>
-  );
-}
-
-/** The filter box: applies after a pause in typing or on Enter; shows the parser's error. */
-function FilterBox(props: {
-  value: string;
-  error: IFilterError | null;
-  onChange: (text: string) => void;
-}): JSX.Element {
-  const [text, setText] = useState(props.value);
-  const timer = useRef(0);
-  // The value this box last applied: a different one came from elsewhere (a restored
-  // filter after a reload) and replaces the text; our own never clobbers typing.
-  const applied = useRef(props.value);
-  useEffect(() => {
-    if (props.value !== applied.current) {
-      applied.current = props.value;
-      setText(props.value);
-    }
-  }, [props.value]);
-  useEffect(() => () => window.clearTimeout(timer.current), []);
-  const apply = (value: string, delay: number): void => {
-    window.clearTimeout(timer.current);
-    timer.current = window.setTimeout(() => {
-      applied.current = value;
-      props.onChange(value);
-    }, delay);
-  };
-  const { error } = props;
-  return (
-    <div className="trackrun-FilterBox">
-      <input
-        className={
-          'jp-mod-styled trackrun-FilterBox-input' +
-          (error ? ' trackrun-mod-invalid' : '')
-        }
-        type="search"
-        spellCheck={false}
-        placeholder="Search, or filter: params.lr < 0.01"
-        title={
-          'Words alone search names, tags and notes (resnet cifar). Or filter: ' +
-          'status = finished, params.lr < 1e-3, metrics.val_acc > 0.9, tag:baseline, ' +
-          'started > -7d, name ~ resnet (and, or, not, parentheses)'
-        }
-        aria-invalid={!!error}
-        value={text}
-        onChange={e => {
-          setText(e.target.value);
-          apply(e.target.value, 400);
-        }}
-        onKeyDown={e => {
-          if (e.key === 'Enter') {
-            apply(text, 0);
-          } else if (e.key === 'Escape') {
-            setText('');
-            apply('', 0);
-          }
-        }}
-      />
-      {error && (
-        <div className="trackrun-FilterBox-error" role="alert">
-          {error.column !== null && (
-            <pre className="trackrun-FilterBox-pointer">
-              {text + '\n' + ' '.repeat(Math.max(0, error.column - 1)) + '^'}
-            </pre>
-          )}
-          <span>{error.message}</span>
-        </div>
-      )}
     </div>
   );
 }
