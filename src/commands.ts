@@ -29,6 +29,7 @@ export namespace CommandIDs {
   export const pin = 'trackrun:keep-run-open';
   export const restore = 'trackrun:restore-run';
   export const deleteForever = 'trackrun:delete-forever';
+  export const openTable = 'trackrun:open-table';
 }
 
 export interface ICommandContext {

@@ -5,7 +5,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -23,6 +23,7 @@ import { PANEL_ID, ViewOpener } from './opener';
 import { ITrackrun } from './tokens';
 import { RUN_MIME_TYPE, RunOutput } from './views/mime/RunOutput';
 import { RunsPanel } from './views/runs/RunsPanel';
+import { RunsTableView } from './views/runs/TableView';
 import { RunningStatus } from './views/statusbar/RunningStatus';
 
 const OPEN_COMPARE = 'trackrun:open-compare';
@@ -74,6 +75,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     // The sidebar.
     const panel = new RunsPanel(runs, trash, {
       open: openRun,
+      openTable: () => void app.commands.execute(CommandIDs.openTable),
       restore: runId =>
         void app.commands.execute(CommandIDs.restore, { runId }),
       deleteForever: runId =>
@@ -103,6 +105,29 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
       }
     });
 
+    // The same table full-width in the main area: one tab, brought forward when open.
+    let tableView: MainAreaWidget<RunsTableView> | null = null;
+    app.commands.addCommand(CommandIDs.openTable, {
+      label: 'Open Runs as Table',
+      caption: 'The runs table full-width in the main area, with grouping',
+      icon: trackrunIcon,
+      execute: args => {
+        if (!tableView || tableView.isDisposed) {
+          const content = new RunsTableView(runs, { open: openRun });
+          tableView = new MainAreaWidget({ content });
+          tableView.id = 'trackrun-table';
+          tableView.title.label = 'Runs';
+          tableView.title.icon = trackrunIcon;
+          tableView.title.closable = true;
+          app.shell.add(tableView, 'main');
+        }
+        if (typeof args.groupBy === 'string') {
+          tableView.content.groupBy = args.groupBy;
+        }
+        app.shell.activateById(tableView.id);
+      }
+    });
+
     let rank = 0;
     for (const command of CONTEXT_MENU) {
       app.contextMenu.addItem({
@@ -120,6 +145,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         CommandIDs.openBrowser,
         CommandIDs.compare,
         CommandIDs.refresh,
+        CommandIDs.openTable,
         CommandIDs.reattachLatest
       ]) {
         palette.addItem({ command, category });

@@ -559,6 +559,10 @@ COMPLETIONS = ".trackrun-Completions"
 COMPLETION = ".trackrun-Completions-item"
 COMPLETION_ACTIVE = ".trackrun-Completions-item.jp-mod-active"
 COMPLETION_LABEL = ".trackrun-Completions-label"
+TABLE_VIEW = ".trackrun-TableView"
+TABLE_VIEW_GROUP_BY = ".trackrun-TableView-groupBy"
+GROUP_HEADER = ".trackrun-RunsTable-group"
+OPEN_TABLE_BUTTON = ".trackrun-RunsPanel-openTable"
 LIST_REQUEST = re.compile(r"/trackrun/api/runs(\?|$)")
 FEED_REQUEST = re.compile(r"/trackrun/api/changes(\?|$)")
 
@@ -588,7 +592,10 @@ class PanelTablePage:
         return self.watch_requests(FEED_REQUEST)
 
     def metric_cell(self, name: str, metric: str) -> Locator:
-        """The cell of column ``metrics.METRIC`` in the row of the run ``name``."""
+        """The cell of column ``metrics.METRIC`` in the row of the run ``name`` (the column is
+        shown first if the defaults left it out)."""
+        if f"metrics.{metric}" not in self.ui.column_order():
+            self.ui.toggle_column(f"metrics.{metric}")
         columns = self.ui.column_order()
         index = columns.index(f"metrics.{metric}")
         return self.ui.row(name).locator(":scope > *").nth(index)
@@ -643,3 +650,30 @@ class PanelTablePage:
         box = self.ui.filter_box()
         box.click()
         box.press_sequentially(text, delay=30)
+
+    # -- the table in the main area ---------------------------------------------------------
+    def open_table(self) -> Locator:
+        """Click the sidebar's "Open as table" button; returns the main-area table view."""
+        self.ui.panel().locator(OPEN_TABLE_BUTTON).click()
+        view = self.page.locator(f"{TABLE_VIEW}:visible")
+        expect(view).to_be_visible()
+        return view
+
+    def group_by(self, view: Locator, by: str) -> None:
+        view.locator(TABLE_VIEW_GROUP_BY).select_option(by)
+
+    def table_rows(self, view: Locator) -> Locator:
+        return view.locator(ROW)
+
+    def group_headers(self, view: Locator) -> Locator:
+        return view.locator(GROUP_HEADER)
+
+    def group_lines(self, view: Locator) -> list[str]:
+        """The table's lines top to bottom: ``# LABEL`` for a group header, else the run name."""
+        lines = view.locator(f"{GROUP_HEADER}, {ROW}")
+        out = []
+        for i in range(lines.count()):
+            line = lines.nth(i)
+            group = line.get_attribute("data-group")
+            out.append(f"# {group}" if group is not None else line.locator(ROW_NAME).inner_text())
+        return out

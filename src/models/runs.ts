@@ -507,6 +507,7 @@ export class RunsModel implements IDisposable {
   }
 
   private async _step(): Promise<number | null> {
+    this._relistAsked = false;
     const listing = this._mustList();
     // A server that stalls never fails the request: say so after a while, keep waiting.
     // A change-feed request is held by the server up to FEED_TIMEOUT by design.
@@ -557,7 +558,12 @@ export class RunsModel implements IDisposable {
   private _relist(): void {
     this._token = null;
     this._feedAbort?.abort();
-    this._poll.refresh();
+    // One step asked for is enough (a scroll asks once per frame): it lists what is needed
+    // when it runs.
+    if (!this._relistAsked) {
+      this._relistAsked = true;
+      this._poll.refresh();
+    }
   }
 
   /** `GET runs`: the whole list when it is short, else the window around the visible rows. */
@@ -758,6 +764,7 @@ export class RunsModel implements IDisposable {
   private _orderOfRows = '';
   private _range: [number, number] = [0, FIRST_WINDOW - MARGIN];
   private _feedAbort: AbortController | null = null;
+  private _relistAsked = false;
   private _keys: IFilterKeys = { params: [], metrics: [], tags: [] };
   private _keysAt = 0;
   private _keysChanged = new Signal<this, void>(this);

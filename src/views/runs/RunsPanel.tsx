@@ -2,6 +2,7 @@
 import {
   ReactWidget,
   UseSignal,
+  launchIcon,
   refreshIcon,
   tableRowsIcon
 } from '@jupyterlab/ui-components';
@@ -16,6 +17,8 @@ import { ITrashActions, TrashSection } from './TrashSection';
 /** What the panel asks of the application (commands, in plugin.ts). */
 export interface IRunsPanelActions extends ITrashActions {
   open: (runId: string) => void;
+  /** Open the table full-width in the main area. */
+  openTable: () => void;
   compare: () => void;
   refresh: () => void;
 }
@@ -106,6 +109,14 @@ function PanelHeader(props: {
         onClick={() => setChoosing(!choosing)}
       >
         <tableRowsIcon.react tag="span" />
+      </button>
+      <button
+        className="trackrun-IconButton trackrun-RunsPanel-openTable"
+        title="Open the runs as a table in the main area (with grouping)"
+        aria-label="Open as table"
+        onClick={() => actions.openTable()}
+      >
+        <launchIcon.react tag="span" />
       </button>
       <button
         className="trackrun-IconButton trackrun-RunsPanel-refresh"
