@@ -563,6 +563,7 @@ TABLE_VIEW = ".trackrun-TableView"
 TABLE_VIEW_GROUP_BY = ".trackrun-TableView-groupBy"
 GROUP_HEADER = ".trackrun-RunsTable-group"
 OPEN_TABLE_BUTTON = ".trackrun-RunsPanel-openTable"
+SPLASH = "#jupyterlab-splash"
 LIST_REQUEST = re.compile(r"/trackrun/api/runs(\?|$)")
 FEED_REQUEST = re.compile(r"/trackrun/api/changes(\?|$)")
 
@@ -573,6 +574,11 @@ class PanelTablePage:
     def __init__(self, lab_page: LabPage) -> None:
         self.ui = lab_page
         self.page = lab_page.page
+
+    def set_theme(self, name: str) -> None:
+        """Switch the theme and wait until JupyterLab's splash (shown meanwhile) is gone."""
+        self.ui.set_theme(name)
+        expect(self.page.locator(SPLASH)).to_have_count(0, timeout=30_000)
 
     def watch_requests(self, pattern: re.Pattern[str]) -> list[str]:
         """URLs of the GET requests matching ``pattern`` made from now on (filled live)."""

@@ -70,9 +70,9 @@ def test_delete_restore_and_delete_forever(lab: Lab, playwright_browser, screens
         ui.context_menu("trash-stay", "Delete Run")
         ui.dialog_button("Delete").click()
         expect(panel.trash_row("trash-stay")).to_be_visible()
-        ui.set_theme("JupyterLab Dark")
+        panel.set_theme("JupyterLab Dark")
         ui.page.mouse.move(0, 0)
         ui.screenshot(screenshots / "panel-trash-dark.png", ui.panel())
-        ui.set_theme("JupyterLab Light")
+        panel.set_theme("JupyterLab Light")
     finally:
         context.close()

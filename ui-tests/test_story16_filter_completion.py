@@ -57,12 +57,12 @@ def test_completes_keys_from_the_store(lab: Lab, playwright_browser, screenshots
         expect(panel.completions()).to_have_count(0)
         expect(ui.filter_box()).to_have_value("tag:ba")
 
-        ui.set_theme("JupyterLab Dark")
+        panel.set_theme("JupyterLab Dark")
         ui.filter_box().fill("")
         panel.type_filter("metrics.")
         expect(panel.completions()).to_contain_text("metrics.val_acc")
         ui.screenshot(screenshots / "panel-filter-completion-dark.png", ui.panel())
-        ui.set_theme("JupyterLab Light")
+        panel.set_theme("JupyterLab Light")
         assert ui.errors == []
     finally:
         context.close()

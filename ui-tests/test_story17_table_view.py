@@ -50,9 +50,9 @@ def test_table_view_groups_by_param_and_sweep(lab: Lab, playwright_browser, scre
         assert lines[0] == "# grid · sw1" and lines[4] == "# (none)", lines
         assert {lines[1], lines[2], lines[3]} == {"tv-adam-0", "tv-adam-1", "tv-adam-2"}
 
-        ui.set_theme("JupyterLab Dark")
+        panel.set_theme("JupyterLab Dark")
         ui.screenshot(screenshots / "table-view-grouped-dark.png", view)
-        ui.set_theme("JupyterLab Light")
+        panel.set_theme("JupyterLab Light")
         panel.group_by(view, "")
         expect(panel.group_headers(view)).to_have_count(0)
         expect(panel.table_rows(view)).to_have_count(6)

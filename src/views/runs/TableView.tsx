@@ -89,7 +89,7 @@ function TableBody(props: {
         <label>
           Group by{' '}
           <select
-            className="trackrun-TableView-groupBy"
+            className="jp-mod-styled trackrun-TableView-groupBy"
             value={groupBy}
             onChange={e => props.onGroupBy(e.target.value)}
           >

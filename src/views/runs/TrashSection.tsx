@@ -2,7 +2,9 @@
 import {
   UseSignal,
   caretDownIcon,
-  caretRightIcon
+  caretRightIcon,
+  deleteIcon,
+  undoIcon
 } from '@jupyterlab/ui-components';
 import React from 'react';
 
@@ -79,18 +81,20 @@ export function TrashSection(props: {
                       {formatTime(run.deleted_at)}
                     </span>
                     <button
-                      className="jp-Button trackrun-Button trackrun-Trash-restore"
-                      title="Move the run back into the run list"
+                      className="trackrun-IconButton trackrun-Trash-restore"
+                      title="Restore: move the run back into the run list"
+                      aria-label="Restore"
                       onClick={() => actions.restore(run.run_id)}
                     >
-                      Restore
+                      <undoIcon.react tag="span" />
                     </button>
                     <button
-                      className="jp-Button trackrun-Button trackrun-mod-danger trackrun-Trash-purge"
-                      title="Delete the run's folder from disk (asks first)"
+                      className="trackrun-IconButton trackrun-Trash-purge"
+                      title="Delete forever: remove the run's folder from disk (asks first)"
+                      aria-label="Delete forever"
                       onClick={() => actions.deleteForever(run.run_id)}
                     >
-                      Delete forever
+                      <deleteIcon.react tag="span" />
                     </button>
                   </div>
                 ))}
