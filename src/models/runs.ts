@@ -9,6 +9,14 @@ import {
   TrackrunApiError,
   TrackrunClient
 } from '../api';
+import {
+  ColumnKey,
+  MIN_COLUMN_WIDTH,
+  MOVABLE_BASE,
+  PINNED_COLUMNS,
+  columnsOf,
+  defaultColumns
+} from './columns';
 import { IFilterKeys } from './completion';
 import { applyChanges, covers, windowAround } from './feed';
 import { toServerFilter } from './filter';
@@ -16,6 +24,14 @@ import { ISort, isSortable, sortField, sortRows } from './order';
 import { STALL_MS, StepPoll } from './poll';
 
 export { ISort, sortRows };
+export {
+  BASE_COLUMNS,
+  ColumnKey,
+  MIN_COLUMN_WIDTH,
+  PINNED_COLUMNS,
+  columnsOf,
+  defaultColumns
+} from './columns';
 
 /** How the panel is connected to the server extension. */
 export type ConnectionState =
@@ -26,24 +42,6 @@ export type ConnectionState =
   /** The Jupyter server could not be reached (network down, server stopped). */
   | { kind: 'unreachable'; message: string }
   | { kind: 'error'; message: string };
-
-/** A column of the runs table: a built-in one, `params.KEY` or `metrics.KEY`. */
-export type ColumnKey = string;
-
-/** The built-in columns, in display order. */
-export const BASE_COLUMNS: readonly ColumnKey[] = [
-  'status',
-  'name',
-  'notebook',
-  'started',
-  'duration'
-];
-/** Columns always shown first, in this order (they say which run a row is). */
-export const PINNED_COLUMNS: readonly ColumnKey[] = ['status', 'name'];
-/** Built-in columns that can be hidden and moved. */
-const MOVABLE_BASE: readonly ColumnKey[] = ['notebook', 'started', 'duration'];
-/** Narrowest a column can be dragged (px). */
-export const MIN_COLUMN_WIDTH = 24;
 
 /** How the table looks, kept per store across reloads (see models/viewstate.ts). */
 export interface ITableState {
@@ -76,62 +74,6 @@ const FEED_TIMEOUT = 10;
 const KEYS_MAX_AGE = 10000;
 /** Pause after applying changes, so that bursts arrive batched (ms). */
 const FEED_PAUSE = 300;
-
-/** `tags` (when any run has one), then every `params.KEY` and `metrics.KEY` of `rows`, sorted. */
-export function columnsOf(rows: readonly IRunRow[]): ColumnKey[] {
-  const keys = new Set<string>();
-  const tags = rows.some(r => r.tags.length > 0);
-  for (const row of rows) {
-    for (const k of Object.keys(row.params)) {
-      keys.add(`params.${k}`);
-    }
-    for (const k of Object.keys(row.metrics)) {
-      keys.add(`metrics.${k}`);
-    }
-  }
-  return [...(tags ? ['tags'] : []), ...[...keys].sort()];
-}
-
-/**
- * The columns shown until the user picks some: tags when any run has one, the params the
- * runs differ in (a param
- * every run has with one value tells nothing), then the metric keys at least half the runs
- * logged, most common first (not every key ever logged), at most `max` of each.
- */
-export function defaultColumns(rows: readonly IRunRow[], max = 6): ColumnKey[] {
-  const params = new Map<string, Set<string>>();
-  const counts = new Map<string, number>();
-  const paramRuns = new Map<string, number>();
-  for (const row of rows) {
-    for (const [k, v] of Object.entries(row.params)) {
-      const seen = params.get(k) ?? new Set<string>();
-      seen.add(JSON.stringify(v));
-      params.set(k, seen);
-      paramRuns.set(k, (paramRuns.get(k) ?? 0) + 1);
-    }
-    for (const [k, m] of Object.entries(row.metrics)) {
-      // Rows list every key of the page, null for runs that never logged it.
-      if (m && (m.count !== undefined ? m.count > 0 : m.last !== null)) {
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
-    }
-  }
-  const differing = [...params.entries()]
-    .filter(
-      ([k, values]) => values.size > 1 || paramRuns.get(k) !== rows.length
-    )
-    .map(([k]) => k)
-    .sort()
-    .slice(0, max)
-    .map(k => `params.${k}`);
-  const common = [...counts.entries()]
-    .filter(([, n]) => n * 2 >= rows.length)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .slice(0, max)
-    .map(([k]) => `metrics.${k}`);
-  const tags = rows.some(r => r.tags.length > 0) ? ['tags'] : [];
-  return [...tags, ...differing, ...common];
-}
 
 /** The selected ids still present in `rows` (deleted or filtered-out runs leave it). */
 export function keptSelection(
