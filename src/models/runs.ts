@@ -611,11 +611,12 @@ export class RunsModel implements IDisposable {
     if (outcome.kind === 'same') {
       return 0;
     }
+    // The rows first: the token now says they are applied, whatever the status call does.
+    this._setRows(outcome.rows, outcome.total, query, outcome.removed);
     if (outcome.statusChanged) {
       this._status = await this._client.status();
       this._stateChanged.emit();
     }
-    this._setRows(outcome.rows, outcome.total, query, outcome.removed);
     return FEED_PAUSE;
   }
 
