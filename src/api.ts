@@ -86,6 +86,14 @@ export type IDeleted = Schemas['Deleted'];
 export type IRerun = Schemas['Rerun'];
 export type ITags = Schemas['Tags'];
 
+/** `GET keys`. */
+export type IFilterKeysAnswer = Schemas['FilterKeys'];
+
+/** `GET trash`, and one run in it; `POST trash/{id}/restore`. */
+export type ITrashList = Schemas['TrashList'];
+export type ITrashedRun = Schemas['TrashedRun'];
+export type IRestored = Schemas['Restored'];
+
 /** The error body of every failed request: `{message, code}` (`column` for filters). */
 export type IErrorBody = Schemas['ErrorBody'];
 
@@ -159,14 +167,47 @@ export class TrackrunClient {
 
   /**
    * `GET changes` as a feed: once the store differs from `since` (or after `timeout` s),
-   * the rows that changed or appeared, the ids deleted and the new token. On `reset`, the
-   * server cannot tell what changed: refetch the list window.
+   * the rows that changed or appeared, the ids deleted and the new token. With `filter`,
+   * only changed rows matching it come, and `unmatched` names the others. On `reset`, the
+   * server cannot tell what changed: refetch the list window. `signal` cancels the wait.
    */
-  changeFeed(since: string, timeout: number): Promise<IChanges> {
-    return this._json<IChanges>('GET', 'changes', {
-      since,
-      timeout
-    } satisfies QueryOf<'getChanges'>);
+  async changeFeed(
+    since: string,
+    timeout: number,
+    options: { filter?: string; signal?: AbortSignal } = {}
+  ): Promise<IChanges> {
+    const response = await this._fetch(
+      'GET',
+      'changes',
+      {
+        since,
+        timeout,
+        filter: options.filter
+      } satisfies QueryOf<'getChanges'>,
+      undefined,
+      { signal: options.signal }
+    );
+    return (await this._body(response)) as IChanges;
+  }
+
+  /** `GET keys`: the params and metric keys and tags in the store (filter completion). */
+  keys(): Promise<IFilterKeysAnswer> {
+    return this._json<IFilterKeysAnswer>('GET', 'keys');
+  }
+
+  /** `GET trash`: the runs in the store's trash, newest deletion first. */
+  trash(): Promise<ITrashList> {
+    return this._json<ITrashList>('GET', 'trash');
+  }
+
+  /** `POST trash/{id}/restore`: move a run back from the trash (409: its id is taken). */
+  restore(runId: string): Promise<IRestored> {
+    return this._json<IRestored>('POST', `trash/${enc(runId)}/restore`);
+  }
+
+  /** `DELETE trash/{id}`: delete a run in the trash for good. */
+  deleteForever(runId: string): Promise<IDeleted> {
+    return this._json<IDeleted>('DELETE', `trash/${enc(runId)}`);
   }
 
   run(runId: string): Promise<IRunDetail> {

@@ -11,6 +11,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { ACTIVE_STATUSES, TrackrunClient } from './api';
 import { RunsModel } from './models/runs';
+import { TrashModel } from './models/trash';
 import { ViewOpener } from './opener';
 import { reattachInNotebook } from './reattach';
 import { RerunDialogBody } from './views/dialogs/RerunDialog';
@@ -27,12 +28,16 @@ export namespace CommandIDs {
   export const remove = 'trackrun:delete';
   export const copyId = 'trackrun:copy-id';
   export const pin = 'trackrun:keep-run-open';
+  export const restore = 'trackrun:restore-run';
+  export const deleteForever = 'trackrun:delete-forever';
+  export const openTable = 'trackrun:open-table';
 }
 
 export interface ICommandContext {
   app: JupyterFrontEnd;
   client: TrackrunClient;
   runs: RunsModel;
+  trash: TrashModel;
   docManager: IDocumentManager | null;
   notebooks: INotebookTracker | null;
   opener: ViewOpener;
@@ -336,6 +341,65 @@ export function addCommands(ctx: ICommandContext): void {
         }
       }
       runs.refresh();
+    }
+  });
+
+  const trashed = (args: Record<string, unknown>): string | null =>
+    typeof args.runId === 'string' ? args.runId : null;
+  const trashName = (runId: string): string =>
+    ctx.trash.runs.find(r => r.run_id === runId)?.name ?? runId;
+
+  commands.addCommand(CommandIDs.restore, {
+    label: 'Restore Run from Trash',
+    caption: 'Move a deleted run back into the run list',
+    isEnabled: args => trashed(args) !== null,
+    execute: async args => {
+      const runId = trashed(args);
+      if (!runId) {
+        return;
+      }
+      try {
+        await ctx.trash.restore(runId);
+        Notification.success(`Restored ${trashName(runId)}`, {
+          autoClose: 4000
+        });
+      } catch (error) {
+        report(`Restore ${trashName(runId)}`, error);
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.deleteForever, {
+    label: 'Delete Run Forever',
+    caption: 'Delete a run in the trash from disk (asks first)',
+    isEnabled: args => trashed(args) !== null,
+    execute: async args => {
+      const runId = trashed(args);
+      if (!runId) {
+        return;
+      }
+      if (args.confirmed !== true) {
+        const result = await showDialog({
+          title: 'Delete run forever?',
+          body:
+            `${trashName(runId)} (${runId}) will be deleted from disk: its metrics, ` +
+            'logs, code and artifacts. This cannot be undone.',
+          buttons: [
+            Dialog.cancelButton(),
+            Dialog.warnButton({ label: 'Delete Forever' })
+          ],
+          // Enter must not delete: the focus starts on Cancel.
+          defaultButton: 0
+        });
+        if (!result.button.accept) {
+          return;
+        }
+      }
+      try {
+        await ctx.trash.deleteForever(runId);
+      } catch (error) {
+        report(`Delete ${trashName(runId)} forever`, error);
+      }
     }
   });
 

@@ -5,7 +5,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
@@ -18,11 +18,13 @@ import { CONTEXT_MENU, CommandIDs, addCommands } from './commands';
 import { trackrunIcon } from './icons';
 import { RunModel } from './models/run';
 import { RunsModel } from './models/runs';
+import { TrashModel } from './models/trash';
 import { persistTableState } from './models/viewstate';
 import { PANEL_ID, ViewOpener } from './opener';
 import { ITrackrun } from './tokens';
 import { RUN_MIME_TYPE, RunOutput } from './views/mime/RunOutput';
 import { RunsPanel } from './views/runs/RunsPanel';
+import { RunsTableView } from './views/runs/TableView';
 import { RunningStatus } from './views/statusbar/RunningStatus';
 
 const OPEN_COMPARE = 'trackrun:open-compare';
@@ -54,6 +56,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
   ): ITrackrun => {
     const client = new TrackrunClient(app.serviceManager.serverSettings);
     const runs = new RunsModel(client);
+    const trash = new TrashModel(client, runs);
     if (stateDB) {
       persistTableState(runs, stateDB);
     }
@@ -74,8 +77,13 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     const openRun = (runId: string): void => opener.openRun(runId);
 
     // The sidebar.
-    const panel = new RunsPanel(runs, {
+    const panel = new RunsPanel(runs, trash, {
       open: openRun,
+      openTable: () => void app.commands.execute(CommandIDs.openTable),
+      restore: runId =>
+        void app.commands.execute(CommandIDs.restore, { runId }),
+      deleteForever: runId =>
+        void app.commands.execute(CommandIDs.deleteForever, { runId }),
       compare: () =>
         void app.commands.execute(CommandIDs.compare, {
           runIds: runs.selectedRows.map(r => r.run_id)
@@ -88,7 +96,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     app.shell.add(panel, 'left', { rank: 600 });
     runs.start();
 
-    addCommands({ app, client, runs, docManager, notebooks, opener });
+    addCommands({ app, client, runs, trash, docManager, notebooks, opener });
     app.commands.addCommand(OPEN_COMPARE, {
       label: 'Compare Runs',
       execute: args => {
@@ -98,6 +106,29 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         if (ids.length >= 2) {
           opener.openCompare(ids);
         }
+      }
+    });
+
+    // The same table full-width in the main area: one tab, brought forward when open.
+    let tableView: MainAreaWidget<RunsTableView> | null = null;
+    app.commands.addCommand(CommandIDs.openTable, {
+      label: 'Open Runs as Table',
+      caption: 'The runs table full-width in the main area, with grouping',
+      icon: trackrunIcon,
+      execute: args => {
+        if (!tableView || tableView.isDisposed) {
+          const content = new RunsTableView(runs, { open: openRun });
+          tableView = new MainAreaWidget({ content });
+          tableView.id = 'trackrun-table';
+          tableView.title.label = 'Runs';
+          tableView.title.icon = trackrunIcon;
+          tableView.title.closable = true;
+          app.shell.add(tableView, 'main');
+        }
+        if (typeof args.groupBy === 'string') {
+          tableView.content.groupBy = args.groupBy;
+        }
+        app.shell.activateById(tableView.id);
       }
     });
 
@@ -118,6 +149,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         CommandIDs.openBrowser,
         CommandIDs.compare,
         CommandIDs.refresh,
+        CommandIDs.openTable,
         CommandIDs.reattachLatest
       ]) {
         palette.addItem({ command, category });

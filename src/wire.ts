@@ -28,7 +28,7 @@ export type paths = {
       path?: never;
       cookie?: never;
     };
-    /** Long poll: the runs changed and deleted since the token `since`, once there are any (else at `timeout` s, <= 30) */
+    /** Long poll: the runs changed and deleted since the token `since`, once there are any (else at `timeout` s, <= 30); with `filter`, which of them match it */
     get: operations['getChanges'];
     put?: never;
     post?: never;
@@ -243,6 +243,74 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Params and metric keys and tags in the store (for the filter box's completion) */
+    get: operations['getKeys'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/trash': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The runs in the store's trash */
+    get: operations['getTrash'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/trash/{run_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete a run in the trash for good (its folder is removed) */
+    delete: operations['deleteTrashRunId'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/trash/{run_id}/restore': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Move a run back from the trash and index it (409: a run with that id exists) */
+    post: operations['postTrashRunIdRestore'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -259,12 +327,13 @@ export type components = {
       exit_code: number | null;
       time: number | null;
     };
-    /** @description ``GET changes``: once the store's token differs from ``since`` (or at the timeout), the rows that changed or appeared since then, the ids deleted, and the new token. ``reset``: the server cannot tell (``since`` unknown or too old, or too many changes), so refetch the list window; ``runs`` and ``deleted`` are then empty. */
+    /** @description ``GET changes``: once the store's token differs from ``since`` (or at the timeout), the rows that changed or appeared since then, the ids deleted, and the new token. ``reset``: the server cannot tell (``since`` unknown or too old, or too many changes), so refetch the list window; ``runs``, ``deleted`` and ``unmatched`` are then empty. With a ``filter``, ``runs`` holds only the changed rows that match it, and ``unmatched`` the ids of changed runs that do not (any more): the panel drops those from its list. */
     Changes: {
       change_token: string;
       reset: boolean;
       runs: components['schemas']['RunRow'][];
       deleted: string[];
+      unmatched: string[];
     };
     CodeDiff: {
       cell: string;
@@ -291,6 +360,12 @@ export type components = {
       message: string;
       code: string;
       column?: number;
+    };
+    /** @description ``GET keys``: the names the filter box completes, from the store: params and metric keys, and tags (each sorted, at most MAX_KEYS of each). */
+    FilterKeys: {
+      params: string[];
+      metrics: string[];
+      tags: string[];
     };
     /** @description The git state of the work tree when the run started. */
     GitInfo: {
@@ -393,6 +468,10 @@ export type components = {
         [key: string]: unknown;
       };
     };
+    Restored: {
+      run_id: string;
+      restored: boolean;
+    };
     /** @description ``GET runs/{run_id}``: the row's fields, with attempts as records, and the rest. */
     RunDetail: {
       run_id: string;
@@ -490,6 +569,18 @@ export type components = {
       add?: string[];
       remove?: string[];
     };
+    /** @description ``GET trash``: the runs in the trash, newest deletion first. */
+    TrashList: {
+      runs: components['schemas']['TrashedRun'][];
+    };
+    /** @description A run in the store's trash: restorable until it is deleted for good. */
+    TrashedRun: {
+      run_id: string;
+      name: string | null;
+      notebook: string | null;
+      created_at: number | null;
+      deleted_at: number;
+    };
     VegaLiteSpec: {
       [key: string]: unknown;
     };
@@ -545,6 +636,7 @@ export interface operations {
       query?: {
         since?: string;
         timeout?: number;
+        filter?: string;
       };
       header?: never;
       path?: never;
@@ -552,7 +644,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Long poll: the runs changed and deleted since the token `since`, once there are any (else at `timeout` s, <= 30) */
+      /** @description Long poll: the runs changed and deleted since the token `since`, once there are any (else at `timeout` s, <= 30); with `filter`, which of them match it */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1380,6 +1472,207 @@ export interface operations {
       };
       /** @description no such run or file */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  getKeys: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Params and metric keys and tags in the store (for the filter box's completion) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FilterKeys'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  getTrash: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The runs in the store's trash */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TrashList'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  deleteTrashRunId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        run_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delete a run in the trash for good (its folder is removed) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Deleted'];
+        };
+      };
+      /** @description bad input: the message names the parameter and the fix */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description no such run or file */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  postTrashRunIdRestore: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        run_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Move a run back from the trash and index it (409: a run with that id exists) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Restored'];
+        };
+      };
+      /** @description bad input: the message names the parameter and the fix */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description no such run or file */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run's state does not allow it, or the id prefix is ambiguous */
+      409: {
         headers: {
           [name: string]: unknown;
         };

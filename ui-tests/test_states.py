@@ -56,7 +56,7 @@ def test_empty_store_and_missing_extension(tmp_path, playwright_browser, screens
         bare.stop()
 
 
-def test_polling_unchanged_store_costs_a_304_and_no_redraw(lab: Lab, ui: LabPage) -> None:
+def test_polling_unchanged_store_refetches_nothing_and_no_redraw(lab: Lab, ui: LabPage) -> None:
     from fabricate import FakeRun, write_runs
 
     write_runs(lab.store, [FakeRun(name="poll-steady")])
@@ -64,9 +64,15 @@ def test_polling_unchanged_store_costs_a_304_and_no_redraw(lab: Lab, ui: LabPage
     expect(ui.row("poll-steady")).to_be_visible()
     # Mark the row's DOM node; an unchanged store must leave that very node in place.
     ui.row("poll-steady").evaluate("node => { node.__trackrunMark = 1; }")
+    lists: list[str] = []
+    ui.page.on("request", lambda r: lists.append(r.url) if "/trackrun/api/runs?" in r.url else None)
+    # The panel follows the change feed (a long poll): an unchanged store answers it with
+    # nothing changed, and the list is never fetched again.
     for _ in range(2):
         with ui.page.expect_response(
-            lambda r: "/trackrun/api/runs?" in r.url and r.status == 304, timeout=15_000
-        ):
+            lambda r: "/trackrun/api/changes?" in r.url and r.status == 200, timeout=30_000
+        ) as answer:
             pass
+    assert answer.value.json()["runs"] == [] and answer.value.json()["deleted"] == []
+    assert lists == []
     assert ui.row("poll-steady").evaluate("node => node.__trackrunMark === 1")

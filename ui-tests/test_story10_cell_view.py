@@ -38,7 +38,7 @@ def test_cell_view_survives_a_stalled_server(lab: Lab, ui: LabPage) -> None:
         else:
             route.continue_()
 
-    ui.page.route(re.compile(r"/trackrun/api/runs[/?]"), hold)
+    ui.page.route(re.compile(r"/trackrun/api/(runs|changes)[/?]"), hold)
     expect(ui.output_connection(output)).to_have_text("connection lost, retrying…", timeout=30_000)
     before = ui.output_last_line(output).text_content() or ""
     expect(ui.banner()).to_contain_text("retrying", timeout=30_000)

@@ -4,6 +4,35 @@ import { IRunRow } from '../api';
 /** A column of the runs table: a built-in one, `params.KEY` or `metrics.KEY`. */
 type ColumnKey = string;
 
+/** The order the user chose: a column and a direction. */
+export interface ISort {
+  key: ColumnKey;
+  desc: boolean;
+}
+
+/**
+ * `rows` in the order of `sort` (missing values last), as the server would order them; with
+ * no sort, the server's default: newest start first, never-started runs last, then by id.
+ */
+export function sortRows(
+  rows: readonly IRunRow[],
+  sort: ISort | null
+): IRunRow[] {
+  if (!sort) {
+    return [...rows].sort(
+      (a, b) =>
+        compareValues(a.started_at, b.started_at, -1) ||
+        (a.run_id < b.run_id ? 1 : a.run_id > b.run_id ? -1 : 0)
+    );
+  }
+  const value = sortValue(sort.key);
+  const sign = sort.desc ? -1 : 1;
+  const keyed = rows.map((row, index) => ({ row, index, v: value(row) }));
+  // Ties keep the order they had (Array.sort is stable, the key is computed once per row).
+  keyed.sort((a, b) => compareValues(a.v, b.v, sign) || a.index - b.index);
+  return keyed.map(k => k.row);
+}
+
 /** Whether the server can sort by `column` (a run has many tags: no order by them). */
 export function isSortable(column: ColumnKey): boolean {
   return column !== 'tags';

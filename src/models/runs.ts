@@ -2,10 +2,36 @@
 import { ISignal, Signal } from '@lumino/signaling';
 import { IDisposable } from '@lumino/disposable';
 
-import { IRunRow, IStatusInfo, TrackrunApiError, TrackrunClient } from '../api';
+import {
+  IChanges,
+  IRunRow,
+  IStatusInfo,
+  TrackrunApiError,
+  TrackrunClient
+} from '../api';
+import {
+  ColumnKey,
+  MIN_COLUMN_WIDTH,
+  MOVABLE_BASE,
+  PINNED_COLUMNS,
+  columnsOf,
+  defaultColumns
+} from './columns';
+import { IFilterKeys } from './completion';
+import { applyChanges, covers, windowAround } from './feed';
 import { toServerFilter } from './filter';
-import { compareValues, isSortable, sortField, sortValue } from './order';
+import { ISort, isSortable, sortField, sortRows } from './order';
 import { STALL_MS, StepPoll } from './poll';
+
+export { ISort, sortRows };
+export {
+  BASE_COLUMNS,
+  ColumnKey,
+  MIN_COLUMN_WIDTH,
+  PINNED_COLUMNS,
+  columnsOf,
+  defaultColumns
+} from './columns';
 
 /** How the panel is connected to the server extension. */
 export type ConnectionState =
@@ -17,24 +43,6 @@ export type ConnectionState =
   | { kind: 'unreachable'; message: string }
   | { kind: 'error'; message: string };
 
-/** A column of the runs table: a built-in one, `params.KEY` or `metrics.KEY`. */
-export type ColumnKey = string;
-
-/** The built-in columns, in display order. */
-export const BASE_COLUMNS: readonly ColumnKey[] = [
-  'status',
-  'name',
-  'notebook',
-  'started',
-  'duration'
-];
-/** Columns always shown first, in this order (they say which run a row is). */
-export const PINNED_COLUMNS: readonly ColumnKey[] = ['status', 'name'];
-/** Built-in columns that can be hidden and moved. */
-const MOVABLE_BASE: readonly ColumnKey[] = ['notebook', 'started', 'duration'];
-/** Narrowest a column can be dragged (px). */
-export const MIN_COLUMN_WIDTH = 24;
-
 /** How the table looks, kept per store across reloads (see models/viewstate.ts). */
 export interface ITableState {
   filter: string;
@@ -43,11 +51,6 @@ export interface ITableState {
   columns: ColumnKey[] | null;
   /** Widths (px) the user gave columns. */
   widths: Record<ColumnKey, number>;
-}
-
-export interface ISort {
-  key: ColumnKey;
-  desc: boolean;
 }
 
 export interface IFilterError {
@@ -59,76 +62,18 @@ export interface IFilterError {
 /** How a click changes the selection. */
 export type SelectMode = 'single' | 'toggle' | 'range';
 
-/** Most rows fetched at once (the API's maximum page). */
-export const MAX_ROWS = 10000;
-/** Poll interval, and its floor under load (ms); polls stand by while the page is hidden. */
-const POLL_INTERVAL = 1500;
-
-/** `rows` in the order of `sort` (missing values last), as the server would order them. */
-export function sortRows(rows: readonly IRunRow[], sort: ISort): IRunRow[] {
-  const value = sortValue(sort.key);
-  const sign = sort.desc ? -1 : 1;
-  const keyed = rows.map((row, index) => ({ row, index, v: value(row) }));
-  // Ties keep the order they had (Array.sort is stable, the key is computed once per row).
-  keyed.sort((a, b) => compareValues(a.v, b.v, sign) || a.index - b.index);
-  return keyed.map(k => k.row);
-}
-
-/** `tags` (when any run has one), then every `params.KEY` and `metrics.KEY` of `rows`, sorted. */
-export function columnsOf(rows: readonly IRunRow[]): ColumnKey[] {
-  const keys = new Set<string>();
-  const tags = rows.some(r => r.tags.length > 0);
-  for (const row of rows) {
-    for (const k of Object.keys(row.params)) {
-      keys.add(`params.${k}`);
-    }
-    for (const k of Object.keys(row.metrics)) {
-      keys.add(`metrics.${k}`);
-    }
-  }
-  return [...(tags ? ['tags'] : []), ...[...keys].sort()];
-}
-
-/**
- * The columns shown until the user picks some: tags when any run has one, the params the
- * runs differ in (a param
- * every run has with one value tells nothing), then the metric keys at least half the runs
- * logged, most common first (not every key ever logged), at most `max` of each.
- */
-export function defaultColumns(rows: readonly IRunRow[], max = 6): ColumnKey[] {
-  const params = new Map<string, Set<string>>();
-  const counts = new Map<string, number>();
-  const paramRuns = new Map<string, number>();
-  for (const row of rows) {
-    for (const [k, v] of Object.entries(row.params)) {
-      const seen = params.get(k) ?? new Set<string>();
-      seen.add(JSON.stringify(v));
-      params.set(k, seen);
-      paramRuns.set(k, (paramRuns.get(k) ?? 0) + 1);
-    }
-    for (const [k, m] of Object.entries(row.metrics)) {
-      // Rows list every key of the page, null for runs that never logged it.
-      if (m && (m.count !== undefined ? m.count > 0 : m.last !== null)) {
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
-    }
-  }
-  const differing = [...params.entries()]
-    .filter(
-      ([k, values]) => values.size > 1 || paramRuns.get(k) !== rows.length
-    )
-    .map(([k]) => k)
-    .sort()
-    .slice(0, max)
-    .map(k => `params.${k}`);
-  const common = [...counts.entries()]
-    .filter(([, n]) => n * 2 >= rows.length)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .slice(0, max)
-    .map(([k]) => `metrics.${k}`);
-  const tags = rows.some(r => r.tags.length > 0) ? ['tags'] : [];
-  return [...tags, ...differing, ...common];
-}
+/** Stores with more matching runs than this are fetched in windows (visible rows + margin). */
+export const WINDOW_THRESHOLD = 2000;
+/** The first window fetched, before the size of the list is known. */
+const FIRST_WINDOW = 200;
+/** Rows fetched above and below the visible ones in a window. */
+const MARGIN = 100;
+/** Seconds the server holds a change-feed request when nothing changes. */
+const FEED_TIMEOUT = 10;
+/** The filter box's completion names are read again at most this often (ms). */
+const KEYS_MAX_AGE = 10000;
+/** Pause after applying changes, so that bursts arrive batched (ms). */
+const FEED_PAUSE = 300;
 
 /** The selected ids still present in `rows` (deleted or filtered-out runs leave it). */
 export function keptSelection(
@@ -177,6 +122,27 @@ export class RunsModel implements IDisposable {
     return this._total;
   }
 
+  /** Position of rows[0] in the whole list (0 unless the list is fetched in windows). */
+  get offset(): number {
+    return this._offset;
+  }
+
+  /** `GET runs` requests made (list fetches, not change-feed polls): for tests and benches. */
+  get listFetches(): number {
+    return this._listFetches;
+  }
+
+  /**
+   * The table shows positions `first`..`last` (end excluded): in a list fetched in
+   * windows, fetch the window around them when the rows held do not cover them.
+   */
+  setVisibleRange(first: number, last: number): void {
+    this._range = [first, last];
+    if (!this._whole && this._loaded && !this._covered()) {
+      this._relist();
+    }
+  }
+
   /** Whether at least one page has arrived since the filter last changed. */
   get loaded(): boolean {
     return this._loaded;
@@ -197,6 +163,34 @@ export class RunsModel implements IDisposable {
 
   get filter(): string {
     return this._filter;
+  }
+
+  /** The store's params and metric keys and tags, for the filter box's completions. */
+  get filterKeys(): IFilterKeys {
+    return this._keys;
+  }
+
+  /** The filter keys changed. */
+  get keysChanged(): ISignal<this, void> {
+    return this._keysChanged;
+  }
+
+  /** Read the filter keys from the store, unless read in the last few seconds. */
+  loadFilterKeys(): void {
+    const now = Date.now();
+    if (now - this._keysAt < KEYS_MAX_AGE) {
+      return;
+    }
+    this._keysAt = now;
+    this._client
+      .keys()
+      .then(keys => {
+        this._keys = keys;
+        this._keysChanged.emit();
+      })
+      .catch(() => {
+        this._keysAt = 0; // completions are a help: try again on the next focus
+      });
   }
 
   get filterError(): IFilterError | null {
@@ -272,14 +266,12 @@ export class RunsModel implements IDisposable {
       isSortable(sort.key)
     ) {
       this._sort = { key: sort.key, desc: sort.desc };
-      this._etag = null;
     }
     if (typeof state.filter === 'string') {
       this._filter = state.filter;
-      this._etag = null;
     }
+    this._relist();
     this._stateChanged.emit();
-    this._poll.refresh();
   }
 
   get selection(): ReadonlySet<string> {
@@ -315,10 +307,9 @@ export class RunsModel implements IDisposable {
       return;
     }
     this._filter = text;
-    this._etag = null;
     this._stateChanged.emit();
     this._tableStateChanged.emit();
-    this._poll.refresh(); // also restarts polling stopped by an invalid filter
+    this._relist(); // also restarts polling stopped by an invalid filter
   }
 
   /** Sort by `key`; the same key again flips the direction. */
@@ -332,17 +323,21 @@ export class RunsModel implements IDisposable {
       // Times and numbers are most useful newest/largest first; names A to Z.
       this._sort = { key, desc: key !== 'name' && key !== 'notebook' };
     }
-    this._etag = null;
-    // Sorted here at once (the server's order replaces it when its answer comes): with
-    // thousands of runs a click answers in a frame, not after a full reload.
-    this._setRows(
-      sortRows(this._rows, this._sort),
-      this._total,
-      this._rowsFilter
-    );
+    // The whole list is sorted here at once, and stays so (changes are applied in this
+    // order): a click answers in a frame, not after a reload. A window of a longer list
+    // must come from the server in the new order.
+    if (this._whole) {
+      this._setRows(
+        sortRows(this._rows, this._sort),
+        this._total,
+        this._rowsFilter
+      );
+      this._orderOfRows = this._orderBy();
+    } else {
+      this._relist();
+    }
     this._stateChanged.emit();
     this._tableStateChanged.emit();
-    this._poll.refresh();
   }
 
   /** Show these columns after the pinned ones, in this order. */
@@ -448,45 +443,92 @@ export class RunsModel implements IDisposable {
       return;
     }
     this._disposed = true;
+    this._feedAbort?.abort();
     this._poll.dispose();
     Signal.clearData(this);
   }
 
   private async _step(): Promise<number | null> {
+    this._relistAsked = false;
+    const listing = this._mustList();
     // A server that stalls never fails the request: say so after a while, keep waiting.
+    // A change-feed request is held by the server up to FEED_TIMEOUT by design.
     const stall = window.setTimeout(
       () =>
         this._setConnection({
           kind: 'unreachable',
           message: 'The Jupyter server has not answered for a while.'
         }),
-      STALL_MS
+      STALL_MS + (listing ? 0 : FEED_TIMEOUT * 1000)
     );
     try {
-      return await this._load();
+      if (this._connection.kind !== 'ok' || this._status === null) {
+        this._status = await this._client.status();
+        this._setConnection({ kind: 'ok' });
+      }
+      return await (listing ? this._list() : this._follow());
     } finally {
       window.clearTimeout(stall);
     }
   }
 
-  private async _load(): Promise<number | null> {
-    if (this._connection.kind !== 'ok' || this._status === null) {
-      this._status = await this._client.status();
-      this._setConnection({ kind: 'ok' });
+  /** Whether the next step fetches the list (else it follows the change feed). */
+  private _mustList(): boolean {
+    return (
+      this._token === null ||
+      this._rowsFilter !== toServerFilter(this._filter) ||
+      this._orderOfRows !== this._orderBy() ||
+      !this._covered() ||
+      // A window of a list short enough to hold whole (its size was not known yet).
+      (!this._whole && this._total <= WINDOW_THRESHOLD)
+    );
+  }
+
+  /** Whether the rows held cover the visible ones (always, for the whole list). */
+  private _covered(): boolean {
+    if (this._whole) {
+      return true;
     }
+    return covers(
+      { rows: this._rows, offset: this._offset, total: this._total },
+      this._range[0],
+      this._range[1]
+    );
+  }
+
+  /** Fetch the list (or its window) again at once, cancelling a change-feed poll. */
+  private _relist(): void {
+    this._token = null;
+    this._feedAbort?.abort();
+    // One step asked for is enough (a scroll asks once per frame): it lists what is needed
+    // when it runs.
+    if (!this._relistAsked) {
+      this._relistAsked = true;
+      this._poll.refresh();
+    }
+  }
+
+  /** `GET runs`: the whole list when it is short, else the window around the visible rows. */
+  private async _list(): Promise<number | null> {
     const filter = this._filter;
     const query = toServerFilter(filter);
     const orderBy = this._orderBy();
-    const started = performance.now();
+    // The size of the list for this filter is known once an answer came; guess until then.
+    const known = this._rowsFilter === query && this._loaded;
+    const small = known && this._total <= WINDOW_THRESHOLD;
+    const { offset, limit } = small
+      ? { offset: 0, limit: WINDOW_THRESHOLD }
+      : windowAround(
+          this._range[0],
+          Math.max(this._range[1], this._range[0] + FIRST_WINDOW - MARGIN),
+          MARGIN
+        );
     let answer;
+    this._listFetches++;
     try {
       answer = await this._client.runs(
-        {
-          filter: query,
-          order_by: orderBy,
-          limit: MAX_ROWS
-        },
-        this._etag
+        { filter: query, order_by: orderBy, limit, offset },
+        null
       );
     } catch (error) {
       if (
@@ -505,39 +547,77 @@ export class RunsModel implements IDisposable {
       }
       throw error;
     }
-    if (filter !== this._filter || orderBy !== this._orderBy()) {
+    if (filter !== this._filter || orderBy !== this._orderBy() || !answer) {
       return 0; // the filter or order changed while this request was out: ask again
     }
+    const page = answer.page;
     if (this._filterError) {
       this._filterError = null;
       this._stateChanged.emit();
     }
-    if (answer === null && this._rowsFilter !== query) {
-      this._rowsFilter = query; // 304 for this filter: the rows held answer it
+    this._loaded = true;
+    if (page.change_token !== this._seenToken) {
+      this._seenToken = page.change_token;
+      this._status = await this._client.status();
       this._stateChanged.emit();
     }
-    if (answer !== null) {
-      const elapsed = performance.now() - started;
-      // A large store under live updates: poll less often than a full page takes to load.
-      this._cost = elapsed;
-      this._etag = answer.etag;
-      this._loaded = true;
-      if (answer.page.change_token !== this._token) {
-        this._token = answer.page.change_token;
-        this._status = await this._client.status();
-        this._stateChanged.emit();
-      }
-      const stale = this._rowsFilter !== query;
-      this._setRows(answer.page.runs, answer.page.total, query);
-      if (stale) {
-        this._stateChanged.emit();
-      }
+    const stale = this._rowsFilter !== query;
+    this._offset = page.offset;
+    this._whole = page.offset === 0 && page.runs.length >= page.total;
+    this._token = page.change_token;
+    this._orderOfRows = orderBy;
+    this._setRows(page.runs, page.total, query);
+    if (stale) {
+      this._stateChanged.emit();
     }
-    return this._interval();
+    return 0; // then follow the change feed (or fetch the whole of a short list)
   }
 
-  private _interval(): number {
-    return Math.max(POLL_INTERVAL, Math.min(this._cost * 4, 15000));
+  /** One long poll of `GET changes`, applied to the rows held. */
+  private async _follow(): Promise<number | null> {
+    const token = this._token as string;
+    const query = this._rowsFilter;
+    const abort = new AbortController();
+    this._feedAbort = abort;
+    let answer: IChanges;
+    try {
+      answer = await this._client.changeFeed(token, FEED_TIMEOUT, {
+        filter: query,
+        signal: abort.signal
+      });
+    } catch (error) {
+      if (abort.signal.aborted) {
+        return 0; // cancelled for a new filter, order or window: list at once
+      }
+      throw error;
+    } finally {
+      if (this._feedAbort === abort) {
+        this._feedAbort = null;
+      }
+    }
+    if (this._token !== token || this._rowsFilter !== query) {
+      return 0;
+    }
+    const outcome = applyChanges(
+      { rows: this._rows, offset: this._offset, total: this._total },
+      answer,
+      this._sort
+    );
+    if (outcome.kind === 'refetch') {
+      this._token = null;
+      return 0;
+    }
+    this._token = answer.change_token;
+    if (outcome.kind === 'same') {
+      return 0;
+    }
+    // The rows first: the token now says they are applied, whatever the status call does.
+    this._setRows(outcome.rows, outcome.total, query, outcome.removed);
+    if (outcome.statusChanged) {
+      this._status = await this._client.status();
+      this._stateChanged.emit();
+    }
+    return FEED_PAUSE;
   }
 
   private _orderBy(): string {
@@ -548,7 +628,12 @@ export class RunsModel implements IDisposable {
     return `${field} ${this._sort.desc ? 'desc' : 'asc'}`;
   }
 
-  private _setRows(rows: IRunRow[], total: number, filter: string): void {
+  private _setRows(
+    rows: IRunRow[],
+    total: number,
+    filter: string,
+    removed: readonly string[] = []
+  ): void {
     this._rows = rows;
     this._total = total;
     this._rowsFilter = filter;
@@ -563,7 +648,11 @@ export class RunsModel implements IDisposable {
       this._auto = auto;
       this._stateChanged.emit();
     }
-    const kept = keptSelection(this._selection, this._byId);
+    // Runs deleted or filtered out leave the selection; in a window, runs merely scrolled
+    // out of it stay selected.
+    const kept = this._whole
+      ? keptSelection(this._selection, this._byId)
+      : new Set([...this._selection].filter(id => !removed.includes(id)));
     if (kept.size !== this._selection.size) {
       this._selection = kept;
       this._selectionChanged.emit();
@@ -607,9 +696,22 @@ export class RunsModel implements IDisposable {
   private _byId = new Map<string, IRunRow>();
   private _total = 0;
   private _loaded = false;
-  private _etag: string | null = null;
+  /** The change token the rows held answer (null: fetch the list next). */
   private _token: string | null = null;
-  private _cost = 0;
+  /** The last token whose status counts were fetched. */
+  private _seenToken: string | null = null;
+  private _offset = 0;
+  /** Whether the rows held are the whole list (else a window of it). */
+  private _whole = true;
+  /** The order_by the rows held were fetched (or sorted) in. */
+  private _orderOfRows = '';
+  private _range: [number, number] = [0, FIRST_WINDOW - MARGIN];
+  private _feedAbort: AbortController | null = null;
+  private _relistAsked = false;
+  private _keys: IFilterKeys = { params: [], metrics: [], tags: [] };
+  private _keysAt = 0;
+  private _keysChanged = new Signal<this, void>(this);
+  private _listFetches = 0;
   private _status: IStatusInfo | null = null;
   private _connection: ConnectionState = { kind: 'connecting' };
   private _filter = '';

@@ -105,6 +105,11 @@ def samples(ids: list[str]) -> list[Sample]:
             "runs/{run_id}/tags", "post", f"runs/{first}/tags", 200, body={"add": ["best"]}
         ),
         ("runs/{run_id}", "delete"): Sample("runs/{run_id}", "delete", f"runs/{second}", 200),
+        # Nothing is in the trash when the walk reaches these: both answer 404, changing nothing.
+        ("trash/{run_id}/restore", "post"): Sample(
+            "trash/{run_id}/restore", "post", f"trash/{first}/restore", 404, body={}
+        ),
+        ("trash/{run_id}", "delete"): Sample("trash/{run_id}", "delete", f"trash/{first}", 404),
     }
     out = []
     for route, handler in ROUTES:

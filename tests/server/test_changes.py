@@ -47,6 +47,7 @@ async def test_feed_reports_new_changed_and_deleted_runs(jp_fetch: Any) -> None:
         "reset": False,
         "runs": [],
         "deleted": [],
+        "unmatched": [],
     }
 
 
@@ -86,3 +87,37 @@ async def test_windows_cover_the_list_once_with_its_total(jp_fetch: Any) -> None
     assert past["runs"] == [] and past["total"] == 7
     filtered = await get(jp_fetch, "runs", filter="params.i >= 5", limit=1)
     assert filtered["total"] == 2 and len(filtered["runs"]) == 1
+
+
+async def test_feed_with_a_filter_sends_matching_rows_and_names_the_others(jp_fetch: Any) -> None:
+    first, second = make_runs()
+    token = (await get(jp_fetch, "runs"))["change_token"]
+    for run_id in (first, second):
+        await jp_fetch(
+            "trackrun", "api", "runs", run_id, "tags", method="POST", body='{"add": ["seen"]}'
+        )
+    response = await jp_fetch(
+        "trackrun",
+        "api",
+        "changes",
+        params={"since": token, "timeout": "10", "filter": "params.lr > 0.005"},
+    )
+    check_answer("changes", "get", response)
+    answer = json.loads(response.body)
+    assert [r["run_id"] for r in answer["runs"]] == [first]
+    assert answer["unmatched"] == [second] and answer["deleted"] == []
+
+
+async def test_feed_refuses_an_invalid_filter(jp_fetch: Any) -> None:
+    import pytest
+    from tornado.httpclient import HTTPClientError
+
+    make_runs()
+    # A filter that only parses inside the parentheses the server adds is refused too.
+    for bad in ("params.lr >", "status = 'x') or (name ~ 'a'"):
+        with pytest.raises(HTTPClientError) as error:
+            await jp_fetch(
+                "trackrun", "api", "changes", params={"since": "", "timeout": "0", "filter": bad}
+            )
+        assert error.value.code == 400
+        assert json.loads(error.value.response.body)["code"] == "invalid_filter"

@@ -1,8 +1,10 @@
-"""Changing the store from a terminal: ``rm``, ``gc``, ``kill``, ``reindex`` (deleting ones honour ``--dry-run``)."""
+"""Changing the store from a terminal: ``rm``, ``trash``, ``restore``, ``gc``, ``kill``, ``reindex``
+(deleting ones honour ``--dry-run``)."""
 
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from trackrun.cli.common import open_store, parse_duration
@@ -15,6 +17,13 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="also remove queued or running runs")
     p.add_argument("--dry-run", action="store_true", help="only list what would be moved")
     p.set_defaults(handler=_cmd_rm)
+
+    p = sub.add_parser("trash", help="list the runs in the store's trash")
+    p.set_defaults(handler=_cmd_trash)
+
+    p = sub.add_parser("restore", help="move runs back from the trash")
+    p.add_argument("runs", nargs="+", help="full run ids (see `trackrun trash`)")
+    p.set_defaults(handler=_cmd_restore)
 
     p = sub.add_parser(
         "gc", help="move old failed/killed/lost runs to the trash; --purge empties it"
@@ -43,6 +52,27 @@ def _cmd_rm(args: argparse.Namespace) -> int:
     print(
         f"{verb} {len(ids)} run(s) to the trash: {', '.join(ids)} (trackrun gc --purge empties it)"
     )
+    return 0
+
+
+def _cmd_trash(args: argparse.Namespace) -> int:
+    from trackrun.store.gc import list_trash
+
+    runs = list_trash(open_store(args))
+    if not runs:
+        print("the trash is empty")
+    for run in runs:
+        deleted = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["deleted_at"]))
+        print(f"{run['run_id']}  {run['name'] or '?'}  (deleted {deleted})")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from trackrun.store.gc import restore_run
+
+    store = open_store(args)
+    for run_id in args.runs:
+        print(f"restored {restore_run(store, run_id)}")
     return 0
 
 

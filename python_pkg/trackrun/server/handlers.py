@@ -85,7 +85,7 @@ class ChangesHandler(TrackrunHandler):
     operations = {
         "get": s.Operation(
             "Long poll: the runs changed and deleted since the token `since`, once there are"
-            " any (else at `timeout` s, <= 30)",
+            " any (else at `timeout` s, <= 30); with `filter`, which of them match it",
             s.Changes,
             query=s.ChangesQuery,
             errors=(400,),
@@ -105,7 +105,7 @@ class ChangesHandler(TrackrunHandler):
             if token != known or asyncio.get_running_loop().time() >= deadline:
                 break
             await asyncio.sleep(0.5)
-        self.reply(await self.call(self.manager.changes, known, token))
+        self.reply(await self.call(self.manager.changes, known, token, query.get("filter")))
 
 
 class RunHandler(TrackrunHandler):
@@ -321,6 +321,60 @@ class TagsHandler(TrackrunHandler):
         self.reply(await self.call(self.manager.set_tags, run_id, add, remove))
 
 
+class KeysHandler(TrackrunHandler):
+    operations = {
+        "get": s.Operation(
+            "Params and metric keys and tags in the store (for the filter box's completion)",
+            s.FilterKeys,
+            errors=(),
+        )
+    }
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(self.manager.filter_keys))
+
+
+class TrashHandler(TrackrunHandler):
+    operations = {"get": s.Operation("The runs in the store's trash", s.TrashList, errors=())}
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(self.manager.trash_list))
+
+
+class TrashedRunHandler(TrackrunHandler):
+    operations = {
+        "delete": s.Operation(
+            "Delete a run in the trash for good (its folder is removed)",
+            s.Deleted,
+            errors=(400, 404),
+        )
+    }
+
+    @web.authenticated
+    @authorized
+    async def delete(self, run_id: str) -> None:
+        self.reply(await self.call(self.manager.delete_forever, run_id))
+
+
+class RestoreHandler(TrackrunHandler):
+    operations = {
+        "post": s.Operation(
+            "Move a run back from the trash and index it (409: a run with that id exists)",
+            s.Restored,
+            errors=(400, 404, 409),
+        )
+    }
+
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        self.reply(await self.call(self.manager.restore, run_id))
+
+
 #: (path relative to /trackrun/api/, handler): every route of the extension. Placeholders
 #: are the path parameters of schemas.PATH_PARAMETERS.
 ROUTES: list[tuple[str, type[TrackrunHandler]]] = [
@@ -338,6 +392,10 @@ ROUTES: list[tuple[str, type[TrackrunHandler]]] = [
     ("runs/{run_id}/kill", KillHandler),
     ("runs/{run_id}/rerun", RerunHandler),
     ("runs/{run_id}/tags", TagsHandler),
+    ("keys", KeysHandler),
+    ("trash", TrashHandler),
+    ("trash/{run_id}", TrashedRunHandler),
+    ("trash/{run_id}/restore", RestoreHandler),
 ]
 
 

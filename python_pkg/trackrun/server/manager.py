@@ -18,6 +18,7 @@ from trackrun.layout import ACTIVE_STATUSES, RunPaths, read_json_object
 from trackrun.server import schemas as s
 from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
 from trackrun.store import Store
+from trackrun.store.filters import compile_filter
 from trackrun.store.schema import LIST_COLUMNS
 from trackrun.table import Table, jsonable
 from trackrun.values import normalize_tags
@@ -25,6 +26,8 @@ from trackrun.values import normalize_tags
 MAX_RUNS_PAGE = 10_000
 DEFAULT_RUNS_PAGE = 200
 MAX_LOG_BYTES = 4 * 1024 * 1024
+#: Most names of each kind GET keys answers (a completion list, not an export).
+MAX_KEYS = 5000
 #: Beyond this many changed rows, the change feed asks the client to refetch its window.
 MAX_CHANGED_ROWS = 500
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,200}$")
@@ -73,10 +76,26 @@ class RunsManager:
             columns = con.execute(SIGNATURES_SQL).fetchnumpy()
         self._feed.remember(token, signatures(columns))
 
-    def changes(self, since: str, token: str) -> s.Changes:
-        """The rows changed and the ids deleted from ``since`` to ``token`` (see s.Changes)."""
+    def changes(self, since: str, token: str, filter_text: str | None = None) -> s.Changes:
+        """The rows changed and the ids deleted from ``since`` to ``token`` (see s.Changes).
+
+        With ``filter_text``, only the changed rows matching it are sent; the other changed
+        ids are listed as ``unmatched``. Raises FilterError (400) for an invalid filter.
+        """
+        if filter_text and filter_text.strip():
+            # Checked alone first: once it parses as a whole, wrapping it in parentheses
+            # and adding the id test below cannot change what it means.
+            compile_filter(filter_text)
+        else:
+            filter_text = None
         self.remember(token)
-        answer: s.Changes = {"change_token": token, "reset": False, "runs": [], "deleted": []}
+        answer: s.Changes = {
+            "change_token": token,
+            "reset": False,
+            "runs": [],
+            "deleted": [],
+            "unmatched": [],
+        }
         if since == token:
             return answer
         diff = self._feed.diff(since, token)
@@ -85,8 +104,14 @@ class RunsManager:
             return answer
         changed, answer["deleted"] = diff
         if changed:
-            rows = self.store.runs(_ids_filter(changed), limit=len(changed))
-            answer["runs"] = [run_row(row) for row in rows]
+            query = _ids_filter(changed)
+            if filter_text is not None:
+                query = f"({filter_text}) and {query}"
+            rows = self.store.runs(query, limit=len(changed))
+            wanted = set(changed)
+            answer["runs"] = [run_row(row) for row in rows if row["run_id"] in wanted]
+            matched = {row["run_id"] for row in answer["runs"]}
+            answer["unmatched"] = [run_id for run_id in changed if run_id not in matched]
         return answer
 
     def list_runs(
@@ -113,6 +138,21 @@ class RunsManager:
             "limit": limit,
             "change_token": change_token,
         }
+
+    def filter_keys(self) -> s.FilterKeys:
+        """Every params key, metric key and tag in the store, sorted (MAX_KEYS of each)."""
+        with self.store.connection() as con:
+            names = [
+                [
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL "
+                        f"ORDER BY {column} LIMIT {MAX_KEYS}"
+                    ).fetchall()
+                ]
+                for table, column in (("params", "key"), ("metric_summary", "key"), ("tags", "tag"))
+            ]
+        return {"params": names[0], "metrics": names[1], "tags": names[2]}
 
     def running_counts(self) -> dict[str, int]:
         with self.store.connection() as con:
@@ -275,6 +315,23 @@ class RunsManager:
         from trackrun.store.gc import trash_runs
 
         trash_runs(self.store, [check_run_id(run_id)], force=force)
+        return {"run_id": run_id, "deleted": True}
+
+    def trash_list(self) -> s.TrashList:
+        from trackrun.store.gc import list_trash
+
+        return {"runs": cast(list[s.TrashedRun], list_trash(self.store))}
+
+    def restore(self, run_id: str) -> s.Restored:
+        from trackrun.store.gc import restore_run
+
+        restore_run(self.store, check_run_id(run_id))
+        return {"run_id": run_id, "restored": True}
+
+    def delete_forever(self, run_id: str) -> s.Deleted:
+        from trackrun.store.gc import delete_forever
+
+        delete_forever(self.store, check_run_id(run_id))
         return {"run_id": run_id, "deleted": True}
 
     def set_tags(self, run_id: str, add: list[str], remove: list[str]) -> s.Tags:

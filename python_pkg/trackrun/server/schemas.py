@@ -108,12 +108,15 @@ class Changes(TypedDict):
     """``GET changes``: once the store's token differs from ``since`` (or at the timeout), the
     rows that changed or appeared since then, the ids deleted, and the new token. ``reset``:
     the server cannot tell (``since`` unknown or too old, or too many changes), so refetch
-    the list window; ``runs`` and ``deleted`` are then empty."""
+    the list window; ``runs``, ``deleted`` and ``unmatched`` are then empty. With a
+    ``filter``, ``runs`` holds only the changed rows that match it, and ``unmatched`` the ids
+    of changed runs that do not (any more): the panel drops those from its list."""
 
     change_token: str
     reset: bool
     runs: list[RunRow]
     deleted: list[str]
+    unmatched: list[str]
 
 
 class Artifact(TypedDict):
@@ -266,6 +269,36 @@ class Rerun(TypedDict):
     run_id: str
 
 
+class FilterKeys(TypedDict):
+    """``GET keys``: the names the filter box completes, from the store: params and metric
+    keys, and tags (each sorted, at most MAX_KEYS of each)."""
+
+    params: list[str]
+    metrics: list[str]
+    tags: list[str]
+
+
+class TrashedRun(TypedDict):
+    """A run in the store's trash: restorable until it is deleted for good."""
+
+    run_id: str
+    name: str | None
+    notebook: str | None
+    created_at: float | None
+    deleted_at: float
+
+
+class TrashList(TypedDict):
+    """``GET trash``: the runs in the trash, newest deletion first."""
+
+    runs: list[TrashedRun]
+
+
+class Restored(TypedDict):
+    run_id: str
+    restored: bool
+
+
 class Tags(TypedDict):
     run_id: str
     tags: list[str]
@@ -294,6 +327,7 @@ class RunsQuery(TypedDict, total=False):
 class ChangesQuery(TypedDict, total=False):
     since: str
     timeout: int
+    filter: str
 
 
 class DeleteQuery(TypedDict, total=False):

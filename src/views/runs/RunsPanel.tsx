@@ -2,37 +2,39 @@
 import {
   ReactWidget,
   UseSignal,
+  launchIcon,
   refreshIcon,
   tableRowsIcon
 } from '@jupyterlab/ui-components';
-import React, { useEffect, useRef, useState } from 'react';
+import React, { useCallback, useEffect, useRef, useState } from 'react';
 
-import {
-  ColumnKey,
-  ConnectionState,
-  IFilterError,
-  MAX_ROWS,
-  RunsModel
-} from '../../models/runs';
+import { ColumnKey, ConnectionState, RunsModel } from '../../models/runs';
+import { TrashModel } from '../../models/trash';
+import { FilterBox } from './FilterBox';
 import { RunsTable, columnTitle } from './RunsTable';
+import { ITrashActions, TrashSection } from './TrashSection';
 
 /** What the panel asks of the application (commands, in plugin.ts). */
-export interface IRunsPanelActions {
+export interface IRunsPanelActions extends ITrashActions {
   open: (runId: string) => void;
+  /** Open the table full-width in the main area. */
+  openTable: () => void;
   compare: () => void;
   refresh: () => void;
 }
 
-/** The left-area widget listing runs. */
+/** The left-area widget listing runs, and the runs in the trash below them. */
 export class RunsPanel extends ReactWidget {
-  constructor(model: RunsModel, actions: IRunsPanelActions) {
+  constructor(model: RunsModel, trash: TrashModel, actions: IRunsPanelActions) {
     super();
     this.model = model;
+    this.trash = trash;
     this._actions = actions;
     this.addClass('trackrun-RunsPanel');
   }
 
   readonly model: RunsModel;
+  readonly trash: TrashModel;
 
   /** Put the keyboard focus in the filter box. */
   focusFilter(): void {
@@ -48,11 +50,17 @@ export class RunsPanel extends ReactWidget {
         {() => (
           <div className="trackrun-RunsPanel-content">
             <PanelHeader model={model} actions={this._actions} />
-            <FilterBox
-              value={model.filter}
-              error={model.filterError}
-              onChange={text => model.setFilter(text)}
-            />
+            <UseSignal signal={model.keysChanged}>
+              {() => (
+                <FilterBox
+                  value={model.filter}
+                  error={model.filterError}
+                  keys={model.filterKeys}
+                  onFocus={() => model.loadFilterKeys()}
+                  onChange={text => model.setFilter(text)}
+                />
+              )}
+            </UseSignal>
             <ConnectionBanner state={model.connection} />
             <UseSignal signal={model.changed}>
               {() => (
@@ -61,6 +69,7 @@ export class RunsPanel extends ReactWidget {
                 </UseSignal>
               )}
             </UseSignal>
+            <TrashSection model={this.trash} actions={this._actions} />
           </div>
         )}
       </UseSignal>
@@ -100,6 +109,14 @@ function PanelHeader(props: {
         onClick={() => setChoosing(!choosing)}
       >
         <tableRowsIcon.react tag="span" />
+      </button>
+      <button
+        className="trackrun-IconButton trackrun-RunsPanel-openTable"
+        title="Open the runs as a table in the main area (with grouping)"
+        aria-label="Open as table"
+        onClick={() => actions.openTable()}
+      >
+        <launchIcon.react tag="span" />
       </button>
       <button
         className="trackrun-IconButton trackrun-RunsPanel-refresh"
@@ -191,76 +208,6 @@ function ColumnChooser(props: {
   );
 }
 
-/** The filter box: applies after a pause in typing or on Enter; shows the parser's error. */
-function FilterBox(props: {
-  value: string;
-  error: IFilterError | null;
-  onChange: (text: string) => void;
-}): JSX.Element {
-  const [text, setText] = useState(props.value);
-  const timer = useRef(0);
-  // The value this box last applied: a different one came from elsewhere (a restored
-  // filter after a reload) and replaces the text; our own never clobbers typing.
-  const applied = useRef(props.value);
-  useEffect(() => {
-    if (props.value !== applied.current) {
-      applied.current = props.value;
-      setText(props.value);
-    }
-  }, [props.value]);
-  useEffect(() => () => window.clearTimeout(timer.current), []);
-  const apply = (value: string, delay: number): void => {
-    window.clearTimeout(timer.current);
-    timer.current = window.setTimeout(() => {
-      applied.current = value;
-      props.onChange(value);
-    }, delay);
-  };
-  const { error } = props;
-  return (
-    <div className="trackrun-FilterBox">
-      <input
-        className={
-          'jp-mod-styled trackrun-FilterBox-input' +
-          (error ? ' trackrun-mod-invalid' : '')
-        }
-        type="search"
-        spellCheck={false}
-        placeholder="Search, or filter: params.lr < 0.01"
-        title={
-          'Words alone search names, tags and notes (resnet cifar). Or filter: ' +
-          'status = finished, params.lr < 1e-3, metrics.val_acc > 0.9, tag:baseline, ' +
-          'started > -7d, name ~ resnet (and, or, not, parentheses)'
-        }
-        aria-invalid={!!error}
-        value={text}
-        onChange={e => {
-          setText(e.target.value);
-          apply(e.target.value, 400);
-        }}
-        onKeyDown={e => {
-          if (e.key === 'Enter') {
-            apply(text, 0);
-          } else if (e.key === 'Escape') {
-            setText('');
-            apply('', 0);
-          }
-        }}
-      />
-      {error && (
-        <div className="trackrun-FilterBox-error" role="alert">
-          {error.column !== null && (
-            <pre className="trackrun-FilterBox-pointer">
-              {text + '\n' + ' '.repeat(Math.max(0, error.column - 1)) + '^'}
-            </pre>
-          )}
-          <span>{error.message}</span>
-        </div>
-      )}
-    </div>
-  );
-}
-
 function ConnectionBanner(props: {
   state: ConnectionState;
 }): JSX.Element | null {
@@ -298,6 +245,10 @@ function Body(props: {
 }): JSX.Element {
   const { model, actions } = props;
   const columns = model.columns;
+  const onRange = useCallback(
+    (first: number, last: number) => model.setVisibleRange(first, last),
+    [model]
+  );
   if (!model.loaded) {
     return (
       <div className="trackrun-RunsPanel-empty trackrun-muted">
@@ -305,7 +256,7 @@ function Body(props: {
       </div>
     );
   }
-  if (model.rows.length === 0) {
+  if (model.rows.length === 0 && model.total === 0) {
     if (model.filterError) {
       return <div className="trackrun-RunsPanel-empty" />;
     }
@@ -317,7 +268,6 @@ function Body(props: {
       <EmptyState />
     );
   }
-  const shown = model.rows.length;
   return (
     <>
       {model.stale && (
@@ -330,6 +280,9 @@ function Body(props: {
       <RunsTable
         stale={model.stale}
         rows={model.rows}
+        offset={model.offset}
+        total={model.total}
+        onRange={onRange}
         columns={columns}
         sort={model.sort}
         selection={model.selection}
@@ -343,9 +296,7 @@ function Body(props: {
         onContextMenu={runId => model.ensureSelected(runId)}
       />
       <div className="trackrun-RunsPanel-footer">
-        {shown < model.total
-          ? `showing ${shown.toLocaleString()} of ${model.total.toLocaleString()} runs (at most ${MAX_ROWS.toLocaleString()}: refine the filter)`
-          : `${model.total.toLocaleString()} run${model.total === 1 ? '' : 's'}`}
+        {`${model.total.toLocaleString()} run${model.total === 1 ? '' : 's'}`}
         {model.selection.size > 0 && ` · ${model.selection.size} selected`}
         {model.sort &&
           ` · sorted by ${columnTitle(model.sort.key) || 'status'}`}

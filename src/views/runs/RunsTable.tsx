@@ -8,6 +8,7 @@ import React, {
 } from 'react';
 
 import { IRunRow } from '../../api';
+import { IRowGroup } from '../../models/groups';
 import { isSortable } from '../../models/order';
 import {
   ColumnKey,
@@ -35,7 +36,17 @@ const OVERSCAN = 12;
 const NARROW = 420;
 
 export interface IRunsTableProps {
+  /** The rows held: positions `offset`.. of the list (all of it unless fetched in windows). */
   rows: readonly IRunRow[];
+  /** Position of rows[0] in the list (default 0). */
+  offset?: number;
+  /** Length of the whole list (default rows.length): the scroll height. */
+  total?: number;
+  /** The positions on screen changed (`first`..`last`, end excluded). */
+  onRange?: (first: number, last: number) => void;
+  /** Show the rows in these groups, each under a header (`rows` is then their rows, in
+   * order; windows are not supported). */
+  groups?: readonly IRowGroup[];
   /** The rows answer an earlier filter than the one typed: shown dimmed. */
   stale?: boolean;
   columns: readonly ColumnKey[];
@@ -190,14 +201,47 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
 
   useEffect(() => () => cancelAnimationFrame(frame.current), []);
 
-  // Durations of running runs tick every second, but only while one is on screen.
-  const first = Math.max(0, Math.floor(view.top / ROW_HEIGHT) - OVERSCAN);
+  // Grouped: the lines drawn are group headers and rows; each row's line is looked up.
+  const { groups } = props;
+  const lines = useMemo(() => {
+    if (!groups) {
+      return null;
+    }
+    const out: (IRowGroup | IRunRow)[] = [];
+    const lineOf = new Map<string, number>();
+    for (const group of groups) {
+      out.push(group);
+      for (const row of group.rows) {
+        lineOf.set(row.run_id, out.length);
+        out.push(row);
+      }
+    }
+    return { out, lineOf };
+  }, [groups]);
+  const offset = lines ? 0 : (props.offset ?? 0);
+  const total = lines ? lines.out.length : (props.total ?? rows.length);
+  // The positions on screen, then with a few rows around (those are drawn).
+  const shownFirst = Math.floor(view.top / ROW_HEIGHT);
+  const shownLast = Math.ceil((view.top + view.height) / ROW_HEIGHT);
+  const { onRange } = props;
+  useEffect(() => {
+    onRange?.(shownFirst, Math.min(total, shownLast));
+  }, [onRange, shownFirst, shownLast, total]);
+  const first = Math.max(offset, shownFirst - OVERSCAN);
   const last = Math.min(
-    rows.length,
-    Math.ceil((view.top + view.height) / ROW_HEIGHT) + OVERSCAN
+    lines ? total : offset + rows.length,
+    total,
+    shownLast + OVERSCAN
   );
-  const visible = rows.slice(first, last);
-  const ticking = visible.some(r => r.status === 'running');
+  // Rows of a window not fetched yet are blank until they come.
+  const visible: readonly (IRunRow | IRowGroup)[] =
+    last <= first
+      ? []
+      : lines
+        ? lines.out.slice(first, last)
+        : rows.slice(first - offset, last - offset);
+  // Durations of running runs tick every second, but only while one is on screen.
+  const ticking = visible.some(r => 'status' in r && r.status === 'running');
   const [tick, setTick] = useState(0);
   useEffect(() => {
     if (!ticking) {
@@ -309,7 +353,10 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     const next = Math.max(0, Math.min(rows.length - 1, at + moves[event.key]));
     props.onSelect(rows[next].run_id, event.shiftKey ? 'range' : 'single');
     // Keep the row in view (below the sticky header).
-    const top = next * ROW_HEIGHT;
+    const line = lines
+      ? (lines.lineOf.get(rows[next].run_id) ?? next)
+      : next + offset;
+    const top = line * ROW_HEIGHT;
     if (top < node.scrollTop) {
       node.scrollTop = top;
     } else if (top + 2 * ROW_HEIGHT > node.scrollTop + node.clientHeight) {
@@ -327,7 +374,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       onKeyDown={onKeyDown}
       tabIndex={0}
       role="grid"
-      aria-rowcount={rows.length}
+      aria-rowcount={total}
       aria-multiselectable={true}
     >
       <div
@@ -408,24 +455,42 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       </div>
       <div
         className="trackrun-RunsTable-body"
-        style={{ height: rows.length * ROW_HEIGHT, width: totalWidth }}
+        style={{ height: total * ROW_HEIGHT, width: totalWidth }}
       >
-        {visible.map((row, i) => (
-          <Row
-            key={row.run_id}
-            row={row}
-            index={first + i}
-            columns={columns}
-            template={template}
-            width={totalWidth}
-            nameLeft={stickyLeft('name') ?? 0}
-            selected={selection.has(row.run_id)}
-            tick={row.status === 'running' ? tick : 0}
-            onMouseDown={click}
-            onOpen={props.onOpen}
-            onContextMenu={props.onContextMenu}
-          />
-        ))}
+        {visible.map((row, i) =>
+          'label' in row ? (
+            <div
+              key={`group:${row.label}`}
+              className="trackrun-RunsTable-group"
+              role="row"
+              data-group={row.label}
+              style={{
+                transform: `translateY(${(first + i) * ROW_HEIGHT}px)`,
+                width: totalWidth
+              }}
+            >
+              <span className="trackrun-RunsTable-groupLabel">{row.label}</span>
+              <span className="trackrun-muted">
+                {row.rows.length} run{row.rows.length === 1 ? '' : 's'}
+              </span>
+            </div>
+          ) : (
+            <Row
+              key={row.run_id}
+              row={row}
+              index={first + i}
+              columns={columns}
+              template={template}
+              width={totalWidth}
+              nameLeft={stickyLeft('name') ?? 0}
+              selected={selection.has(row.run_id)}
+              tick={row.status === 'running' ? tick : 0}
+              onMouseDown={click}
+              onOpen={props.onOpen}
+              onContextMenu={props.onContextMenu}
+            />
+          )
+        )}
       </div>
     </div>
   );
