@@ -62,7 +62,7 @@ function targets(
   if (args.fromContextMenu === true) {
     const node = ctx.app.contextMenuHitTest(n => !!n.dataset.runId);
     const clicked = node?.dataset.runId;
-    if (clicked && !ctx.runs.selection.has(clicked)) {
+    if (clicked && !ctx.runs.selected.ids.has(clicked)) {
       return [clicked];
     }
   }

@@ -1,11 +1,6 @@
-// Tests of the runs list's ordering, columns and selection merging (models/runs.ts).
+// Tests of the runs list's ordering and columns (models/runs.ts, models/columns.ts).
 import { IRunRow } from '../api';
-import {
-  columnsOf,
-  defaultColumns,
-  keptSelection,
-  sortRows
-} from '../models/runs';
+import { columnsOf, defaultColumns, sortRows } from '../models/runs';
 
 function row(id: string, fields: Partial<IRunRow> = {}): IRunRow {
   return {
@@ -117,19 +112,6 @@ describe('defaultColumns', () => {
       'tags',
       'metrics.loss',
       'metrics.acc'
-    ]);
-  });
-});
-
-describe('keptSelection', () => {
-  it('drops runs that left the page and keeps the rest', () => {
-    const page = new Map([
-      ['a', row('a')],
-      ['c', row('c')]
-    ]);
-    expect([...keptSelection(new Set(['a', 'b', 'c']), page)]).toEqual([
-      'a',
-      'c'
     ]);
   });
 });

@@ -1,4 +1,4 @@
-// The runs list: what the sidebar shows (rows, filter, sort, columns, selection) and its polling.
+// The runs list: what the sidebar shows (rows, filter, sort) and how it follows the store.
 import { ISignal, Signal } from '@lumino/signaling';
 import { IDisposable } from '@lumino/disposable';
 
@@ -9,21 +9,16 @@ import {
   TrackrunApiError,
   TrackrunClient
 } from '../api';
-import {
-  ColumnKey,
-  MIN_COLUMN_WIDTH,
-  MOVABLE_BASE,
-  PINNED_COLUMNS,
-  columnsOf,
-  defaultColumns
-} from './columns';
+import { ColumnKey } from './columns';
 import { IFilterKeys } from './completion';
 import { applyChanges, covers, windowAround } from './feed';
 import { toServerFilter } from './filter';
+import { ILayoutState, ColumnLayout } from './layout';
 import { ISort, isSortable, sortField, sortRows } from './order';
 import { STALL_MS, StepPoll } from './poll';
+import { RunSelection, SelectMode } from './selection';
 
-export { ISort, sortRows };
+export { ISort, SelectMode, sortRows };
 export {
   BASE_COLUMNS,
   ColumnKey,
@@ -44,13 +39,9 @@ export type ConnectionState =
   | { kind: 'error'; message: string };
 
 /** How the table looks, kept per store across reloads (see models/viewstate.ts). */
-export interface ITableState {
+export interface ITableState extends ILayoutState {
   filter: string;
   sort: ISort | null;
-  /** The columns after the pinned ones, in order; null: the defaults. */
-  columns: ColumnKey[] | null;
-  /** Widths (px) the user gave columns. */
-  widths: Record<ColumnKey, number>;
 }
 
 export interface IFilterError {
@@ -58,9 +49,6 @@ export interface IFilterError {
   /** 1-based column in the filter text, when the server said where. */
   column: number | null;
 }
-
-/** How a click changes the selection. */
-export type SelectMode = 'single' | 'toggle' | 'range';
 
 /** Stores with more matching runs than this are fetched in windows (visible rows + margin). */
 export const WINDOW_THRESHOLD = 2000;
@@ -75,17 +63,11 @@ const KEYS_MAX_AGE = 10000;
 /** Pause after applying changes, so that bursts arrive batched (ms). */
 const FEED_PAUSE = 300;
 
-/** The selected ids still present in `rows` (deleted or filtered-out runs leave it). */
-export function keptSelection(
-  selection: ReadonlySet<string>,
-  rows: ReadonlyMap<string, IRunRow>
-): Set<string> {
-  return new Set([...selection].filter(id => rows.has(id)));
-}
-
 /**
- * State of the runs sidebar. Polls `GET runs` with If-None-Match, so an unchanged store
- * costs a 304 and emits nothing; reconnects with backoff after errors.
+ * State of the runs sidebar. Fetches the list (whole, or in windows around the visible
+ * rows in a long one), then follows the store's change feed, applying changed rows in
+ * place; an unchanged store costs an empty long poll and emits nothing. Reconnects with
+ * backoff after errors. Columns live in `layout`, the selection in `selected`.
  */
 export class RunsModel implements IDisposable {
   constructor(client: TrackrunClient) {
@@ -209,32 +191,21 @@ export class RunsModel implements IDisposable {
     return this._sort;
   }
 
-  /** The columns shown, in order: the pinned ones, then the user's choice or the defaults. */
-  get columns(): readonly ColumnKey[] {
-    return [
-      ...PINNED_COLUMNS,
-      ...(this._columns ?? [...MOVABLE_BASE, ...this._auto])
-    ];
-  }
+  /** The table's columns: which show, in what order and how wide. */
+  readonly layout = new ColumnLayout(() => {
+    this._stateChanged.emit();
+    this._tableStateChanged.emit();
+  });
 
-  /** Width the user gave `column` (px), if any. */
-  get widths(): Readonly<Record<ColumnKey, number>> {
-    return this._widths;
-  }
-
-  /** Every column that can be shown: built-in ones, tags, params.KEY and metrics.KEY. */
-  get availableColumns(): readonly ColumnKey[] {
-    return [...MOVABLE_BASE, ...this._available];
-  }
+  /** The selected runs (and the cursor keyboard moves start from). */
+  readonly selected = new RunSelection(
+    () => this._rows.map(r => r.run_id),
+    () => this._selectionChanged.emit()
+  );
 
   /** The table's look (filter, sort, columns, widths) to keep across reloads. */
   get tableState(): ITableState {
-    return {
-      filter: this._filter,
-      sort: this._sort,
-      columns: this._columns ? [...this._columns] : null,
-      widths: { ...this._widths }
-    };
+    return { filter: this._filter, sort: this._sort, ...this.layout.state };
   }
 
   /** The table's look changed (by the user): time to save it. */
@@ -244,20 +215,7 @@ export class RunsModel implements IDisposable {
 
   /** Bring back a saved look (unknown or malformed parts are ignored). */
   restoreTableState(state: Partial<ITableState>): void {
-    if (Array.isArray(state.columns)) {
-      this._columns = state.columns.filter(
-        (c): c is string => typeof c === 'string' && !PINNED_COLUMNS.includes(c)
-      );
-    }
-    if (state.widths && typeof state.widths === 'object') {
-      const widths: Record<string, number> = {};
-      for (const [k, v] of Object.entries(state.widths)) {
-        if (typeof v === 'number' && v >= MIN_COLUMN_WIDTH) {
-          widths[k] = v;
-        }
-      }
-      this._widths = widths;
-    }
+    this.layout.restore(state);
     const sort = state.sort;
     if (
       sort &&
@@ -274,18 +232,9 @@ export class RunsModel implements IDisposable {
     this._stateChanged.emit();
   }
 
-  get selection(): ReadonlySet<string> {
-    return this._selection;
-  }
-
-  /** The run last clicked or moved to with the keyboard (where keyboard moves start). */
-  get cursor(): string | null {
-    return this._cursor;
-  }
-
   /** Selected rows in display order. */
   get selectedRows(): IRunRow[] {
-    return this._rows.filter(r => this._selection.has(r.run_id));
+    return this._rows.filter(r => this.selected.ids.has(r.run_id));
   }
 
   get isDisposed(): boolean {
@@ -338,99 +287,6 @@ export class RunsModel implements IDisposable {
     }
     this._stateChanged.emit();
     this._tableStateChanged.emit();
-  }
-
-  /** Show these columns after the pinned ones, in this order. */
-  setColumns(columns: ColumnKey[]): void {
-    this._columns = columns.filter(c => !PINNED_COLUMNS.includes(c));
-    this._stateChanged.emit();
-    this._tableStateChanged.emit();
-  }
-
-  /** Move `column` just before `before` (null: to the end). Pinned columns stay first. */
-  moveColumn(column: ColumnKey, before: ColumnKey | null): void {
-    if (PINNED_COLUMNS.includes(column) || column === before) {
-      return;
-    }
-    const current = this.columns.filter(
-      c => !PINNED_COLUMNS.includes(c) && c !== column
-    );
-    const at = before === null ? -1 : current.indexOf(before);
-    current.splice(at < 0 ? current.length : at, 0, column);
-    this.setColumns(current);
-  }
-
-  /** Give `column` a width (px); it is kept with the table's look. */
-  resizeColumn(column: ColumnKey, width: number): void {
-    this._widths = {
-      ...this._widths,
-      [column]: Math.max(MIN_COLUMN_WIDTH, Math.round(width))
-    };
-    this._stateChanged.emit();
-    this._tableStateChanged.emit();
-  }
-
-  /** Show `column` (at the end) or hide it; pinned columns always show. */
-  toggleColumn(column: ColumnKey): void {
-    if (PINNED_COLUMNS.includes(column)) {
-      return;
-    }
-    const current = this.columns.filter(c => !PINNED_COLUMNS.includes(c));
-    const at = current.indexOf(column);
-    if (at >= 0) {
-      current.splice(at, 1);
-    } else {
-      current.push(column);
-    }
-    this.setColumns(current);
-  }
-
-  /** Change the selection as a click on `runId` would (`range` extends from the anchor). */
-  select(runId: string, mode: SelectMode): void {
-    this._cursor = runId;
-    if (mode === 'single') {
-      this._selection = new Set([runId]);
-      this._anchor = runId;
-    } else if (mode === 'toggle') {
-      const next = new Set(this._selection);
-      if (next.has(runId)) {
-        next.delete(runId);
-      } else {
-        next.add(runId);
-      }
-      this._selection = next;
-      this._anchor = runId;
-    } else {
-      const ids = this._rows.map(r => r.run_id);
-      const from = this._anchor ? ids.indexOf(this._anchor) : -1;
-      const to = ids.indexOf(runId);
-      if (from < 0 || to < 0) {
-        this.select(runId, 'single');
-        return;
-      }
-      const [lo, hi] = from < to ? [from, to] : [to, from];
-      this._selection = new Set(ids.slice(lo, hi + 1));
-    }
-    this._selectionChanged.emit();
-  }
-
-  /** Make sure `runId` is selected (right-click on an unselected row selects only it). */
-  ensureSelected(runId: string): void {
-    if (!this._selection.has(runId)) {
-      this.select(runId, 'single');
-    }
-  }
-
-  selectAll(): void {
-    this._selection = new Set(this._rows.map(r => r.run_id));
-    this._selectionChanged.emit();
-  }
-
-  clearSelection(): void {
-    if (this._selection.size) {
-      this._selection = new Set();
-      this._selectionChanged.emit();
-    }
   }
 
   /** The row of `runId` if it is in the current page. */
@@ -638,25 +494,14 @@ export class RunsModel implements IDisposable {
     this._total = total;
     this._rowsFilter = filter;
     this._byId = new Map(rows.map(r => [r.run_id, r]));
-    const available = columnsOf(rows);
-    const auto = defaultColumns(rows);
-    if (
-      available.join('\n') !== this._available.join('\n') ||
-      auto.join('\n') !== this._auto.join('\n')
-    ) {
-      this._available = available;
-      this._auto = auto;
+    if (this.layout.follow(rows)) {
       this._stateChanged.emit();
     }
     // Runs deleted or filtered out leave the selection; in a window, runs merely scrolled
     // out of it stay selected.
-    const kept = this._whole
-      ? keptSelection(this._selection, this._byId)
-      : new Set([...this._selection].filter(id => !removed.includes(id)));
-    if (kept.size !== this._selection.size) {
-      this._selection = kept;
-      this._selectionChanged.emit();
-    }
+    this.selected.retain(id =>
+      this._whole ? this._byId.has(id) : !removed.includes(id)
+    );
     this._changed.emit();
   }
 
@@ -717,15 +562,8 @@ export class RunsModel implements IDisposable {
   private _filter = '';
   private _filterError: IFilterError | null = null;
   private _sort: ISort | null = null;
-  private _columns: ColumnKey[] | null = null;
-  private _widths: Record<ColumnKey, number> = {};
   private _tableStateChanged = new Signal<this, void>(this);
-  private _available: ColumnKey[] = [];
-  private _auto: ColumnKey[] = [];
   private _rowsFilter = '';
-  private _selection: Set<string> = new Set();
-  private _anchor: string | null = null;
-  private _cursor: string | null = null;
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
   private _selectionChanged = new Signal<this, void>(this);

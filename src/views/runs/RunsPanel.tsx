@@ -92,12 +92,14 @@ function PanelHeader(props: {
         {() => (
           <button
             className="jp-Button trackrun-Button trackrun-RunsPanel-compare"
-            disabled={model.selection.size < 2}
+            disabled={model.selected.ids.size < 2}
             title="Compare the selected runs (select 2 or more with Ctrl/Shift-click)"
             onClick={() => actions.compare()}
           >
             Compare
-            {model.selection.size >= 2 ? ` (${model.selection.size})` : ''}
+            {model.selected.ids.size >= 2
+              ? ` (${model.selected.ids.size})`
+              : ''}
           </button>
         )}
       </UseSignal>
@@ -128,9 +130,9 @@ function PanelHeader(props: {
       </button>
       {choosing && (
         <ColumnChooser
-          available={model.availableColumns}
-          chosen={model.columns}
-          onToggle={column => model.toggleColumn(column)}
+          available={model.layout.availableColumns}
+          chosen={model.layout.columns}
+          onToggle={column => model.layout.toggleColumn(column)}
           onClose={() => setChoosing(false)}
         />
       )}
@@ -244,7 +246,7 @@ function Body(props: {
   actions: IRunsPanelActions;
 }): JSX.Element {
   const { model, actions } = props;
-  const columns = model.columns;
+  const columns = model.layout.columns;
   const onRange = useCallback(
     (first: number, last: number) => model.setVisibleRange(first, last),
     [model]
@@ -285,19 +287,20 @@ function Body(props: {
         onRange={onRange}
         columns={columns}
         sort={model.sort}
-        selection={model.selection}
-        cursor={model.cursor}
-        widths={model.widths}
+        selection={model.selected.ids}
+        cursor={model.selected.cursor}
+        widths={model.layout.widths}
         onSort={column => model.toggleSort(column)}
-        onResize={(column, width) => model.resizeColumn(column, width)}
-        onMove={(column, before) => model.moveColumn(column, before)}
-        onSelect={(runId, mode) => model.select(runId, mode)}
+        onResize={(column, width) => model.layout.resizeColumn(column, width)}
+        onMove={(column, before) => model.layout.moveColumn(column, before)}
+        onSelect={(runId, mode) => model.selected.select(runId, mode)}
         onOpen={runId => actions.open(runId)}
-        onContextMenu={runId => model.ensureSelected(runId)}
+        onContextMenu={runId => model.selected.ensure(runId)}
       />
       <div className="trackrun-RunsPanel-footer">
         {`${model.total.toLocaleString()} run${model.total === 1 ? '' : 's'}`}
-        {model.selection.size > 0 && ` · ${model.selection.size} selected`}
+        {model.selected.ids.size > 0 &&
+          ` · ${model.selected.ids.size} selected`}
         {model.sort &&
           ` · sorted by ${columnTitle(model.sort.key) || 'status'}`}
       </div>

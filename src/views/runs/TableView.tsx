@@ -81,7 +81,9 @@ function TableBody(props: {
     () => (grouping ? groupRows(model.rows, grouping) : undefined),
     [model.rows, grouping]
   );
-  const params = model.availableColumns.filter(c => c.startsWith('params.'));
+  const params = model.layout.availableColumns.filter(c =>
+    c.startsWith('params.')
+  );
   const flat = groups ? groups.flatMap(g => g.rows) : model.rows;
   return (
     <>
@@ -120,17 +122,17 @@ function TableBody(props: {
         total={groups ? undefined : model.total}
         onRange={groups ? undefined : onRange}
         groups={groups}
-        columns={model.columns}
+        columns={model.layout.columns}
         sort={model.sort}
-        selection={model.selection}
-        cursor={model.cursor}
-        widths={model.widths}
+        selection={model.selected.ids}
+        cursor={model.selected.cursor}
+        widths={model.layout.widths}
         onSort={column => model.toggleSort(column)}
-        onResize={(column, width) => model.resizeColumn(column, width)}
-        onMove={(column, before) => model.moveColumn(column, before)}
-        onSelect={(runId, mode) => model.select(runId, mode)}
+        onResize={(column, width) => model.layout.resizeColumn(column, width)}
+        onMove={(column, before) => model.layout.moveColumn(column, before)}
+        onSelect={(runId, mode) => model.selected.select(runId, mode)}
         onOpen={runId => actions.open(runId)}
-        onContextMenu={runId => model.ensureSelected(runId)}
+        onContextMenu={runId => model.selected.ensure(runId)}
       />
     </>
   );
