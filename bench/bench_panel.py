@@ -139,8 +139,11 @@ def first_render(browser: Any, server: Lab, count: int) -> dict[str, float]:
         context.close()
 
 
-def live_load(browser: Any, server: Lab, runs: int, hz: float, seconds: float) -> dict[str, Any]:
-    """Long tasks on the page while ``runs`` processes log at ``hz`` for ``seconds``."""
+def live_load(
+    browser: Any, server: Lab, runs: int, hz: float, seconds: float, views: bool = False
+) -> dict[str, Any]:
+    """Long tasks on the page while ``runs`` processes log at ``hz`` for ``seconds``; with
+    ``views``, a run view of one live run and a compare view of three are open too."""
     context, page = open_page(browser, server)
     lists: list[str] = []
     feeds: list[str] = []
@@ -166,6 +169,10 @@ def live_load(browser: Any, server: Lab, runs: int, hz: float, seconds: float) -
         expect(page.page.locator('.trackrun-RunsTable-row[data-status="running"]')).to_have_count(
             runs, timeout=120_000
         )
+        if views:
+            page.open_run("live-00")
+            page.select("live-01", "live-02", "live-03")
+            page.compare_selected()
         lists.clear()
         feeds.clear()
         start = page.page.evaluate(OBSERVE_LONG_TASKS)
@@ -203,6 +210,9 @@ def main() -> None:
     parser.add_argument("--live", type=int, default=20, help="runs logging during the load")
     parser.add_argument("--hz", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--views", action="store_true", help="also a run view and a compare view of live runs"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -215,7 +225,7 @@ def main() -> None:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 try:
                     renders = [first_render(browser, server, args.runs) for _ in range(args.repeat)]
-                    live = live_load(browser, server, args.live, args.hz, args.seconds)
+                    live = live_load(browser, server, args.live, args.hz, args.seconds, args.views)
                 finally:
                     browser.close()
         finally:
@@ -244,7 +254,8 @@ def main() -> None:
         f"  long tasks from page load to the 20 runs running: {live['before']} "
         f"({live['before_ms']:.0f} ms)"
     )
-    print(f"while {args.live} runs log at {args.hz:g} Hz ({live['window_s']:.1f} s window):")
+    shown = " (a run view and a compare view of them open)" if args.views else ""
+    print(f"while {args.live} runs log at {args.hz:g} Hz{shown} ({live['window_s']:.1f} s window):")
     print(
         f"  long tasks:                  {live['long_tasks']} ({live['long_ms']:.0f} ms, "
         f"{100 * live['share']:.1f} % of the window, longest {live['max_ms']:.0f} ms)"
