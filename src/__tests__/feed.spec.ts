@@ -1,24 +1,7 @@
 // Tests of applying the change feed to the rows the panel holds (models/feed.ts).
 import { IRunRow } from '../api';
+import { row } from './rows';
 import { applyChanges, covers, windowAround } from '../models/feed';
-
-function row(id: string, fields: Partial<IRunRow> = {}): IRunRow {
-  return {
-    run_id: id,
-    name: id,
-    status: 'finished',
-    notebook: null,
-    started_at: null,
-    ended_at: null,
-    duration: null,
-    attempts: null,
-    detached: false,
-    tags: [],
-    params: {},
-    metrics: {},
-    ...fields
-  };
-}
 
 const metric = (last: number) => ({ last, min: last, max: last });
 const ids = (rows: readonly IRunRow[]) => rows.map(r => r.run_id);

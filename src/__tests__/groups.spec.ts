@@ -1,24 +1,6 @@
 // Tests of grouping runs for the full-width table (models/groups.ts).
-import { IRunRow } from '../api';
+import { row } from './rows';
 import { NO_GROUP, groupRows } from '../models/groups';
-
-function row(id: string, fields: Partial<IRunRow> = {}): IRunRow {
-  return {
-    run_id: id,
-    name: id,
-    status: 'finished',
-    notebook: null,
-    started_at: null,
-    ended_at: null,
-    duration: null,
-    attempts: null,
-    detached: false,
-    tags: [],
-    params: {},
-    metrics: {},
-    ...fields
-  };
-}
 
 const shape = (groups: ReturnType<typeof groupRows>) =>
   groups.map(g => [g.label, g.rows.map(r => r.run_id)]);

@@ -1,29 +1,12 @@
 // Tests of the runs table's layout and selection (models/layout.ts, models/selection.ts).
-import { IRunRow } from '../api';
+import { row } from './rows';
 import { ColumnLayout } from '../models/layout';
 import { RunSelection } from '../models/selection';
 
-function row(id: string, params: Record<string, unknown>): IRunRow {
-  return {
-    run_id: id,
-    name: id,
-    status: 'finished',
-    notebook: null,
-    started_at: null,
-    ended_at: null,
-    duration: null,
-    attempts: null,
-    detached: false,
-    tags: [],
-    params,
-    metrics: {}
-  } as IRunRow;
-}
-
 describe('ColumnLayout', () => {
   const rows = [
-    row('a', { lr: 0.1, opt: 'adam' }),
-    row('b', { lr: 0.2, opt: 'adam' })
+    row('a', { params: { lr: 0.1, opt: 'adam' } }),
+    row('b', { params: { lr: 0.2, opt: 'adam' } })
   ];
 
   it('shows the pinned columns, then the defaults the rows suggest', () => {

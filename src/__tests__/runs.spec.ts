@@ -1,24 +1,6 @@
 // Tests of the runs list's ordering and columns (models/runs.ts, models/columns.ts).
-import { IRunRow } from '../api';
+import { row } from './rows';
 import { columnsOf, defaultColumns, sortRows } from '../models/runs';
-
-function row(id: string, fields: Partial<IRunRow> = {}): IRunRow {
-  return {
-    run_id: id,
-    name: id,
-    status: 'finished',
-    notebook: null,
-    started_at: null,
-    ended_at: null,
-    duration: null,
-    attempts: null,
-    detached: false,
-    tags: [],
-    params: {},
-    metrics: {},
-    ...fields
-  };
-}
 
 const metric = (last: number | null) => ({ last, min: last, max: last });
 
