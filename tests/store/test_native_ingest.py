@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import trackrun
 from trackrun.store import Store, fastread
 from trackrun.store.fastread import MIN_BYTES, RAW_TABLE, Chunk, read_chunks
 
-KEYS = ("loss", "acc", "lr", "grad")
+from .events_on_disk import KEYS, append_events, metric_events, points_of
 
 
 def _lines(first_seq: int, steps: range, scale: float = 1.0) -> list[dict[str, Any]]:
@@ -174,47 +173,27 @@ def _run(name: str) -> tuple[str, Path]:
     return run.run_id, run.paths.events
 
 
-def _append(events: Path, records: list[dict[str, Any]]) -> None:
-    seq = len(events.read_text().splitlines())
-    with open(events, "a") as f:
-        for record in records:
-            seq += 1
-            f.write(json.dumps({"seq": seq, "time": time.time(), **record}) + "\n")
-
-
-def _metrics(steps: range, scale: float = 1.0) -> list[dict[str, Any]]:
-    return [
-        {"type": "metrics", "step": s, "values": {k: scale * (s + i) for i, k in enumerate(KEYS)}}
-        for s in steps
-    ]
-
-
-def _history(store: Store, run_id: str, key: str) -> list[tuple[int, float]]:
-    table = store.metrics(run_id, [key])
-    return list(zip(table["step"], table["value"], strict=True))
-
-
 def test_a_pass_over_several_grown_runs_with_one_bad_line(
     isolated_store: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     runs = [_run(f"r{i}") for i in range(3)]
     for i, (_, events) in enumerate(runs):
-        records = _metrics(range(4000), scale=i + 1.0)
+        records = metric_events(range(4000), scale=i + 1.0)
         if i == 1:
             records.insert(2000, {"type": "metrics", "step": 99, "values": {"loss": "high"}})
             records.insert(3000, {"type": "metrics", "step": 3000.0, "values": {"extra": 5.0}})
-        _append(events, records)
+        append_events(events, records)
         assert events.stat().st_size > MIN_BYTES
     store = Store(isolated_store)
     table = store.runs()
     assert len(table) == 3
     for i, (run_id, _) in enumerate(runs):
-        assert _history(store, run_id, "acc") == [(s, (i + 1.0) * (s + 1)) for s in range(4000)]
+        assert points_of(store, run_id, "acc") == [(s, (i + 1.0) * (s + 1)) for s in range(4000)]
         summary = store.summary(run_id)["metrics"]["loss"]
         assert summary["count"] == 4000 and summary["last"] == (i + 1.0) * 3999
     bad_run = runs[1][0]
     assert store.sql("SELECT run_id FROM quarantine")["run_id"] == [bad_run]
-    assert _history(store, bad_run, "extra") == [(3000, 5.0)]  # a step 3000.0 is step 3000
+    assert points_of(store, bad_run, "extra") == [(3000, 5.0)]  # a step 3000.0 is step 3000
     assert capfd.readouterr().err.count("quarantined") == 1
     assert store.sql("SELECT count(*) AS n FROM metrics")["n"] == [3 * 4 * 4000 + 1]
     before = store.sql("SELECT * FROM metrics ORDER BY run_id, key, step").to_dicts()
@@ -224,12 +203,12 @@ def test_a_pass_over_several_grown_runs_with_one_bad_line(
 
 def test_a_resumed_attempt_replaces_points_across_passes_and_files(isolated_store: Path) -> None:
     run_id, events = _run("resumed")
-    _append(events, _metrics(range(3000)))
+    append_events(events, metric_events(range(3000)))
     store = Store(isolated_store)
-    assert len(_history(store, run_id, "loss")) == 3000
+    assert len(points_of(store, run_id, "loss")) == 3000
     # The next pass: the attempt re-logs from step 2000 in the large chunk of events.jsonl,
     # and another event file of the run re-logs steps 2500-2509 after it (newest wins).
-    _append(events, _metrics(range(2000, 5000), scale=-1.0))
+    append_events(events, metric_events(range(2000, 5000), scale=-1.0))
     other = events.with_name("events.observer.jsonl")
     other.write_text(
         "".join(
@@ -238,20 +217,20 @@ def test_a_resumed_attempt_replaces_points_across_passes_and_files(isolated_stor
             for n, (s, r) in enumerate((s, {"loss": 0.5}) for s in range(2500, 2510))
         )
     )
-    history = dict(_history(store, run_id, "loss"))
+    history = dict(points_of(store, run_id, "loss"))
     assert sorted(history) == list(range(5000))
     assert history[1999] == 1999.0 and history[2000] == -2000.0
     assert history[2505] == 0.5 and history[4999] == -4999.0
     summary = store.summary(run_id)["metrics"]["loss"]
     assert summary["count"] == 5000 and summary["last"] == -4999.0 and summary["max"] == 1999.0
     store.reindex()
-    assert dict(_history(store, run_id, "loss")) == history
+    assert dict(points_of(store, run_id, "loss")) == history
 
 
 def test_a_large_chunk_with_an_untimed_line(isolated_store: Path) -> None:
     run_id, events = _run("times")
-    records = _metrics(range(4000))
-    _append(events, records)
+    records = metric_events(range(4000))
+    append_events(events, records)
     with open(events, "a") as f:
         f.write(json.dumps({"seq": 10_001, "type": "metrics", "step": 5000, "values": {"x": 1}}))
         f.write("\n")
@@ -272,12 +251,12 @@ def test_a_large_chunk_with_a_line_that_is_not_one_event(
     isolated_store: Path, odd_line: str, quarantined: int
 ) -> None:
     run_id, events = _run("odd")
-    _append(events, _metrics(range(4000)))
+    append_events(events, metric_events(range(4000)))
     with open(events, "a") as f:
         f.write(odd_line + "\n")
-    _append(events, _metrics(range(4000, 4100)))
+    append_events(events, metric_events(range(4000, 4100)))
     store = Store(isolated_store)
-    assert _history(store, run_id, "acc") == [(s, float(s + 1)) for s in range(4100)]
+    assert points_of(store, run_id, "acc") == [(s, float(s + 1)) for s in range(4100)]
     assert store.sql("SELECT count(*) AS n FROM quarantine")["n"] == [quarantined]
 
 
@@ -287,13 +266,13 @@ def test_a_store_whose_path_reads_as_a_pattern(tmp_path: Path) -> None:
     store_root = tmp_path / "st*re"
     run = trackrun.start_run(name="star", store=store_root)
     run.finish()
-    _append(run.paths.events, _metrics(range(4000)))
+    append_events(run.paths.events, metric_events(range(4000)))
     sibling = tmp_path / "stXre" / "runs" / run.run_id
     sibling.parent.mkdir(parents=True)
     shutil.copytree(run.paths.root, sibling)
-    _append(sibling / "events.jsonl", _metrics(range(4000, 4100)))
+    append_events(sibling / "events.jsonl", metric_events(range(4000, 4100)))
     store = Store(store_root)
-    assert _history(store, run.run_id, "acc") == [(s, float(s + 1)) for s in range(4000)]
+    assert points_of(store, run.run_id, "acc") == [(s, float(s + 1)) for s in range(4000)]
     store.close()
 
 
@@ -306,18 +285,20 @@ def test_appended_chunks_fold_into_the_summary(
     # DuckDB before 1.4 has no MERGE: the summary is folded with UPDATE and INSERT.
     monkeypatch.setattr(points, "_HAS_MERGE", merge and points._HAS_MERGE)
     run_id, events = _run("folded")
-    _append(events, _metrics(range(3000)))
+    append_events(events, metric_events(range(3000)))
     store = Store(isolated_store)
     assert store.summary(run_id)["metrics"]["loss"]["count"] == 3000
-    _append(events, _metrics(range(3000, 6000), scale=-1.0))  # natively
-    _append(events, [{"type": "metrics", "step": 6000, "values": {"new": 1.0, "acc": 7.0}}])
+    append_events(events, metric_events(range(3000, 6000), scale=-1.0))  # natively
+    append_events(events, [{"type": "metrics", "step": 6000, "values": {"new": 1.0, "acc": 7.0}}])
     store.ingest([run_id])
     metrics = store.summary(run_id)["metrics"]
     assert metrics["loss"]["count"] == 6000 and metrics["loss"]["last"] == -5999.0
     assert metrics["loss"]["min"] == -5999.0 and metrics["loss"]["max"] == 2999.0
     assert metrics["acc"]["count"] == 6001 and metrics["acc"]["last"] == 7.0
     assert metrics["new"]["count"] == 1
-    _append(events, [{"type": "metrics", "step": 6001, "values": {"new": -2.0, "other": 3.0}}])
+    append_events(
+        events, [{"type": "metrics", "step": 6001, "values": {"new": -2.0, "other": 3.0}}]
+    )
     store.ingest([run_id])  # a small chunk: read line by line, its summary computed in SQL
     metrics = store.summary(run_id)["metrics"]
     assert metrics["new"] == {**metrics["new"], "count": 2, "last": -2.0, "min": -2.0, "max": 1.0}

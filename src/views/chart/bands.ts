@@ -1,7 +1,7 @@
 // The seed groups' chart: each group's mean line over its shaded band (sd or 95 % CI).
 import { VegaLiteSpec } from '../../api';
 import { ISeedRow, SeedBand } from '../../models/seeds';
-import { runColor } from './spec';
+import { panelGrid, runColor } from './spec';
 
 /**
  * A Vega-Lite spec of seed groups (models/seeds: seedRows): one panel per metric key, per
@@ -88,14 +88,5 @@ export function seedsSpec(
       }
     ]
   });
-  const spec: Record<string, unknown> = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    columns: Math.max(1, Math.min(options.columns, keys.length)),
-    concat: keys.map(panel),
-    resolve: { scale: { color: 'shared' } }
-  };
-  if (title !== undefined) {
-    spec.title = title;
-  }
-  return spec;
+  return panelGrid(keys.map(panel), options.columns, title);
 }

@@ -283,10 +283,19 @@ export function curvesSpec(
       layer
     };
   };
+  return panelGrid(keys.map(panel), options.columns, title);
+}
+
+/** One chart per metric key in a grid of `columns`, sharing the runs' colours. */
+export function panelGrid(
+  panels: unknown[],
+  columns: number,
+  title: unknown
+): VegaLiteSpec {
   const spec: Record<string, unknown> = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    columns: Math.max(1, Math.min(options.columns, keys.length)),
-    concat: keys.map(panel),
+    columns: Math.max(1, Math.min(columns, panels.length)),
+    concat: panels,
     resolve: { scale: { color: 'shared' } }
   };
   if (title !== undefined) {
