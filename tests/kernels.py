@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -26,21 +28,61 @@ def kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def ipc_folder() -> Path:
+    """A fresh short folder for a kernel's unix sockets (its ``ip`` with ``transport=ipc``).
+
+    Over TCP, jupyter_client picks free ports and closes them before the kernel binds them;
+    with tests, servers and jobs starting kernels in parallel (pytest-xdist), another process
+    can take such a port first, and the kernel dies before replying to kernel_info. Socket
+    files in a folder of their own cannot collide. The caller removes the folder once the
+    kernel is shut down. Short, since a unix socket path holds at most ~107 bytes."""
+    return Path(tempfile.mkdtemp(prefix="trk-k-"))
+
+
+def ipc_kernel_manager() -> tuple[jupyter_client.KernelManager, Path]:
+    """A kernel manager whose kernel talks over unix sockets in a fresh :func:`ipc_folder`."""
+    folder = ipc_folder()
+    manager = jupyter_client.KernelManager(
+        kernel_name="python3", transport="ipc", ip=str(folder / "k")
+    )
+    return manager, folder
+
+
 @dataclass
 class Kernel:
     """A real IPython kernel driven through jupyter_client."""
 
     manager: jupyter_client.KernelManager
     client: jupyter_client.BlockingKernelClient
+    folder: Path
 
     @classmethod
     def start(cls, cwd: Path, env: dict[str, str] | None = None) -> Kernel:
-        manager = jupyter_client.KernelManager(kernel_name="python3")
-        manager.start_kernel(cwd=str(cwd), env=kernel_env(env))
-        client = manager.client()
-        client.start_channels()
-        client.wait_for_ready(timeout=60)
-        return cls(manager, client)
+        """Start a kernel in ``cwd``; its stderr goes to a file, quoted if it dies at start.
+
+        A kernel that dies before its first reply is started once more (a machine hiccup
+        under parallel tests is not what a test checks); a second death fails the test with
+        both stderrs. Either way the dead kernel's client and sockets are closed, so they
+        cannot surface as unraisable warnings in a later test."""
+        deaths: list[str] = []
+        for attempt in (1, 2):
+            manager, folder = ipc_kernel_manager()
+            stderr_path = folder / "stderr.log"
+            with open(stderr_path, "wb") as stderr:  # the kernel keeps its own copy of the fd
+                manager.start_kernel(cwd=str(cwd), env=kernel_env(env), stderr=stderr)
+            client = manager.client()
+            client.start_channels()
+            try:
+                client.wait_for_ready(timeout=60)
+            except RuntimeError as error:
+                client.stop_channels()
+                manager.shutdown_kernel(now=True)
+                deaths.append(f"attempt {attempt}: {error}\n{stderr_path.read_text()}")
+                shutil.rmtree(folder, ignore_errors=True)
+                print(f"kernel died at start, {deaths[-1]}", file=sys.stderr)
+                continue
+            return cls(manager, client, folder)
+        raise AssertionError("the kernel died at start twice:\n" + "\n".join(deaths))
 
     def execute(self, code: str, cell_id: str | None = None) -> str:
         """Send an execute_request the way JupyterLab does (cell id in the metadata)."""
@@ -75,6 +117,7 @@ class Kernel:
     def shutdown(self) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def stdout_of(messages: list[dict[str, Any]]) -> str:
@@ -119,6 +162,7 @@ class JupyterServer:
                     sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
                     f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={root}",
                     f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0",
+                    "--KernelManager.transport=ipc",  # see ipc_folder: no TCP port races
                     *(extra_args or []),
                 ],
                 stdout=log, stderr=subprocess.STDOUT, env=kernel_env(env), cwd=str(root),

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
+
+from .kernels import ipc_folder
 
 
 def make_git_project(root: Path) -> Path:
@@ -54,13 +58,18 @@ def execute_notebook(
     kernel_env = {k: v for k, v in os.environ.items() if k != "TRACKRUN_HOME"}
     kernel_env["JPY_SESSION_NAME"] = str(path)
     kernel_env.update(env or {})
+    folder = ipc_folder()  # see ipc_folder: no TCP port races between parallel tests
     client = NotebookClient(
         nb,
+        config=Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "k")}}),
         timeout=timeout,
         kernel_name="python3",
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute(env=kernel_env)
+    try:
+        client.execute(env=kernel_env)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     nbformat.write(nb, path)
     return nb

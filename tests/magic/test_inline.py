@@ -153,8 +153,7 @@ def test_interrupted_cell_records_killed(tmp_path: Path) -> None:
             and reply["content"]["ename"] == "KeyboardInterrupt"
         )
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        kernel.shutdown()
     (run,) = Store(project / ".trackrun", lease=0).runs().to_dicts()
     assert run["status"] == "killed"
     assert run["metrics.i"] >= 5
