@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "project": 2,
     "codecapture": 2,
     "event_writer": 2,
+    "metric_lines": 2,
     "pairing": 2,
     "run": 3,
     "checkpoints": 2,

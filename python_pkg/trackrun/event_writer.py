@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
-import json
 import os
 import sys
 import threading
@@ -23,12 +22,11 @@ from typing import Any
 from trackrun.events import (
     ENCODE_EVENT,
     change_log_of,
-    float_text,
     last_seq_and_terminate,
-    number_text,
     touch_change_log,
 )
 from trackrun.layout import file_mode_in
+from trackrun.metric_lines import MetricLines
 from trackrun.redaction import redact_tree
 
 #: Seconds between background flushes; a SIGKILL loses at most this much.
@@ -43,9 +41,6 @@ MAX_RETRY_INTERVAL = 5.0
 _WRITE_CHUNK = 1 << 24
 #: Seconds the exit handler keeps retrying writers that cannot write.
 EXIT_RETRY_S = float(os.environ.get("TRACKRUN_EXIT_RETRY_S", "10"))
-#: Metric names whose JSON text a writer remembers (beyond this, names are encoded each time).
-_MAX_CACHED_KEYS = 10_000
-_encode_string = json.encoder.encode_basestring
 _open_writers: weakref.WeakSet[EventWriter] = weakref.WeakSet()
 
 
@@ -75,8 +70,7 @@ class EventWriter:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, file_mode_in(path.parent))
         self._seq = last_seq_and_terminate(path, self._fd)
         self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
-        self._step_counters: dict[str, int] = {}
-        self._key_json: dict[str, str] = {}
+        self._lines = MetricLines()
         self._flush_lock = threading.Lock()
         self._closed = False  # no more events accepted; the fd may stay open to drain
         self._fd_closed = False
@@ -177,7 +171,7 @@ class EventWriter:
     @property
     def metric_keys(self) -> set[str]:
         """Keys of the metrics written so far (after a flush, every key logged)."""
-        return set(self._step_counters)
+        return set(self._lines.step_counters)
 
     def _close_fd(self) -> None:
         if not self._fd_closed:
@@ -240,9 +234,11 @@ class EventWriter:
                 items.append(pending.popleft())
             except IndexError:
                 break
-        # A failed bulk conversion leaves the tensors for the one-by-one path below.
-        with contextlib.suppress(Exception):
-            _resolve_deferred(items)
+        # A failed bulk conversion leaves the tensors for the one-by-one path below. Without
+        # torch imported there is no tensor to convert (numpy scalars convert one by one).
+        if "torch" in sys.modules:
+            with contextlib.suppress(Exception):
+                _resolve_deferred(items)
         lines: list[str] = []
         over = len(self._unwritten) > self._max_buffer
         for when, second, payload in items:
@@ -256,7 +252,7 @@ class EventWriter:
                     if over:
                         self._dropped += 1  # memory forces it: metrics go, status events stay
                     else:
-                        self._format_metrics(when, second, payload, lines)
+                        self._seq = self._lines.append(self._seq, when, second, payload, lines)
             except Exception as error:  # noqa: BLE001 - one bad record never stops the rest
                 self._dropped += 1
                 self._warn_once(
@@ -308,45 +304,6 @@ class EventWriter:
             f"trackrun: cannot write to the store ({reason}); {self.held_records:,} records "
             f"held in memory, will retry",
         )
-
-    def _format_metrics(
-        self, when: float, step: int | None, values: Mapping[str, Any], lines: list[str]
-    ) -> None:
-        # Formatted by hand rather than with json.dumps (which builds an encoder per call):
-        # this runs once per logged step, and finish() formats every step not yet flushed.
-        counters = self._step_counters
-        keys = self._key_json
-        time_text = float_text(float(when))
-        if step is not None:
-            parts = []
-            for key, raw in values.items():
-                counters[key] = step + 1
-                encoded = keys.get(key) or self._encode_key(key)
-                parts.append(f"{encoded}: {number_text(raw)}")
-            self._seq += 1
-            lines.append(
-                f'{{"seq": {self._seq}, "type": "metrics", "time": {time_text}, '
-                f'"step": {step}, "values": {{{", ".join(parts)}}}}}'
-            )
-            return
-        by_step: dict[int, list[str]] = {}
-        for key, raw in values.items():
-            key_step = counters.get(key, 0)
-            counters[key] = key_step + 1
-            encoded = keys.get(key) or self._encode_key(key)
-            by_step.setdefault(key_step, []).append(f"{encoded}: {number_text(raw)}")
-        for key_step, parts in by_step.items():
-            self._seq += 1
-            lines.append(
-                f'{{"seq": {self._seq}, "type": "metrics", "time": {time_text}, '
-                f'"step": {key_step}, "values": {{{", ".join(parts)}}}}}'
-            )
-
-    def _encode_key(self, key: str) -> str:
-        encoded: str = _encode_string(key)
-        if len(self._key_json) < _MAX_CACHED_KEYS:
-            self._key_json[key] = encoded
-        return encoded
 
     def _warn_once(self, kind: str, message: str) -> None:
         if kind in self._warned:
