@@ -34,6 +34,7 @@ from trackrun.store.freshness import (
     scan,
     stat_dirs,
 )
+from trackrun.store.gcpause import collector_paused
 from trackrun.store.rows import delete_from_index
 from trackrun.table import Table
 
@@ -95,7 +96,7 @@ class Store:
                         self._forget_answers()
 
     def _refresh_now(self) -> None:
-        with self.index.connection() as con:
+        with self.index.connection() as con, collector_paused():
             self._refresh(con, scan(self._snapshot, self.paths))
 
     def _mending(self, action: Callable[[], _T]) -> _T:
@@ -274,7 +275,7 @@ class Store:
                     return value  # type: ignore[no-any-return]
 
             def fresh() -> _T:
-                with self.index.connection() as con:
+                with self.index.connection() as con, collector_paused():
                     self._refresh(con, plan)
                     return compute(con)
 
