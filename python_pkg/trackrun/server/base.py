@@ -23,8 +23,9 @@ from trackrun.errors import (
 )
 from trackrun.jobs import Drainer
 from trackrun.server import schemas as s
-from trackrun.server.manager import FileNotInRunError, RunsManager
+from trackrun.server.manager import RunsManager
 from trackrun.server.requests import parse_body, parse_query
+from trackrun.server.run_files import FileNotInRunError
 
 T = TypeVar("T")
 

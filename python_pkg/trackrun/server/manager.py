@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import codecs
-import os
-import re
-import stat
 import time
-from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from trackrun.errors import TrackrunError
 from trackrun.events import append_event, iter_events
 from trackrun.health import read_health
 from trackrun.ids import check_run_id
-from trackrun.layout import ACTIVE_STATUSES, RunPaths, read_json_object
+from trackrun.layout import RunPaths, read_json_object
 from trackrun.server import schemas as s
 from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
+from trackrun.server.run_files import (
+    SERVED_FOLDERS,
+    FileNotInRunError,
+    open_in_run,
+    read_log_slice,
+    served_names,
+)
 from trackrun.store import Store
 from trackrun.store.filters import compile_filter
 from trackrun.store.schema import LIST_COLUMNS
@@ -25,23 +27,10 @@ from trackrun.values import normalize_tags
 
 MAX_RUNS_PAGE = 10_000
 DEFAULT_RUNS_PAGE = 200
-MAX_LOG_BYTES = 4 * 1024 * 1024
 #: Most names of each kind GET keys answers (a completion list, not an export).
 MAX_KEYS = 5000
 #: Beyond this many changed rows, the change feed asks the client to refetch its window.
 MAX_CHANGED_ROWS = 500
-_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,200}$")
-#: Folders of a run whose files the API serves.
-SERVED_FOLDERS = ("code", "artifacts", "checkpoints")
-# Every step of a served path is opened without following a symlink; a FIFO never blocks us.
-_NOFOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-_DIRECTORY = _NOFOLLOW | getattr(os, "O_DIRECTORY", 0)
-
-
-class FileNotInRunError(TrackrunError):
-    """A requested file does not exist inside the run directory (or points outside it)."""
-
-    code = "file_not_found"
 
 
 class RunsManager:
@@ -193,7 +182,7 @@ class RunsManager:
         detail["artifacts"] = [
             {"name": a["name"], "size": a["size"], "sha256": a["sha256"]} for a in info["artifacts"]
         ]
-        detail["code_files"] = _served_names(paths, "code")
+        detail["code_files"] = served_names(paths, "code")
         detail["attempts"] = [
             {k: e.get(k) for k in ("attempt", "state", "exit_code", "time")}
             for e in iter_events(paths.events_of("supervisor"))
@@ -240,34 +229,8 @@ class RunsManager:
     def log_slice(self, run_id: str, offset: int, max_bytes: int) -> s.LogChunk:
         """The log from ``offset`` (negative: from the end); reads only what it returns."""
         paths = self.store.paths.run(check_run_id(run_id))
-        max_bytes = max(1, min(max_bytes, MAX_LOG_BYTES))
         status = self.store.summary(run_id)["status"]
-        try:
-            with open(paths.output_log, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                start = size + offset if offset < 0 else offset
-                start = max(0, min(start, size))
-                f.seek(start)
-                data = f.read(max_bytes)
-        except FileNotFoundError:
-            size, start, data = 0, 0, b""
-        skipped = 0
-        if offset < 0:
-            # Started inside a character: skip its continuation bytes.
-            while skipped < len(data) and skipped < 4 and data[skipped] & 0xC0 == 0x80:
-                skipped += 1
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        text = decoder.decode(data[skipped:], final=False)
-        pending = len(decoder.getstate()[0])
-        consumed = len(data) - pending
-        return {
-            "text": text,
-            "offset": start + skipped,
-            "next_offset": start + consumed,
-            "size": size,
-            "live": status in ACTIVE_STATUSES,
-            "status": status,
-        }
+        return read_log_slice(paths.output_log, offset, max_bytes, status)
 
     def open_run_file(self, run_id: str, folder: str, name: str) -> BinaryIO:
         """Open ``<run>/<folder>/<name>`` for reading; the caller closes it.
@@ -404,44 +367,3 @@ def _table(table: Table) -> dict[str, Any]:
 def _ids_filter(ids: list[str]) -> str:
     # Run ids are validated against the id pattern, so they are safe inside quotes.
     return "id in (" + ", ".join(f'"{check_run_id(r)}"' for r in ids) + ")"
-
-
-def open_in_run(runs: Path, run_id: str, folders: list[str], name: str) -> BinaryIO:
-    """Open ``<runs>/<run_id>/<folders...>/<name>`` for reading (see open_run_file).
-
-    Each folder and the name must be plain names; each step is opened relative to the one
-    above without following symlinks. Raises FileNotInRunError for anything else.
-    """
-    check_run_id(run_id)
-    where = "/".join(folders)
-    refused = FileNotInRunError(f"no file {name!r} in this run's {where}/")
-    if not all(_FILE_NAME.match(p) and ".." not in p for p in [*folders, name]):
-        raise refused
-    # The store folder itself may sit behind a symlink the user made; below it, nothing may.
-    opened: list[int] = []
-    try:
-        opened.append(os.open(runs.resolve() / run_id, _DIRECTORY))
-        for folder in folders:
-            opened.append(os.open(folder, _DIRECTORY, dir_fd=opened[-1]))
-        fd = os.open(name, _NOFOLLOW | os.O_NONBLOCK, dir_fd=opened[-1])
-    except OSError:
-        raise refused from None
-    finally:
-        for parent in opened:
-            os.close(parent)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise refused
-    return os.fdopen(fd, "rb")
-
-
-def _served_names(paths: RunPaths, folder: str) -> list[str]:
-    """Names of the regular files open_run_file would serve from ``folder`` (sorted)."""
-    base = paths.root / folder
-    if paths.root.is_symlink() or base.is_symlink() or not base.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in base.iterdir()
-        if _FILE_NAME.match(p.name) and ".." not in p.name and not p.is_symlink() and p.is_file()
-    )

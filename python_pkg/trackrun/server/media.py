@@ -6,7 +6,7 @@ from typing import BinaryIO
 
 from trackrun.ids import check_run_id
 from trackrun.server import schemas as s
-from trackrun.server.manager import FileNotInRunError, open_in_run
+from trackrun.server.run_files import FileNotInRunError, open_in_run
 from trackrun.store import Store
 
 
