@@ -86,6 +86,9 @@ export type IDeleted = Schemas['Deleted'];
 export type IRerun = Schemas['Rerun'];
 export type ITags = Schemas['Tags'];
 
+/** `PATCH runs/{id}`: a new name and/or note (answered with the run's detail). */
+export type IRunEdit = Schemas['RunEditRequest'];
+
 /** `GET keys`. */
 export type IFilterKeysAnswer = Schemas['FilterKeys'];
 
@@ -321,6 +324,16 @@ export class TrackrunClient {
       `runs/${enc(runId)}/rerun`,
       undefined,
       body
+    );
+  }
+
+  /** Rename the run and/or set its note (`''` clears it); answers the updated run. */
+  editRun(runId: string, edit: IRunEdit): Promise<IRunDetail> {
+    return this._json<IRunDetail>(
+      'PATCH',
+      `runs/${enc(runId)}`,
+      undefined,
+      edit
     );
   }
 

@@ -14,7 +14,9 @@ import { RunsModel } from './models/runs';
 import { TrashModel } from './models/trash';
 import { ViewOpener } from './opener';
 import { reattachInNotebook } from './reattach';
+import { EditRunDialogBody } from './views/dialogs/EditRunDialog';
 import { RerunDialogBody } from './views/dialogs/RerunDialog';
+import { IRunText, runEdit, runEditProblem } from './views/dialogs/runEdit';
 
 export namespace CommandIDs {
   export const openBrowser = 'trackrun:open-browser';
@@ -25,6 +27,7 @@ export namespace CommandIDs {
   export const reattachLatest = 'trackrun:reattach-latest';
   export const kill = 'trackrun:kill';
   export const rerun = 'trackrun:rerun';
+  export const editRun = 'trackrun:edit-run';
   export const remove = 'trackrun:delete';
   export const copyId = 'trackrun:copy-id';
   export const pin = 'trackrun:keep-run-open';
@@ -67,6 +70,27 @@ function targets(
     }
   }
   return ctx.runs.selectedRows.map(r => r.run_id);
+}
+
+/**
+ * The one run an edit acts on: `args.runId`; else, outside the context menu, the run view
+ * in front (the palette opened over it); else the one selected (or right-clicked) run.
+ */
+function editTarget(
+  ctx: ICommandContext,
+  args: Record<string, unknown>
+): string | null {
+  if (typeof args.runId === 'string') {
+    return args.runId;
+  }
+  if (args.fromContextMenu !== true) {
+    const view = ctx.opener.runViews.currentWidget;
+    if (view && ctx.app.shell.currentWidget === view) {
+      return view.content.model.runId;
+    }
+  }
+  const ids = targets(ctx, args);
+  return ids.length === 1 ? ids[0] : null;
 }
 
 /** Tell the user why a command did nothing. */
@@ -306,6 +330,65 @@ export function addCommands(ctx: ICommandContext): void {
     }
   });
 
+  commands.addCommand(CommandIDs.editRun, {
+    label: 'Edit Run Name and Note…',
+    caption: 'Rename the run and write down why it matters',
+    // Enabled in the palette so that running it explains what is missing.
+    isEnabled: args =>
+      args.fromContextMenu !== true || editTarget(ctx, args) !== null,
+    execute: async args => {
+      const runId = editTarget(ctx, args);
+      if (!runId) {
+        explain(
+          'Open a run, or select one run in the runs panel, to edit its name and note.'
+        );
+        return;
+      }
+      let before: IRunText;
+      try {
+        const detail = await client.run(runId);
+        before = { name: detail.name, note: detail.note ?? '' };
+      } catch (error) {
+        report('Edit run', error);
+        return;
+      }
+      // Asked again, with what was typed, until it can be saved or is cancelled.
+      let typed = before;
+      for (;;) {
+        const result = await showDialog({
+          title: 'Edit Run Name and Note',
+          body: new EditRunDialogBody(runId, typed),
+          buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Save' })],
+          focusNodeSelector: '.trackrun-EditRunDialog-name',
+          defaultButton: 1
+        });
+        if (!result.button.accept || !result.value) {
+          return;
+        }
+        typed = result.value;
+        const problem = runEditProblem(typed);
+        if (!problem) {
+          break;
+        }
+        explain(problem);
+      }
+      const change = runEdit(before, typed);
+      if (!Object.keys(change).length) {
+        return;
+      }
+      try {
+        await client.editRun(runId, change);
+      } catch (error) {
+        report(`Edit ${before.name}`, error);
+        return;
+      }
+      // The open view shows it at once; the runs list gets the row from the change feed.
+      ctx.opener.runViews
+        .find(w => w.content.model.runId === runId)
+        ?.content.model.refresh();
+    }
+  });
+
   commands.addCommand(CommandIDs.remove, {
     label: args => plural(targets(ctx, args).length, 'Delete Run'),
     isEnabled: args => targets(ctx, args).length > 0,
@@ -420,6 +503,7 @@ export const CONTEXT_MENU: (string | null)[] = [
   CommandIDs.reattach,
   CommandIDs.kill,
   CommandIDs.rerun,
+  CommandIDs.editRun,
   CommandIDs.remove,
   null,
   CommandIDs.copyId

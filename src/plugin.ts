@@ -69,6 +69,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
       actions: {
         kill: run(CommandIDs.kill),
         rerun: run(CommandIDs.rerun),
+        edit: run(CommandIDs.editRun),
         reattach: run(CommandIDs.reattach),
         copyId: run(CommandIDs.copyId)
       },
@@ -150,7 +151,8 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         CommandIDs.compare,
         CommandIDs.refresh,
         CommandIDs.openTable,
-        CommandIDs.reattachLatest
+        CommandIDs.reattachLatest,
+        CommandIDs.editRun
       ]) {
         palette.addItem({ command, category });
       }

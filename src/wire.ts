@@ -70,7 +70,8 @@ export type paths = {
     delete: operations['deleteRunsRunId'];
     options?: never;
     head?: never;
-    patch?: never;
+    /** Rename a run and/or set its note (an empty note clears it); answers the run */
+    patch: operations['patchRunsRunId'];
     trace?: never;
   };
   '/runs/{run_id}/metrics': {
@@ -510,6 +511,11 @@ export type components = {
       job: components['schemas']['JobInfo'] | null;
       health: components['schemas']['Health'];
     };
+    /** @description ``PATCH runs/{run_id}``: a new name (1-200 characters, one line) and/or a new note (at most 10,000 characters; ``""`` clears it). At least one of the two. */
+    RunEditRequest: {
+      name?: string;
+      note?: string;
+    };
     /** @description One row of the run list. */
     RunRow: {
       run_id: string;
@@ -850,6 +856,68 @@ export interface operations {
       };
       /** @description the run's state does not allow it, or the id prefix is ambiguous */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  patchRunsRunId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        run_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['RunEditRequest'];
+      };
+    };
+    responses: {
+      /** @description Rename a run and/or set its note (an empty note clears it); answers the run */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RunDetail'];
+        };
+      };
+      /** @description bad input: the message names the parameter and the fix */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description no such run or file */
+      404: {
         headers: {
           [name: string]: unknown;
         };

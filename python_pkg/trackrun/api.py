@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from trackrun.checkpoints import Checkpoint
 from trackrun.errors import NoActiveRunError
+from trackrun.events import append_event
 from trackrun.layout import default_store_root
 from trackrun.run import Run, active_run
 from trackrun.store import registry
 from trackrun.table import Table
+from trackrun.values import check_note, check_run_name
 
 if TYPE_CHECKING:
     from trackrun.codediff import CodeDiff
@@ -175,6 +177,40 @@ def kill(
     from trackrun import jobs
 
     return jobs.kill(get_store(store), run, timeout)
+
+
+def rename(run: str, name: str, *, store: str | os.PathLike[str] | Store | None = None) -> str:
+    """Rename run ``run`` (an id, unique id prefix or name) to ``name``; returns its id.
+
+    The name is stripped and must be 1-200 characters without control characters, else
+    InvalidTextError (a ValueError) says why and nothing is written. Raises RunNotFoundError
+    or AmbiguousRunIdError for ``run``. The rename is an event in the run's folder, so it
+    survives ``trackrun reindex`` and travels with the folder.
+    """
+    return _edit_run(run, store, "rename", name=check_run_name(name))
+
+
+def set_note(run: str, text: str, *, store: str | os.PathLike[str] | Store | None = None) -> str:
+    """Set the note of run ``run`` (an id, unique id prefix or name) to ``text``; returns its id.
+
+    ``""`` clears the note. The text is stripped and may hold newlines and tabs, up to 10,000
+    characters; other control characters raise InvalidTextError (a ValueError), and nothing
+    is written. Raises RunNotFoundError or AmbiguousRunIdError for ``run``. Stored as an event
+    in the run's folder, like ``rename``.
+    """
+    return _edit_run(run, store, "note", note=check_note(text))
+
+
+def _edit_run(
+    run: str, store: str | os.PathLike[str] | Store | None, kind: str, **fields: str
+) -> str:
+    """Append one edit event to the run's API events file and index it at once."""
+    opened = get_store(store)
+    run_id = opened.resolve(run)
+    with opened.connection(refresh=False):  # the store lock orders appends to one file
+        append_event(opened.paths.run(run_id).events_of("api"), kind, **fields)
+    opened.ingest([run_id])
+    return run_id
 
 
 def compare(

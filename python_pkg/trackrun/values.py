@@ -1,4 +1,5 @@
-"""What a run accepts: validation of metric values and steps, parameters, tags and file names.
+"""What a run accepts: validation of metric values and steps, parameters, tags, names, notes
+and file names.
 
 Bad input is refused at the call with an error naming the key and the fix, so no reader ever
 meets a value the index cannot hold (a step of 2**63 once broke every query of a store).
@@ -9,9 +10,12 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from trackrun.errors import TrackrunError
 
 #: Steps are stored as signed 64-bit integers.
 MAX_STEP = 2**63 - 1
@@ -19,6 +23,10 @@ MAX_STEP = 2**63 - 1
 MAX_EXACT_INT = 2**53
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ +=,@-]{0,200}$")
 _warned_precision: set[str] = set()
+#: A run's name: what lists and charts show in one line.
+MAX_NAME_CHARS = 200
+#: A run's note: a few paragraphs (why the run matters), not a log.
+MAX_NOTE_CHARS = 10_000
 
 
 class PrecisionWarning(UserWarning):
@@ -192,3 +200,57 @@ def check_file_name(name: str, what: str) -> str:
             f"trackrun: {what} {name!r} must be a plain file name (letters, digits, . _ - + = , @)"
         )
     return name
+
+
+class InvalidTextError(TrackrunError, ValueError):
+    """A run name or note that cannot be stored as given (the message names the fix)."""
+
+    code = "invalid_text"
+
+
+def check_run_name(name: Any) -> str:
+    """``name`` stripped, if it can name a run: 1-200 characters, no control characters.
+
+    Raises InvalidTextError (a TrackrunError and ValueError) naming the problem and the fix.
+    """
+    if not isinstance(name, str):
+        raise InvalidTextError(f"a run name must be a string, not {type(name).__name__}")
+    text = name.strip()
+    if not text:
+        raise InvalidTextError("a run name cannot be empty; give it some text, e.g. 'lr-sweep-3'")
+    if len(text) > MAX_NAME_CHARS:
+        raise InvalidTextError(
+            f"a run name is at most {MAX_NAME_CHARS} characters, this one has {len(text)}; "
+            "shorten it (put the longer story in the run's note)"
+        )
+    _refuse_control(text, "a run name", allowed="")
+    return text
+
+
+def check_note(note: Any) -> str:
+    """``note`` stripped (line ends as \\n), if it can be a run's note: at most 10,000
+    characters, no control characters but newlines and tabs. The empty string clears a note.
+
+    Raises InvalidTextError (a TrackrunError and ValueError) naming the problem and the fix.
+    """
+    if not isinstance(note, str):
+        raise InvalidTextError(f"a run note must be a string, not {type(note).__name__}")
+    # Windows and old Mac line ends are the same newline to a reader of the note.
+    text = note.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(text) > MAX_NOTE_CHARS:
+        raise InvalidTextError(
+            f"a run note is at most {MAX_NOTE_CHARS:,} characters, this one has {len(text):,}; "
+            "shorten it, or log the long text as an artifact (trackrun.artifact)"
+        )
+    _refuse_control(text, "a run note", allowed="\n\t")
+    return text
+
+
+def _refuse_control(text: str, what: str, allowed: str) -> None:
+    for position, char in enumerate(text):
+        if char not in allowed and unicodedata.category(char) == "Cc":
+            kept = " (newlines are kept)" if "\n" in allowed else ""
+            raise InvalidTextError(
+                f"{what} cannot contain the control character U+{ord(char):04X} "
+                f"(at character {position + 1}); remove it{kept}"
+            )

@@ -104,6 +104,9 @@ def samples(ids: list[str]) -> list[Sample]:
         ("runs/{run_id}/tags", "post"): Sample(
             "runs/{run_id}/tags", "post", f"runs/{first}/tags", 200, body={"add": ["best"]}
         ),
+        ("runs/{run_id}", "patch"): Sample(
+            "runs/{run_id}", "patch", f"runs/{first}", 200, body={"note": "walked"}
+        ),
         ("runs/{run_id}", "delete"): Sample("runs/{run_id}", "delete", f"runs/{second}", 200),
         # Nothing is in the trash when the walk reaches these: both answer 404, changing nothing.
         ("trash/{run_id}/restore", "post"): Sample(

@@ -1,17 +1,30 @@
-"""Changing the store from a terminal: ``rm``, ``trash``, ``restore``, ``gc``, ``kill``, ``reindex``
-(deleting ones honour ``--dry-run``)."""
+"""Changing the store from a terminal: ``rename``, ``note``, ``rm``, ``trash``, ``restore``, ``gc``,
+``kill``, ``reindex`` (deleting ones honour ``--dry-run``)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
 from trackrun.cli.common import open_store, parse_duration
+from trackrun.errors import TrackrunError
 
 
 def register(sub: Any) -> None:
     """Add this group's commands to the ``trackrun`` parser's subcommands."""
+    p = sub.add_parser("rename", help="give a run a new name")
+    p.add_argument("run", help="run id, unique id prefix, or name")
+    p.add_argument("name", help="the new name (1-200 characters, one line)")
+    p.set_defaults(handler=_cmd_rename)
+
+    p = sub.add_parser("note", help="print, set or clear a run's note")
+    p.add_argument("run", help="run id, unique id prefix, or name")
+    p.add_argument("text", nargs="?", help="the new note ('-': read it from stdin; absent: print)")
+    p.add_argument("--clear", action="store_true", help="remove the note")
+    p.set_defaults(handler=_cmd_note)
+
     p = sub.add_parser("rm", help="move runs to the store's trash")
     p.add_argument("runs", nargs="+")
     p.add_argument("--force", action="store_true", help="also remove queued or running runs")
@@ -42,6 +55,32 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("reindex", help="rebuild index.duckdb from the run directories")
     p.set_defaults(handler=_cmd_reindex)
+
+
+def _cmd_rename(args: argparse.Namespace) -> int:
+    from trackrun.api import rename
+
+    store = open_store(args)
+    run_id = rename(args.run, args.name, store=store)
+    print(f"renamed {run_id} to {store.summary(run_id)['name']}")
+    return 0
+
+
+def _cmd_note(args: argparse.Namespace) -> int:
+    from trackrun.api import set_note
+
+    store = open_store(args)
+    if args.clear and args.text is not None:
+        raise TrackrunError("give either a note or --clear, not both")
+    if not args.clear and args.text is None:
+        note = store.summary(args.run).get("note")
+        if note:
+            print(note)
+        return 0
+    text = "" if args.clear else sys.stdin.read() if args.text == "-" else args.text
+    run_id = set_note(args.run, text, store=store)
+    print(f"{'cleared the note of' if not text.strip() else 'set the note of'} {run_id}")
+    return 0
 
 
 def _cmd_rm(args: argparse.Namespace) -> int:

@@ -129,6 +129,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
         )
     if info["tags"]:
         lines.append(f"  tags      {', '.join(info['tags'])}")
+    if info.get("note"):
+        lines.append("note")
+        lines += ["  " + line for line in str(info["note"]).splitlines()]
     if info["params"]:
         lines.append("params")
         lines += [f"  {k} = {json.dumps(v)}" for k, v in info["params"].items()]

@@ -10,10 +10,11 @@ from typing import Any
 Snapshot = dict[str, int]
 
 #: One hash per run of what the panel shows of it that can change: status, its time, the
-#: last event (params and metrics arrive as events), the end, and the tags. Hashed by
-#: DuckDB so a snapshot of 10k runs is two columns, not 10k Python tuples.
+#: last event (params and metrics arrive as events), the end, the name and note, and the
+#: tags. Hashed by DuckDB so a snapshot of 10k runs is two columns, not 10k Python tuples.
 SIGNATURES_SQL = (
-    "SELECT r.run_id, hash(r.status, r.status_at, r.last_event_at, r.ended_at, t.tags) AS h "
+    "SELECT r.run_id, hash(r.status, r.status_at, r.last_event_at, r.ended_at, r.name, "
+    "r.note, t.tags) AS h "
     "FROM runs r LEFT JOIN (SELECT run_id, string_agg(tag, ',' ORDER BY tag) AS tags "
     "FROM tags GROUP BY run_id) t USING (run_id)"
 )

@@ -111,6 +111,12 @@ class ChangesHandler(TrackrunHandler):
 class RunHandler(TrackrunHandler):
     operations = {
         "get": s.Operation("One run in full", s.RunDetail),
+        "patch": s.Operation(
+            "Rename a run and/or set its note (an empty note clears it); answers the run",
+            s.RunDetail,
+            body=s.RunEditRequest,
+            errors=(400, 404),
+        ),
         "delete": s.Operation(
             "Move a run to the store's trash (force: also a queued or running one)",
             s.Deleted,
@@ -123,6 +129,14 @@ class RunHandler(TrackrunHandler):
     @authorized
     async def get(self, run_id: str) -> None:
         self.reply(await self.call(self.manager.run_detail, run_id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, run_id: str) -> None:
+        body = self.body()
+        self.reply(
+            await self.call(self.manager.edit_run, run_id, body.get("name"), body.get("note"))
+        )
 
     @web.authenticated
     @authorized

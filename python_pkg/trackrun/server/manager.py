@@ -12,6 +12,7 @@ from trackrun.ids import check_run_id
 from trackrun.layout import RunPaths, read_json_object
 from trackrun.server import schemas as s
 from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
+from trackrun.server.requests import RequestError
 from trackrun.server.run_files import (
     SERVED_FOLDERS,
     FileNotInRunError,
@@ -23,7 +24,7 @@ from trackrun.store import Store
 from trackrun.store.filters import compile_filter
 from trackrun.store.schema import LIST_COLUMNS
 from trackrun.table import Table, jsonable
-from trackrun.values import normalize_tags
+from trackrun.values import check_note, check_run_name, normalize_tags
 
 MAX_RUNS_PAGE = 10_000
 DEFAULT_RUNS_PAGE = 200
@@ -309,6 +310,27 @@ class RunsManager:
             )
         self.store.ingest([run_id])
         return {"run_id": run_id, "tags": self.store.summary(run_id)["tags"]}
+
+    def edit_run(self, run_id: str, name: str | None, note: str | None) -> s.RunDetail:
+        """Rename the run and/or set its note (both checked before either is written);
+        answers the run as GET does. Raises InvalidTextError (400), RunNotFoundError (404)."""
+        from trackrun.api import rename, set_note
+
+        check_run_id(run_id)
+        if name is None and note is None:
+            raise RequestError(
+                'the request body names nothing to change: send {"name": ...}, {"note": ...} or both'
+            )
+        if name is not None:
+            check_run_name(name)
+        if note is not None:
+            check_note(note)
+        self.store.summary(run_id)  # 404 for an unknown run, before anything is written
+        if name is not None:
+            rename(run_id, name, store=self.store)
+        if note is not None:
+            set_note(run_id, note, store=self.store)
+        return self.run_detail(run_id)
 
     def rerun(self, run_id: str, overrides: dict[str, Any]) -> RunPaths:
         """Copy a detached run's frozen job into a new queued run (params overridden)."""

@@ -316,6 +316,14 @@ class TagsRequest(TypedDict, total=False):
     remove: list[str]
 
 
+class RunEditRequest(TypedDict, total=False):
+    """``PATCH runs/{run_id}``: a new name (1-200 characters, one line) and/or a new note
+    (at most 10,000 characters; ``""`` clears it). At least one of the two."""
+
+    name: str
+    note: str
+
+
 # -- query strings (every parameter optional; list[str] is comma-separated) -------------------
 class RunsQuery(TypedDict, total=False):
     filter: str

@@ -227,6 +227,11 @@ def _apply(
         row["attempts"] = max(row["attempts"] or 0, int(event.get("attempt") or 0))
     elif kind == "rename":
         row["name"] = event.get("name") or row["name"]
+    elif kind == "note":  # the newest note wins; an empty one clears it
+        note = event.get("note")
+        if not isinstance(note, str):
+            raise TypeError(f"a note must be a string, not {note!r}")
+        row["note"] = note or None
     elif kind == "notebook_moved":  # the notebook was renamed or moved in JupyterLab
         row["notebook"] = event.get("notebook") or row["notebook"]
 

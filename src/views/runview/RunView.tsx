@@ -18,6 +18,8 @@ import { CodeSection, OverviewSection, ProvenanceSection } from './sections';
 export interface IRunViewActions {
   kill: (runId: string) => void;
   rerun: (runId: string) => void;
+  /** Rename the run and edit its note (a dialog). */
+  edit: (runId: string) => void;
   reattach: (runId: string) => void;
   copyId: (runId: string) => void;
   /** Keep this view's tab (it is the preview that the next opened run replaces). */
@@ -228,6 +230,13 @@ function Header(props: {
           Rerun
         </button>
         <button
+          className="jp-Button trackrun-Button trackrun-RunView-edit"
+          title="Rename this run and write down why it matters"
+          onClick={() => actions.edit(model.runId)}
+        >
+          Edit…
+        </button>
+        <button
           className="jp-Button trackrun-Button trackrun-RunView-reattach"
           title="Insert %track_run --attach in the run's notebook and run it"
           onClick={() => actions.reattach(model.runId)}
@@ -235,6 +244,12 @@ function Header(props: {
           Reattach in notebook
         </button>
       </div>
+      {detail?.note && (
+        // Plain text (React escapes it); the CSS keeps its newlines.
+        <p className="trackrun-RunView-note" title="The run's note">
+          {detail.note}
+        </p>
+      )}
       {detail && <Facts detail={detail} />}
       {detail && <HealthBanners detail={detail} />}
       {model.problem && detail && (
