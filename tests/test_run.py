@@ -196,3 +196,33 @@ def test_run_json_is_written_with_params_and_reopened(isolated_store: Path) -> N
     again.release()
     run.finish()
     assert _points(run) == {("x", 0): 1.0}
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "says"),
+    [
+        ({"name": "two\nlines"}, ValueError, "control character"),
+        ({"name": "x" * 201}, ValueError, "at most 200"),
+        ({"note": "nul\x00inside"}, ValueError, "control character"),
+        ({"params": {"f": print}}, TypeError, "parameter 'f'"),
+        ({"tags": [object()]}, TypeError, "tags must be"),
+    ],
+)
+def test_bad_start_input_is_refused_before_any_run_folder_exists(
+    tmp_path: Path, options: dict[str, Any], error: type[Exception], says: str
+) -> None:
+    store = tmp_path / "store"
+    with pytest.raises(error, match=says):
+        Run.start(store, provenance={}, **options)
+    runs = store / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []
+    assert len(trackrun.runs(store=str(store))) == 0
+
+
+def test_a_name_and_note_at_start_are_stored_cleaned(tmp_path: Path) -> None:
+    run = Run.start(tmp_path / "s", name="  baseline  ", note="first\r\nsecond\n", provenance={})
+    run.finish()
+    record = json.loads(run.paths.run_json.read_text())
+    assert (record["name"], record["note"]) == ("baseline", "first\nsecond")
+    (row,) = trackrun.runs(store=str(tmp_path / "s")).to_dicts()
+    assert row["name"] == "baseline"

@@ -39,6 +39,8 @@ from trackrun.values import (
     MAX_EXACT_INT,
     MAX_STEP,
     check_file_name,
+    check_note,
+    check_run_name,
     check_step,
     normalize_metrics,
     normalize_params,
@@ -99,8 +101,14 @@ class Run:
         ``provenance`` defaults to a fresh capture (git, packages, hardware...). ``status``
         is "running" for a run this process executes, "queued" for a frozen detached job.
         ``reproduces``: the id of the run this one re-runs (``trackrun reproduce``).
-        Raises TypeError for params that cannot be stored.
+        Raises TypeError for params that cannot be stored, InvalidTextError (a ValueError) for
+        a name or note that cannot be (see values.check_run_name and check_note).
         """
+        # Every check before the run folder exists: bad input leaves no half-made run behind.
+        run_name = check_run_name(name) if name else new_run_name()
+        run_note = (check_note(note) or None) if note else None
+        clean_params = redact_params(normalize_params(params or {}))
+        clean_tags = normalize_tags(tags or ())
         store = StorePaths(store_root).ensure()
         if run_id is None:
             paths = store.new_run()
@@ -108,8 +116,6 @@ class Run:
         else:
             paths = store.run(run_id)
             make_dir(paths.root, private=not is_group_shared(store.runs))
-        clean_params = redact_params(normalize_params(params or {}))
-        clean_tags = normalize_tags(tags or ())
         if provenance is None:
             from trackrun.capture import capture_provenance
 
@@ -117,11 +123,11 @@ class Run:
         record = {
             "format_version": FORMAT_VERSION,
             "run_id": run_id,
-            "name": name or new_run_name(),
+            "name": run_name,
             "created_at": time.time(),
             "notebook": notebook,
             "cell_id": cell_id,
-            "note": note,
+            "note": run_note,
             "params": clean_params,
             "tags": clean_tags,
             "provenance": dict(provenance),
