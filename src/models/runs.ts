@@ -2,23 +2,20 @@
 import { ISignal, Signal } from '@lumino/signaling';
 import { IDisposable } from '@lumino/disposable';
 
-import {
-  IChanges,
-  IRunRow,
-  IStatusInfo,
-  TrackrunApiError,
-  TrackrunClient
-} from '../api';
+import { IRunRow, IStatusInfo, TrackrunClient } from '../api';
 import { ColumnKey } from './columns';
 import { IFilterKeys } from './completion';
-import { applyChanges, covers, windowAround } from './feed';
+import { Connection, ConnectionState } from './connection';
 import { toServerFilter } from './filter';
+import { FilterKeys } from './filterkeys';
 import { ILayoutState, ColumnLayout } from './layout';
-import { ISort, isSortable, sortField, sortRows } from './order';
+import { FEED_TIMEOUT, IFilterError, RunListing } from './listing';
+import { ISort, isSortable, sortRows } from './order';
 import { STALL_MS, StepPoll } from './poll';
 import { RunSelection, SelectMode } from './selection';
 
-export { ISort, SelectMode, sortRows };
+export { ConnectionState, IFilterError, ISort, SelectMode, sortRows };
+export { WINDOW_THRESHOLD } from './listing';
 export {
   BASE_COLUMNS,
   ColumnKey,
@@ -28,55 +25,36 @@ export {
   defaultColumns
 } from './columns';
 
-/** How the panel is connected to the server extension. */
-export type ConnectionState =
-  | { kind: 'connecting' }
-  | { kind: 'ok' }
-  /** `trackrun/api/status` answered 404: the server extension is not installed or enabled. */
-  | { kind: 'missing'; message: string }
-  /** The Jupyter server could not be reached (network down, server stopped). */
-  | { kind: 'unreachable'; message: string }
-  | { kind: 'error'; message: string };
-
 /** How the table looks, kept per store across reloads (see models/viewstate.ts). */
 export interface ITableState extends ILayoutState {
   filter: string;
   sort: ISort | null;
 }
 
-export interface IFilterError {
-  message: string;
-  /** 1-based column in the filter text, when the server said where. */
-  column: number | null;
-}
-
-/** Stores with more matching runs than this are fetched in windows (visible rows + margin). */
-export const WINDOW_THRESHOLD = 2000;
-/** The first window fetched, before the size of the list is known. */
-const FIRST_WINDOW = 200;
-/** Rows fetched above and below the visible ones in a window. */
-const MARGIN = 100;
-/** Seconds the server holds a change-feed request when nothing changes. */
-const FEED_TIMEOUT = 10;
-/** The filter box's completion names are read again at most this often (ms). */
-const KEYS_MAX_AGE = 10000;
-/** Pause after applying changes, so that bursts arrive batched (ms). */
-const FEED_PAUSE = 300;
-
 /**
- * State of the runs sidebar. Fetches the list (whole, or in windows around the visible
- * rows in a long one), then follows the store's change feed, applying changed rows in
- * place; an unchanged store costs an empty long poll and emits nothing. Reconnects with
- * backoff after errors. Columns live in `layout`, the selection in `selected`.
+ * State of the runs sidebar. Its rows live in a `RunListing`, which fetches the list (whole,
+ * or in windows around the visible rows in a long one), then follows the store's change
+ * feed, applying changed rows in place; an unchanged store costs an empty long poll and
+ * emits nothing. The model's poll drives it and reconnects with backoff after errors
+ * (`Connection` tells what went wrong). Columns live in `layout`, the selection in
+ * `selected`.
  */
 export class RunsModel implements IDisposable {
   constructor(client: TrackrunClient) {
-    this._client = client;
+    this._connection = new Connection(client, () => this._stateChanged.emit());
+    this._keys = new FilterKeys(client, () => this._keysChanged.emit());
+    this._listing = new RunListing({
+      client,
+      wanted: () => ({ filter: this._filter, sort: this._sort }),
+      onRows: removed => this._onRows(removed),
+      onState: () => this._stateChanged.emit(),
+      onStatusStale: () => this._connection.readStatus()
+    });
     this._poll = new StepPoll({
       name: 'trackrun:runs',
       standbyWhenHidden: true,
       step: () => this._step(),
-      onError: error => this._onError(error)
+      onError: error => this._connection.fail(error)
     });
   }
 
@@ -96,22 +74,22 @@ export class RunsModel implements IDisposable {
   }
 
   get rows(): readonly IRunRow[] {
-    return this._rows;
+    return this._listing.rows;
   }
 
   /** Runs matching the filter in the store (may exceed rows.length). */
   get total(): number {
-    return this._total;
+    return this._listing.total;
   }
 
   /** Position of rows[0] in the whole list (0 unless the list is fetched in windows). */
   get offset(): number {
-    return this._offset;
+    return this._listing.offset;
   }
 
   /** `GET runs` requests made (list fetches, not change-feed polls): for tests and benches. */
   get listFetches(): number {
-    return this._listFetches;
+    return this._listing.listFetches;
   }
 
   /**
@@ -119,28 +97,28 @@ export class RunsModel implements IDisposable {
    * windows, fetch the window around them when the rows held do not cover them.
    */
   setVisibleRange(first: number, last: number): void {
-    this._range = [first, last];
-    if (!this._whole && this._loaded && !this._covered()) {
+    if (this._listing.show(first, last)) {
       this._relist();
     }
   }
 
-  /** Whether at least one page has arrived since the filter last changed. */
+  /** Whether the first answer (rows, or a refused filter) has come. */
   get loaded(): boolean {
-    return this._loaded;
+    return this._listing.loaded;
   }
 
   get connection(): ConnectionState {
-    return this._connection;
+    return this._connection.state;
   }
 
   get serverStatus(): IStatusInfo | null {
-    return this._status;
+    return this._connection.status;
   }
 
   /** Runs running or queued now, as far as the last poll knows. */
   get activeCount(): number {
-    return this._status ? this._status.running + this._status.queued : 0;
+    const status = this._connection.status;
+    return status ? status.running + status.queued : 0;
   }
 
   get filter(): string {
@@ -149,7 +127,7 @@ export class RunsModel implements IDisposable {
 
   /** The store's params and metric keys and tags, for the filter box's completions. */
   get filterKeys(): IFilterKeys {
-    return this._keys;
+    return this._keys.keys;
   }
 
   /** The filter keys changed. */
@@ -159,24 +137,11 @@ export class RunsModel implements IDisposable {
 
   /** Read the filter keys from the store, unless read in the last few seconds. */
   loadFilterKeys(): void {
-    const now = Date.now();
-    if (now - this._keysAt < KEYS_MAX_AGE) {
-      return;
-    }
-    this._keysAt = now;
-    this._client
-      .keys()
-      .then(keys => {
-        this._keys = keys;
-        this._keysChanged.emit();
-      })
-      .catch(() => {
-        this._keysAt = 0; // completions are a help: try again on the next focus
-      });
+    this._keys.load();
   }
 
   get filterError(): IFilterError | null {
-    return this._filterError;
+    return this._listing.filterError;
   }
 
   /**
@@ -184,7 +149,10 @@ export class RunsModel implements IDisposable {
    * invalid, or its answer has not come yet).
    */
   get stale(): boolean {
-    return this._loaded && this._rowsFilter !== toServerFilter(this._filter);
+    return (
+      this._listing.loaded &&
+      this._listing.rowsFilter !== toServerFilter(this._filter)
+    );
   }
 
   get sort(): ISort | null {
@@ -199,7 +167,7 @@ export class RunsModel implements IDisposable {
 
   /** The selected runs (and the cursor keyboard moves start from). */
   readonly selected = new RunSelection(
-    () => this._rows.map(r => r.run_id),
+    () => this._listing.rows.map(r => r.run_id),
     () => this._selectionChanged.emit()
   );
 
@@ -234,7 +202,7 @@ export class RunsModel implements IDisposable {
 
   /** Selected rows in display order. */
   get selectedRows(): IRunRow[] {
-    return this._rows.filter(r => this.selected.ids.has(r.run_id));
+    return this._listing.rows.filter(r => this.selected.ids.has(r.run_id));
   }
 
   get isDisposed(): boolean {
@@ -275,14 +243,7 @@ export class RunsModel implements IDisposable {
     // The whole list is sorted here at once, and stays so (changes are applied in this
     // order): a click answers in a frame, not after a reload. A window of a longer list
     // must come from the server in the new order.
-    if (this._whole) {
-      this._setRows(
-        sortRows(this._rows, this._sort),
-        this._total,
-        this._rowsFilter
-      );
-      this._orderOfRows = this._orderBy();
-    } else {
+    if (!this._listing.resort(this._sort)) {
       this._relist();
     }
     this._stateChanged.emit();
@@ -291,7 +252,7 @@ export class RunsModel implements IDisposable {
 
   /** The row of `runId` if it is in the current page. */
   row(runId: string): IRunRow | undefined {
-    return this._byId.get(runId);
+    return this._listing.row(runId);
   }
 
   dispose(): void {
@@ -299,63 +260,31 @@ export class RunsModel implements IDisposable {
       return;
     }
     this._disposed = true;
-    this._feedAbort?.abort();
+    this._listing.dispose();
     this._poll.dispose();
     Signal.clearData(this);
   }
 
+  /** One step of the poll: list (or its window) when needed, else follow the change feed. */
   private async _step(): Promise<number | null> {
     this._relistAsked = false;
-    const listing = this._mustList();
+    const listing = this._listing.mustList();
     // A server that stalls never fails the request: say so after a while, keep waiting.
     // A change-feed request is held by the server up to FEED_TIMEOUT by design.
-    const stall = window.setTimeout(
-      () =>
-        this._setConnection({
-          kind: 'unreachable',
-          message: 'The Jupyter server has not answered for a while.'
-        }),
+    const answered = this._connection.watch(
       STALL_MS + (listing ? 0 : FEED_TIMEOUT * 1000)
     );
     try {
-      if (this._connection.kind !== 'ok' || this._status === null) {
-        this._status = await this._client.status();
-        this._setConnection({ kind: 'ok' });
-      }
-      return await (listing ? this._list() : this._follow());
+      await this._connection.check();
+      return await (listing ? this._listing.list() : this._listing.follow());
     } finally {
-      window.clearTimeout(stall);
+      answered();
     }
-  }
-
-  /** Whether the next step fetches the list (else it follows the change feed). */
-  private _mustList(): boolean {
-    return (
-      this._token === null ||
-      this._rowsFilter !== toServerFilter(this._filter) ||
-      this._orderOfRows !== this._orderBy() ||
-      !this._covered() ||
-      // A window of a list short enough to hold whole (its size was not known yet).
-      (!this._whole && this._total <= WINDOW_THRESHOLD)
-    );
-  }
-
-  /** Whether the rows held cover the visible ones (always, for the whole list). */
-  private _covered(): boolean {
-    if (this._whole) {
-      return true;
-    }
-    return covers(
-      { rows: this._rows, offset: this._offset, total: this._total },
-      this._range[0],
-      this._range[1]
-    );
   }
 
   /** Fetch the list (or its window) again at once, cancelling a change-feed poll. */
   private _relist(): void {
-    this._token = null;
-    this._feedAbort?.abort();
+    this._listing.invalidate();
     // One step asked for is enough (a scroll asks once per frame): it lists what is needed
     // when it runs.
     if (!this._relistAsked) {
@@ -364,206 +293,29 @@ export class RunsModel implements IDisposable {
     }
   }
 
-  /** `GET runs`: the whole list when it is short, else the window around the visible rows. */
-  private async _list(): Promise<number | null> {
-    const filter = this._filter;
-    const query = toServerFilter(filter);
-    const orderBy = this._orderBy();
-    // The size of the list for this filter is known once an answer came; guess until then.
-    const known = this._rowsFilter === query && this._loaded;
-    const small = known && this._total <= WINDOW_THRESHOLD;
-    const { offset, limit } = small
-      ? { offset: 0, limit: WINDOW_THRESHOLD }
-      : windowAround(
-          this._range[0],
-          Math.max(this._range[1], this._range[0] + FIRST_WINDOW - MARGIN),
-          MARGIN
-        );
-    let answer;
-    this._listFetches++;
-    try {
-      answer = await this._client.runs(
-        { filter: query, order_by: orderBy, limit, offset },
-        null
-      );
-    } catch (error) {
-      if (
-        error instanceof TrackrunApiError &&
-        error.code === 'invalid_filter' &&
-        filter === this._filter
-      ) {
-        // The same text gives the same 400: stop polling until the filter changes.
-        this._filterError = {
-          message: error.message,
-          column: query === filter.trim() ? error.column : null
-        };
-        this._loaded = true;
-        this._stateChanged.emit();
-        return null;
-      }
-      throw error;
-    }
-    if (filter !== this._filter || orderBy !== this._orderBy() || !answer) {
-      return 0; // the filter or order changed while this request was out: ask again
-    }
-    const page = answer.page;
-    if (this._filterError) {
-      this._filterError = null;
-      this._stateChanged.emit();
-    }
-    this._loaded = true;
-    if (page.change_token !== this._seenToken) {
-      this._seenToken = page.change_token;
-      this._status = await this._client.status();
-      this._stateChanged.emit();
-    }
-    const stale = this._rowsFilter !== query;
-    this._offset = page.offset;
-    this._whole = page.offset === 0 && page.runs.length >= page.total;
-    this._token = page.change_token;
-    this._orderOfRows = orderBy;
-    this._setRows(page.runs, page.total, query);
-    if (stale) {
-      this._stateChanged.emit();
-    }
-    return 0; // then follow the change feed (or fetch the whole of a short list)
-  }
-
-  /** One long poll of `GET changes`, applied to the rows held. */
-  private async _follow(): Promise<number | null> {
-    const token = this._token as string;
-    const query = this._rowsFilter;
-    const abort = new AbortController();
-    this._feedAbort = abort;
-    let answer: IChanges;
-    try {
-      answer = await this._client.changeFeed(token, FEED_TIMEOUT, {
-        filter: query,
-        signal: abort.signal
-      });
-    } catch (error) {
-      if (abort.signal.aborted) {
-        return 0; // cancelled for a new filter, order or window: list at once
-      }
-      throw error;
-    } finally {
-      if (this._feedAbort === abort) {
-        this._feedAbort = null;
-      }
-    }
-    if (this._token !== token || this._rowsFilter !== query) {
-      return 0;
-    }
-    const outcome = applyChanges(
-      { rows: this._rows, offset: this._offset, total: this._total },
-      answer,
-      this._sort
-    );
-    if (outcome.kind === 'refetch') {
-      this._token = null;
-      return 0;
-    }
-    this._token = answer.change_token;
-    if (outcome.kind === 'same') {
-      return 0;
-    }
-    // The rows first: the token now says they are applied, whatever the status call does.
-    this._setRows(outcome.rows, outcome.total, query, outcome.removed);
-    if (outcome.statusChanged) {
-      this._status = await this._client.status();
-      this._stateChanged.emit();
-    }
-    return FEED_PAUSE;
-  }
-
-  private _orderBy(): string {
-    if (!this._sort) {
-      return '';
-    }
-    const field = sortField(this._sort.key);
-    return `${field} ${this._sort.desc ? 'desc' : 'asc'}`;
-  }
-
-  private _setRows(
-    rows: IRunRow[],
-    total: number,
-    filter: string,
-    removed: readonly string[] = []
-  ): void {
-    this._rows = rows;
-    this._total = total;
-    this._rowsFilter = filter;
-    this._byId = new Map(rows.map(r => [r.run_id, r]));
-    if (this.layout.follow(rows)) {
+  /** New rows arrived: columns follow them, and runs that left leave the selection. */
+  private _onRows(removed: readonly string[]): void {
+    const listing = this._listing;
+    if (this.layout.follow(listing.rows)) {
       this._stateChanged.emit();
     }
     // Runs deleted or filtered out leave the selection; in a window, runs merely scrolled
     // out of it stay selected.
     this.selected.retain(id =>
-      this._whole ? this._byId.has(id) : !removed.includes(id)
+      listing.whole ? listing.row(id) !== undefined : !removed.includes(id)
     );
     this._changed.emit();
   }
 
-  private _onError(error: unknown): void {
-    this._status = null;
-    if (error instanceof TrackrunApiError) {
-      if (error.status === 404 && error.code !== 'run_not_found') {
-        this._setConnection({
-          kind: 'missing',
-          message:
-            'The trackrun server extension is not running on this Jupyter server.'
-        });
-      } else if (error.status === 0) {
-        this._setConnection({ kind: 'unreachable', message: error.message });
-      } else {
-        this._setConnection({ kind: 'error', message: error.message });
-      }
-    } else {
-      this._setConnection({ kind: 'error', message: String(error) });
-    }
-  }
-
-  private _setConnection(state: ConnectionState): void {
-    const same =
-      state.kind === this._connection.kind &&
-      ('message' in state ? state.message : '') ===
-        ('message' in this._connection ? this._connection.message : '');
-    if (!same) {
-      this._connection = state;
-      this._stateChanged.emit();
-    }
-  }
-
-  private _client: TrackrunClient;
   private _poll: StepPoll;
-  private _rows: IRunRow[] = [];
-  private _byId = new Map<string, IRunRow>();
-  private _total = 0;
-  private _loaded = false;
-  /** The change token the rows held answer (null: fetch the list next). */
-  private _token: string | null = null;
-  /** The last token whose status counts were fetched. */
-  private _seenToken: string | null = null;
-  private _offset = 0;
-  /** Whether the rows held are the whole list (else a window of it). */
-  private _whole = true;
-  /** The order_by the rows held were fetched (or sorted) in. */
-  private _orderOfRows = '';
-  private _range: [number, number] = [0, FIRST_WINDOW - MARGIN];
-  private _feedAbort: AbortController | null = null;
-  private _relistAsked = false;
-  private _keys: IFilterKeys = { params: [], metrics: [], tags: [] };
-  private _keysAt = 0;
+  private _listing: RunListing;
+  private _connection: Connection;
+  private _keys: FilterKeys;
   private _keysChanged = new Signal<this, void>(this);
-  private _listFetches = 0;
-  private _status: IStatusInfo | null = null;
-  private _connection: ConnectionState = { kind: 'connecting' };
   private _filter = '';
-  private _filterError: IFilterError | null = null;
   private _sort: ISort | null = null;
+  private _relistAsked = false;
   private _tableStateChanged = new Signal<this, void>(this);
-  private _rowsFilter = '';
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
   private _selectionChanged = new Signal<this, void>(this);

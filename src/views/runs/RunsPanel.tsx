@@ -11,7 +11,8 @@ import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { ColumnKey, ConnectionState, RunsModel } from '../../models/runs';
 import { TrashModel } from '../../models/trash';
 import { FilterBox } from './FilterBox';
-import { RunsTable, columnTitle } from './RunsTable';
+import { columnTitle } from './cells';
+import { RunsTable } from './RunsTable';
 import { ITrashActions, TrashSection } from './TrashSection';
 
 /** What the panel asks of the application (commands, in plugin.ts). */
