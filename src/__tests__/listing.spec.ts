@@ -128,6 +128,26 @@ describe('RunListing', () => {
     expect(listing.mustList()).toBe(true);
   });
 
+  it('asks again when a half-typed filter is refused after typing went on', async () => {
+    const server = new FakeServer([row('a')]);
+    const { listing, wanted } = listingOf(server);
+    wanted.filter = server.invalidFilter; // applied by a pause in typing
+    server.beforeRuns = () => {
+      wanted.filter = 'status = "running"'; // the finished filter, typed meanwhile
+      server.beforeRuns = null;
+    };
+    expect(await listing.list()).toBe(0); // no error thrown: list again at once
+    expect(listing.filterError).toBeNull();
+    expect(listing.mustList()).toBe(true);
+    expect(await listing.list()).toBe(0);
+    expect(server.requests('runs').map(r => r.query.filter)).toEqual([
+      server.invalidFilter,
+      'status = "running"'
+    ]);
+    expect(listing.loaded).toBe(true);
+    expect(listing.filterError).toBeNull();
+  });
+
   it('cancels a change-feed poll when invalidated, and lists next', async () => {
     const server = new FakeServer([row('a')]);
     const { listing } = listingOf(server);

@@ -178,9 +178,13 @@ export class RunListing {
     } catch (error) {
       if (
         error instanceof TrackrunApiError &&
-        error.code === 'invalid_filter' &&
-        filter === this._wanted().filter
+        error.code === 'invalid_filter'
       ) {
+        if (filter !== this._wanted().filter) {
+          // Refused, but typing went on while the request was out (a pause mid-word
+          // applied a half-typed filter): not an error of the list, ask again at once.
+          return 0;
+        }
         this._filterError = {
           message: error.message,
           column: query === filter.trim() ? error.column : null

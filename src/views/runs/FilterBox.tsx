@@ -62,7 +62,12 @@ export function FilterBox(props: {
     // A prefix (params.) goes on completing; a full name closes the list.
     const node = input.current;
     window.requestAnimationFrame(() => {
-      node?.setSelectionRange(done.cursor, done.cursor);
+      // Keys typed before this frame (a fast typist, a busy machine) already moved on:
+      // putting the cursor back would send the rest of the typing into the middle.
+      if (!node || node.value !== done.text) {
+        return;
+      }
+      node.setSelectionRange(done.cursor, done.cursor);
       if (item.insert.endsWith('.') || item.insert.endsWith(':')) {
         suggest(done.text, done.cursor);
       }
