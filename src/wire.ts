@@ -479,6 +479,7 @@ export type components = {
       name: string;
       status: components['schemas']['RunStatus'];
       notebook: string | null;
+      note: string | null;
       started_at: number | null;
       ended_at: number | null;
       duration: number | null;
@@ -500,7 +501,6 @@ export type components = {
       git_dirty: boolean | null;
       error: string | null;
       created_at: number | null;
-      note: string | null;
       artifacts: components['schemas']['Artifact'][];
       code_files: string[];
       outputs: components['schemas']['Outputs'] | null;
@@ -522,6 +522,7 @@ export type components = {
       name: string;
       status: components['schemas']['RunStatus'];
       notebook: string | null;
+      note: string | null;
       started_at: number | null;
       ended_at: number | null;
       duration: number | null;

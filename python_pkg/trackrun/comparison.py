@@ -212,8 +212,8 @@ def compare(
     A list is taken as runs (kept in the given order). A string is a run when it resolves
     as a run id, unique prefix or unique name, else a filter such as
     ``"tag:lr-sweep and status = finished"``. ``metrics`` limits the metric keys (default:
-    all); ``group_by`` names params (``lr`` or ``params.lr``) or run columns whose values
-    split the runs into groups; with more than two groups, each metric's best group (highest
+    all); ``group_by`` names params (``lr`` or ``params.lr``; a param wins over a run column
+    of the same name) or run columns (``status``) whose values split the runs into groups; with more than two groups, each metric's best group (highest
     mean, or lowest with ``goal="min"``) is tested against the runner-up. A sweep is
     ``"sweep:NAME"``. Raises RunNotFoundError / AmbiguousRunIdError for a run that
     does not resolve or a filter that matches nothing, FilterError for a malformed filter,
@@ -341,7 +341,10 @@ def _free_name(key: str, prefix: str, taken: Mapping[str, Any]) -> str:
 def _assign_groups(runs: Table, group_by: Sequence[str]) -> list[tuple[str, list[int]]]:
     columns = []
     for key in group_by:
-        column = key if key in runs.columns else f"params.{key}"
+        # A param before a run column of the same name (a param "note" beside the run's
+        # note): params are what runs are grouped by, and ``params.`` cannot be mistaken.
+        param = key if key.startswith("params.") else f"params.{key}"
+        column = param if param in runs.columns else key
         if column not in runs.columns:
             params = [c[len("params.") :] for c in runs.column_names if c.startswith("params.")]
             raise TrackrunError(

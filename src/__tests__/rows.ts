@@ -7,6 +7,7 @@ export function row(id: string, fields: Partial<IRunRow> = {}): IRunRow {
     name: id,
     status: 'finished',
     notebook: null,
+    note: null,
     started_at: null,
     ended_at: null,
     duration: null,

@@ -96,4 +96,11 @@ describe('defaultColumns', () => {
       'metrics.acc'
     ]);
   });
+
+  it('shows the note column when any run has a note, and not otherwise', () => {
+    const rows = [row('a'), row('b', { note: 'diverged: lr too high' })];
+    expect(defaultColumns(rows)).toEqual(['note']);
+    expect(columnsOf(rows)).toEqual(['note']);
+    expect(defaultColumns([row('a'), row('b', { note: null })])).toEqual([]);
+  });
 });

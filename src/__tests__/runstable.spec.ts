@@ -1,6 +1,6 @@
 // Tests of the runs table's parts that compute (views/runs: viewport, geometry, keyboard, cells).
 import { IRunRow } from '../api';
-import { cellTitle, columnTitle } from '../views/runs/cells';
+import { cellText, cellTitle, columnTitle } from '../views/runs/cells';
 import { NARROW, columnGeometry } from '../views/runs/geometry';
 import { keyMove, scrollToLine } from '../views/runs/keyboard';
 import {
@@ -112,5 +112,16 @@ describe('cells', () => {
     expect(cellTitle(r, 'metrics.loss')).toMatch(
       /^last 0\.5, min 0\.25, max 1/
     );
+  });
+
+  it('shows the first line of a note in its cell, the whole note in tooltips', () => {
+    const r = row('a', { note: 'the one in Figure 3\nseed 2 of 5' });
+    expect(columnTitle('note')).toBe('Note');
+    expect(cellText(r, 'note')).toBe('the one in Figure 3');
+    expect(cellTitle(r, 'note')).toBe('the one in Figure 3\nseed 2 of 5');
+    expect(cellTitle(r, 'name')).toContain(
+      'note: the one in Figure 3\nseed 2 of 5'
+    );
+    expect(cellText(row('b'), 'note')).toBe('');
   });
 });

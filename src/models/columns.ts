@@ -23,10 +23,20 @@ export const MOVABLE_BASE: readonly ColumnKey[] = [
 /** Narrowest a column can be dragged (px). */
 export const MIN_COLUMN_WIDTH = 24;
 
-/** `tags` (when any run has one), then every `params.KEY` and `metrics.KEY` of `rows`, sorted. */
+/** The columns of what some run of `rows` has: `tags`, `note` (for neither has every run one). */
+function sometimes(rows: readonly IRunRow[]): ColumnKey[] {
+  return [
+    ...(rows.some(r => r.tags.length > 0) ? ['tags'] : []),
+    ...(rows.some(r => r.note) ? ['note'] : [])
+  ];
+}
+
+/**
+ * `tags` and `note` (when any run has one), then every `params.KEY` and `metrics.KEY` of
+ * `rows`, sorted.
+ */
 export function columnsOf(rows: readonly IRunRow[]): ColumnKey[] {
   const keys = new Set<string>();
-  const tags = rows.some(r => r.tags.length > 0);
   for (const row of rows) {
     for (const k of Object.keys(row.params)) {
       keys.add(`params.${k}`);
@@ -35,11 +45,11 @@ export function columnsOf(rows: readonly IRunRow[]): ColumnKey[] {
       keys.add(`metrics.${k}`);
     }
   }
-  return [...(tags ? ['tags'] : []), ...[...keys].sort()];
+  return [...sometimes(rows), ...[...keys].sort()];
 }
 
 /**
- * The columns shown until the user picks some: tags when any run has one, the params the
+ * The columns shown until the user picks some: tags and notes when any run has one, the params the
  * runs differ in (a param
  * every run has with one value tells nothing), then the metric keys at least half the runs
  * logged, most common first (not every key ever logged), at most `max` of each.
@@ -75,6 +85,5 @@ export function defaultColumns(rows: readonly IRunRow[], max = 6): ColumnKey[] {
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .slice(0, max)
     .map(([k]) => `metrics.${k}`);
-  const tags = rows.some(r => r.tags.length > 0) ? ['tags'] : [];
-  return [...tags, ...differing, ...common];
+  return [...sometimes(rows), ...differing, ...common];
 }

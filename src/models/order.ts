@@ -71,6 +71,7 @@ export function sortValue(column: ColumnKey): (row: IRunRow) => unknown {
     case 'name':
     case 'status':
     case 'notebook':
+    case 'note':
       return row => row[column];
     default:
       if (column.startsWith('params.')) {

@@ -79,6 +79,7 @@ class _RunFields(TypedDict):
     name: str
     status: RunStatus
     notebook: str | None
+    note: str | None
     started_at: float | None
     ended_at: float | None
     duration: float | None
@@ -199,7 +200,6 @@ class RunDetail(_RunFields):
     git_dirty: bool | None
     error: str | None
     created_at: float | None
-    note: str | None
     artifacts: list[Artifact]
     code_files: list[str]
     outputs: Outputs | None

@@ -46,6 +46,7 @@ LIST_COLUMNS: tuple[str, ...] = tuple(
         "name",
         "status",
         "notebook",
+        "note",
         "started_at",
         "ended_at",
         "duration",

@@ -17,7 +17,8 @@ const TITLES: Record<string, string> = {
   notebook: 'Notebook',
   started: 'Started',
   duration: 'Duration',
-  tags: 'Tags'
+  tags: 'Tags',
+  note: 'Note'
 };
 
 /** Title of a column header: `lr` for params.lr, `loss` for metrics.loss. */
@@ -43,6 +44,8 @@ export function columnWidth(column: ColumnKey): number {
       return 66;
     case 'tags':
       return 90;
+    case 'note':
+      return 160;
     default:
       return 76;
   }
@@ -61,6 +64,8 @@ export function cellText(row: IRunRow, column: ColumnKey): string {
       return formatDuration(elapsed(row));
     case 'tags':
       return row.tags.join(', ');
+    case 'note':
+      return (row.note ?? '').split('\n', 1)[0]; // the whole note is its tooltip
     default:
       if (column.startsWith('params.')) {
         return formatValue(row.params[column.slice(7)]);
@@ -81,12 +86,15 @@ export function cellTitle(row: IRunRow, column: ColumnKey): string {
         row.run_id,
         row.notebook ? `notebook: ${row.notebook}` : '',
         row.started_at ? `started: ${formatFullTime(row.started_at)}` : '',
-        row.tags.length ? `tags: ${row.tags.join(', ')}` : ''
+        row.tags.length ? `tags: ${row.tags.join(', ')}` : '',
+        row.note ? `note: ${row.note}` : ''
       ]
         .filter(Boolean)
         .join('\n');
     case 'notebook':
       return row.notebook ?? '';
+    case 'note':
+      return row.note ?? '';
     case 'started':
       return formatFullTime(row.started_at);
     case 'status':
