@@ -9,8 +9,9 @@ from typing import Any
 
 import duckdb
 
+from trackrun.store import arrowread
 from trackrun.store.batch import Batch, Metrics
-from trackrun.store.fastread import RAW_POINTS
+from trackrun.store.fastread import raw_points
 from trackrun.store.staging import Columns, clean, numpy_column, stage, use_numpy
 
 #: MERGE INTO came with DuckDB 1.4 (the package supports 1.1 and later).
@@ -127,7 +128,7 @@ def _write_native(con: Any, batch: Batch) -> None:
     }
     native = (
         "SELECT f.run_id, p.key, p.step, p.value, p.time AS wall_time, f.base + p.seq AS ord "
-        f"FROM {RAW_POINTS} AS p JOIN (SELECT unnest($native_files::VARCHAR[]) AS file, "
+        f"FROM {raw_points(con, arrowread.views_sql(con))} AS p JOIN (SELECT unnest($native_files::VARCHAR[]) AS file, "
         "unnest($native_runs::VARCHAR[]) AS run_id, unnest($native_bases::BIGINT[]) AS base) "
         "AS f USING (file)"
     )

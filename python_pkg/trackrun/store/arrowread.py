@@ -1,0 +1,303 @@
+"""Reading the chunks of a pass with pyarrow's multi-threaded JSON reader, in a process that has pyarrow loaded.
+
+pyarrow parses newline-delimited JSON about twice as fast as DuckDB's ``read_json`` on the
+same bytes, but importing it (with numpy) and starting its thread pool costs ~60-150 ms: more
+than it saves on one first look. So this reader serves processes that ingest again and
+again (the Jupyter server, a live view, a notebook polling its runs): it is used once
+pyarrow is loaded, by the user's code, or from the second pass of a process that read a
+large chunk natively (that pass imports it). A fresh process's first look uses DuckDB's.
+
+Every chunk of a pass is parsed in ONE ``read_json`` of their concatenated bytes; the checks
+run in numpy over the columns; each chunk's metric points become rows of an Arrow table
+(file, seq, step, time, key, value) that DuckDB scans in place when the write inserts them
+(registered as a view for the pass; no copy into a temporary table).
+
+The same common shape as :mod:`trackrun.store.fastread` only: a chunk whose lines do not all
+start with ``{"seq": `` (as every writer of trackrun writes them), that holds a ``null``,
+a surrogate escape or a boolean in a metrics line, a seq or step that is not a plain
+integer, seqs that do not rise, a value that is not a finite number, is left out (None) and
+read by the other paths, exactly as without this reader. If pyarrow refuses the joined
+bytes (one odd chunk), no chunk is taken from this reader.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import sys
+from typing import Any
+
+from trackrun.store import fastread
+
+#: Below this many new bytes in a pass, the other paths are as fast (pyarrow's fixed costs).
+MIN_PASS_BYTES = 64 * 1024
+_LINE_START = b'{"seq": '
+_serial = itertools.count()
+#: Per connection (its id): the views this pass registered (dropped by :func:`drop_views`).
+_views: dict[int, list[str]] = {}
+#: Non-empty once this process read a large chunk natively (see :func:`enabled`).
+_large_seen: list[bool] = []
+
+
+def available() -> bool:
+    """True when pyarrow's JSON reader and numpy are loaded (importing them is not free)."""
+    return "pyarrow.json" in sys.modules and "numpy" in sys.modules
+
+
+def enabled() -> bool:
+    """Whether this pass may use this reader: pyarrow is loaded, or this process already
+    read a large chunk (a process that ingests: it pays the import once, on this pass).
+    ``TRACKRUN_ARROW_READER=0`` turns it off (the other paths give the same rows)."""
+    if os.environ.get("TRACKRUN_ARROW_READER") == "0":
+        return False
+    if available():
+        return True
+    if not _large_seen:
+        return False
+    try:
+        import numpy  # noqa: F401
+        import pyarrow.json  # noqa: F401
+    except ImportError:  # (a dependency; a broken install keeps the other paths)
+        _large_seen.clear()
+        return False
+    return True
+
+
+def note_large() -> None:
+    """Note that this process read a large chunk with DuckDB's reader."""
+    _large_seen.append(True)
+
+
+def views_sql(con: Any) -> list[str]:
+    """SELECTs of the points this reader added to the pass (file, seq, step, time, key,
+    value), one per registered view."""
+    return [
+        f'SELECT file::VARCHAR AS file, seq, step, "time", key::VARCHAR AS key, value FROM {name}'
+        for name in _views.get(id(con), [])
+    ]
+
+
+def drop_views(con: Any) -> None:
+    """Unregister this pass's views (at the end of every pass, written or not)."""
+    for name in _views.pop(id(con), []):
+        con.unregister(name)
+
+
+def fits(data: bytes) -> int:
+    """The number of lines of ``data`` (complete lines) when it may be of the common shape
+    this reader takes, else 0."""
+    if not data.startswith(_LINE_START) or b"null" in data:
+        return 0  # (a null value reads as a missing key: Python refuses it, so look closer)
+    if b"\\" in data and fastread.has_surrogate(data):
+        return 0
+    lines = data.count(b"\n")
+    # Every line starts with {"seq": and holds no other object that does (the text cannot
+    # occur inside a JSON string, whose quotes are escaped): each row is its line. (No
+    # scan for booleans: as a metric value one makes a column that is not numeric, or a
+    # type change pyarrow refuses.)
+    starts = data.count(b"\n" + _LINE_START)
+    return lines if starts == lines - 1 and data.count(_LINE_START) == lines else 0
+
+
+def read_chunks(con: Any, chunks: list[fastread.Chunk]) -> list[fastread.Points | None]:
+    """Parse ``chunks`` (complete lines, each ending in a newline) in one pyarrow read; the
+    i-th result describes the i-th chunk (None: not taken, read it another way).
+
+    A chunk applies only when every seq is above its ``last_seq`` and the one before it.
+    Never raises for the content of the chunks.
+    """
+    results: list[fastread.Points | None] = [None] * len(chunks)
+    counts = [fits(c.data) for c in chunks]
+    taken = [i for i, n in enumerate(counts) if n]
+    if not taken:
+        return results
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    lines = np.array([counts[i] for i in taken], dtype=np.int64)
+    try:
+        table = pj.read_json(
+            io.BytesIO(b"".join(chunks[i].data for i in taken)),
+            parse_options=pj.ParseOptions(
+                explicit_schema=_schema(pa), unexpected_field_behavior="infer"
+            ),
+        )
+    except Exception:  # noqa: BLE001 - any refusal (bad JSON, a type change, bad UTF-8)
+        return results
+    if table.num_rows != int(lines.sum()) or "values" not in table.column_names:
+        return results
+    parsed = _Columns(np, pa, table, lines)
+    sources = [f"_trackrun_arrow_{next(_serial)}" for _ in taken]
+    good = parsed.good_chunks([chunks[i].last_seq for i in taken])
+    out: dict[int, fastread.Points] = {}
+    for k in np.flatnonzero(good).tolist():
+        chunk = chunks[taken[k]]
+        points = fastread.Points(sources[k])
+        start, end = int(parsed.starts[k]), int(parsed.starts[k] + lines[k])
+        points.last_seq = int(parsed.seq[end - 1])
+        top = parsed.max_time[k]
+        points.max_time = None if np.isnan(top) else float(top)
+        others = [
+            [row - start, int(parsed.seq[row])]
+            for row in (np.flatnonzero(~parsed.metric[start:end]) + start).tolist()
+        ]
+        if others and not fastread.other_events(chunk.data, int(lines[k]), others, 0, points):
+            good[k] = False
+            continue
+        out[k] = points
+    if not out:
+        return results
+    table = parsed.points(out, sources)
+    name = f"_trackrun_arrow_view_{next(_serial)}"
+    con.register(name, table)
+    _views.setdefault(id(con), []).append(name)
+    for k, points in out.items():
+        results[taken[k]] = points
+    return results
+
+
+def _schema(pa: Any) -> Any:
+    # seq and step as int64: pyarrow refuses a 7.5, "7", true or 2**64 there (the chunk
+    # then goes another way); time as a double takes an integer too, as Python does.
+    return pa.schema(
+        [("seq", pa.int64()), ("type", pa.string()), ("time", pa.float64()), ("step", pa.int64())]
+    )
+
+
+class _Columns:
+    """The parsed columns of the joined chunks, as numpy arrays, with per-chunk checks."""
+
+    def __init__(self, np: Any, pa: Any, table: Any, lines: Any) -> None:
+        self.np, self.pa = np, pa
+        self.lines = lines
+        self.starts = np.concatenate(([0], np.cumsum(lines)[:-1]))
+        self.rows = int(lines.sum())
+        self.chunk_of = np.repeat(np.arange(len(lines)), lines)
+        self.seq, seq_ok = self._numbers(table.column("seq"), np.int64, 0)
+        self.step, step_ok = self._numbers(table.column("step"), np.int64, 0)
+        self.time, self.time_ok = self._numbers(table.column("time"), np.float64, np.nan)
+        self.metric = np.asarray(
+            table.column("type").combine_chunks().to_numpy(zero_copy_only=False) == "metrics",
+            dtype=bool,
+        )
+        values = table.column("values").combine_chunks()
+        values_ok = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        broken = ~seq_ok | (self.time_ok & ~np.isfinite(self.time))
+        broken |= self.metric & (~step_ok | (self.step < 0) | ~values_ok)
+        #: Per key: (rows that hold a point of it, their values).
+        self.keys: dict[str, tuple[Any, Any]] = {}
+        for index, field in enumerate(values.type):
+            column = values.field(index)
+            present = self.metric & np.asarray(
+                column.is_valid().to_numpy(zero_copy_only=False), dtype=bool
+            )
+            if not present.any():
+                continue
+            if not (pa.types.is_floating(field.type) or pa.types.is_integer(field.type)):
+                broken |= present  # text, a list, an object as a metric value
+                continue
+            numbers = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+            broken |= present & np.isinf(numbers)
+            self.keys[field.name] = (present, numbers)
+        self.broken = broken
+
+    def _numbers(self, column: Any, dtype: Any, fill: Any) -> tuple[Any, Any]:
+        np = self.np
+        array = column.combine_chunks()
+        valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        return np.asarray(array.fill_null(fill).to_numpy(zero_copy_only=False), dtype=dtype), valid
+
+    def _per_chunk(self, ufunc: Any, values: Any) -> Any:
+        return ufunc.reduceat(values, self.starts)
+
+    def good_chunks(self, last_seqs: list[int]) -> Any:
+        """Per chunk: nothing broken, seqs above its last seq and rising line by line."""
+        np = self.np
+        falling = np.zeros(self.rows, dtype=bool)
+        falling[:-1] = self.seq[1:] <= self.seq[:-1]
+        falling[self.starts[1:] - 1] = False  # (across two chunks)
+        bad = self._per_chunk(np.logical_or, self.broken | falling)
+        first = self.seq[self.starts]
+        times = np.where(self.time_ok, self.time, -np.inf)
+        top = self._per_chunk(np.maximum, times)
+        self.max_time = np.where(np.isneginf(top), np.nan, top)
+        return ~bad & (first > np.array(last_seqs, dtype=np.int64))
+
+    def points(self, out: dict[int, fastread.Points], sources: list[str]) -> Any:
+        """The points of the chunks in ``out`` as an Arrow table, and each chunk's key steps
+        and summary rows filled in."""
+        np, pa = self.np, self.pa
+        wanted = np.zeros(len(self.lines), dtype=bool)
+        wanted[list(out)] = True
+        take_row = wanted[self.chunk_of]
+        parts: list[Any] = []
+        names = list(self.keys)
+        for number, key in enumerate(names):
+            present, numbers = self.keys[key]
+            rows = np.flatnonzero(present & take_row)
+            if not len(rows):
+                continue
+            chunk = self.chunk_of[rows]
+            steps = self.step[rows]
+            values = numbers[rows]
+            self._summarise(key, chunk, steps, values, out)
+            parts.append((rows, chunk, np.full(len(rows), number, dtype=np.int32), values))
+        empty = np.zeros(0, dtype=np.int64)
+        rows, chunk, keys = (
+            np.concatenate([p[i] for p in parts]) if parts else empty for i in range(3)
+        )
+        values = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
+        return pa.table(
+            {
+                "file": pa.DictionaryArray.from_arrays(
+                    pa.array(chunk, pa.int32()), pa.array(sources, pa.string())
+                ),
+                "seq": pa.array(self.seq[rows]),
+                "step": pa.array(self.step[rows]),
+                "time": pa.array(self.time[rows], mask=~self.time_ok[rows]),
+                "key": pa.DictionaryArray.from_arrays(
+                    pa.array(keys, pa.int32()), pa.array(names, pa.string())
+                ),
+                "value": pa.array(values),
+            }
+        )
+
+    def _summarise(
+        self, key: str, chunk: Any, steps: Any, values: Any, out: dict[int, fastread.Points]
+    ) -> None:
+        """Each chunk's (first, last, distinct) steps and summary row of ``key``'s points
+        (rows grouped by chunk, in file order)."""
+        np = self.np
+        starts = np.flatnonzero(np.concatenate(([True], chunk[1:] != chunk[:-1])))
+        ends = np.append(starts[1:], len(chunk))
+        low = np.minimum.reduceat(steps, starts)
+        high = np.maximum.reduceat(steps, starts)
+        rising = np.ones(len(steps), dtype=bool)
+        rising[1:] = steps[1:] > steps[:-1]
+        rising[starts] = True
+        increasing = np.logical_and.reduceat(rising, starts)
+        least = np.fmin.reduceat(values, starts)
+        most = np.fmax.reduceat(values, starts)
+        for g, (begin, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            points = out[int(chunk[begin])]
+            if increasing[g]:
+                distinct, last = True, values[end - 1]
+            else:
+                group = steps[begin:end]
+                distinct = len(np.unique(group)) == end - begin
+                last = values[begin + int(np.argmax(group))]
+            count = end - begin
+            points.key_steps[key] = (int(low[g]), int(high[g]), distinct)
+            points.summary.append(
+                (
+                    key,
+                    float(last),
+                    None if np.isnan(least[g]) else float(least[g]),
+                    None if np.isnan(most[g]) else float(most[g]),
+                    count,
+                    int(high[g]),
+                )
+            )
+            points.count += count
