@@ -26,6 +26,7 @@ import io
 import itertools
 import os
 import sys
+import weakref
 from typing import Any
 
 from trackrun.store import fastread
@@ -34,8 +35,8 @@ from trackrun.store import fastread
 MIN_PASS_BYTES = 64 * 1024
 _LINE_START = b'{"seq": '
 _serial = itertools.count()
-#: Per connection (its id): the views this pass registered (dropped by :func:`drop_views`).
-_views: dict[int, list[str]] = {}
+#: Per connection (weakly: ids of dead ones are reused), the views this pass registered.
+_views: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
 #: Non-empty once this process read a large chunk natively (see :func:`enabled`).
 _large_seen: list[bool] = []
 
@@ -74,13 +75,13 @@ def views_sql(con: Any) -> list[str]:
     value), one per registered view."""
     return [
         f'SELECT file::VARCHAR AS file, seq, step, "time", key::VARCHAR AS key, value FROM {name}'
-        for name in _views.get(id(con), [])
+        for name in _views.get(con, [])
     ]
 
 
 def drop_views(con: Any) -> None:
     """Unregister this pass's views (at the end of every pass, written or not)."""
-    for name in _views.pop(id(con), []):
+    for name in _views.pop(con, []):
         con.unregister(name)
 
 
@@ -152,7 +153,7 @@ def read_chunks(con: Any, chunks: list[fastread.Chunk]) -> list[fastread.Points 
     table = parsed.points(out, sources)
     name = f"_trackrun_arrow_view_{next(_serial)}"
     con.register(name, table)
-    _views.setdefault(id(con), []).append(name)
+    _views.setdefault(con, []).append(name)
     for k, points in out.items():
         results[taken[k]] = points
     return results

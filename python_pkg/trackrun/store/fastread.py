@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,8 @@ _RAW_POINTS = (
     f'SELECT file, seq, step, time, unnest(map_keys("values")) AS key, '
     f"unnest(map_values(\"values\")) AS value FROM {RAW_TABLE} WHERE type = 'metrics'"
 )
-#: The connections (their ids) whose pass created the raw table.
-_raw_made: set[int] = set()
+#: The connections whose pass created the raw table (weakly: ids of dead ones are reused).
+_raw_made: weakref.WeakSet[Any] = weakref.WeakSet()
 
 #: Names the temporary copies uniquely within the process (the raw table outlives a call).
 _serial = itertools.count()
@@ -146,7 +147,7 @@ def read_chunks(con: Any, chunks: list[Chunk]) -> list[Points | None]:
                     continue  # (a temporary folder DuckDB would read as a pattern)
             sources[path] = i
         con.execute(_RAW_SCHEMA)
-        _raw_made.add(id(con))
+        _raw_made.add(con)
         # This call's rows are those after the last one now (rowids grow as rows are added).
         after = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {RAW_TABLE}").fetchone()[0]
         loaded = _load(con, list(sources))
@@ -362,7 +363,7 @@ def _line_starts(data: bytes, total: int, numbers: list[int]) -> list[int]:
 def raw_points(con: Any, more: list[str]) -> str:
     """A subquery of the points this pass read natively (file, seq, step, time, key,
     value): the raw table's, if this pass made one, and those of the SELECTs ``more``."""
-    parts = ([_RAW_POINTS] if id(con) in _raw_made else []) + more
+    parts = ([_RAW_POINTS] if con in _raw_made else []) + more
     if not parts:
         return (
             '(SELECT NULL::VARCHAR AS file, 0 AS seq, 0 AS step, 0.0 AS "time", '
@@ -373,5 +374,5 @@ def raw_points(con: Any, more: list[str]) -> str:
 
 def drop_raw(con: Any) -> None:
     """Drop the pass's raw table, if any (at the end of every pass, written or not)."""
-    _raw_made.discard(id(con))
+    _raw_made.discard(con)
     con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")

@@ -11,7 +11,7 @@ import duckdb
 
 from trackrun.store import arrowread
 from trackrun.store.batch import Batch, Metrics
-from trackrun.store.fastread import raw_points
+from trackrun.store.fastread import SummaryRow, raw_points
 from trackrun.store.staging import Columns, clean, numpy_column, stage, use_numpy
 
 #: MERGE INTO came with DuckDB 1.4 (the package supports 1.1 and later).
@@ -112,9 +112,50 @@ def write_metrics(con: Any, batch: Batch) -> None:
             keep = _newest_points(*(columns[c][1] for c in ("run_id", "key", "step")))
             if keep is not None:
                 columns = {n: (k, [v[i] for i in keep]) for n, (k, v) in columns.items()}
+    # Few points (as lists): their summary rows cost less in Python than a second
+    # evaluation of the staged lists in SQL.
+    ready = _summaries(columns, batch) if arrays is None else None
     with stage(con, "_staging_metrics", columns, arrays) as (staged_rel, params):
-        _write_points(con, batch, staged_rel, params)
+        _write_points(con, batch, staged_rel, params, ready)
     _resummarise(con, overlapping)
+
+
+def _summaries(columns: Columns, batch: Batch) -> dict[str, list[SummaryRow]]:
+    """The metric_summary rows of the new points of each appended run (not overlapping)."""
+    found: dict[tuple[str, str], list[Any]] = {}
+    overlapping = batch.overlapping
+    for run_id, key, step, value in zip(
+        columns["run_id"][1],
+        columns["key"][1],
+        columns["step"][1],
+        columns["value"][1],
+        strict=True,
+    ):
+        if run_id in overlapping:
+            continue
+        row = found.get((run_id, key))
+        if row is None:
+            number = value == value  # (not a NaN: min and max leave NaNs out)
+            found[(run_id, key)] = [
+                value,
+                value if number else None,
+                value if number else None,
+                1,
+                step,
+            ]
+            continue
+        row[3] += 1
+        if step >= row[4]:
+            row[0], row[4] = value, step
+        if value == value:
+            if row[1] is None or value < row[1]:
+                row[1] = value
+            if row[2] is None or value > row[2]:
+                row[2] = value
+    out: dict[str, list[SummaryRow]] = {}
+    for (run_id, key), (last, least, most, count, top) in found.items():
+        out.setdefault(run_id, []).append((key, last, least, most, count, top))
+    return out
 
 
 def _write_native(con: Any, batch: Batch) -> None:
@@ -171,7 +212,7 @@ def _write_points(
     batch: Batch,
     staged: str,
     params: dict[str, Any],
-    ready: dict[str, list[tuple[str, float, float | None, float | None, int, int]]] | None = None,
+    ready: dict[str, list[SummaryRow]] | None = None,
 ) -> None:
     """Insert the staged points, and fold them into metric_summary for appended runs
     (``ready``: runs whose new points' summary rows are known already)."""
