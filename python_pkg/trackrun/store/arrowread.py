@@ -35,6 +35,8 @@ from trackrun.store import fastread
 MIN_PASS_BYTES = 64 * 1024
 _LINE_START = b'{"seq": '
 _serial = itertools.count()
+#: Views of points of a chunk whose run was not given (see :func:`run_points_sql`).
+_anonymous: set[str] = set()
 #: Per connection (weakly: ids of dead ones are reused), the views this pass registered.
 _views: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
 #: Non-empty once this process read a large chunk natively (see :func:`enabled`).
@@ -79,9 +81,23 @@ def views_sql(con: Any) -> list[str]:
     ]
 
 
+def run_points_sql(con: Any) -> str | None:
+    """A SELECT of the points this reader added to the pass as rows of ``metrics`` (run_id,
+    key, step, value, wall_time), or None when a chunk's run was not given."""
+    names = _views.get(con, [])
+    if not names or any(name in _anonymous for name in names):
+        return None
+    return " UNION ALL ".join(
+        f'SELECT run_id::VARCHAR AS run_id, key::VARCHAR AS key, step, value, "time" AS '
+        f"wall_time FROM {name}"
+        for name in names
+    )
+
+
 def drop_views(con: Any) -> None:
     """Unregister this pass's views (at the end of every pass, written or not)."""
     for name in _views.pop(con, []):
+        _anonymous.discard(name)
         con.unregister(name)
 
 
@@ -150,8 +166,11 @@ def read_chunks(con: Any, chunks: list[fastread.Chunk]) -> list[fastread.Points 
         out[k] = points
     if not out:
         return results
-    table = parsed.points(out, sources)
+    runs = [chunks[i].run_id for i in taken]
+    table = parsed.points(out, sources, runs)
     name = f"_trackrun_arrow_view_{next(_serial)}"
+    if not all(runs[k] for k in out):
+        _anonymous.add(name)
     con.register(name, table)
     _views.setdefault(con, []).append(name)
     for k, points in out.items():
@@ -226,7 +245,7 @@ class _Columns:
         self.max_time = np.where(np.isneginf(top), np.nan, top)
         return ~bad & (first > np.array(last_seqs, dtype=np.int64))
 
-    def points(self, out: dict[int, fastread.Points], sources: list[str]) -> Any:
+    def points(self, out: dict[int, fastread.Points], sources: list[str], runs: list[str]) -> Any:
         """The points of the chunks in ``out`` as an Arrow table, and each chunk's key steps
         and summary rows filled in."""
         np, pa = self.np, self.pa
@@ -250,11 +269,11 @@ class _Columns:
             np.concatenate([p[i] for p in parts]) if parts else empty for i in range(3)
         )
         values = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
+        chunk = pa.array(chunk, pa.int32())
         return pa.table(
             {
-                "file": pa.DictionaryArray.from_arrays(
-                    pa.array(chunk, pa.int32()), pa.array(sources, pa.string())
-                ),
+                "file": pa.DictionaryArray.from_arrays(chunk, pa.array(sources, pa.string())),
+                "run_id": pa.DictionaryArray.from_arrays(chunk, pa.array(runs, pa.string())),
                 "seq": pa.array(self.seq[rows]),
                 "step": pa.array(self.step[rows]),
                 "time": pa.array(self.time[rows], mask=~self.time_ok[rows]),

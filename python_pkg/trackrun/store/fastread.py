@@ -84,15 +84,20 @@ SummaryRow = tuple[str, float, float | None, float | None, int, int]
 class Chunk:
     """New complete lines of one event file, a candidate for the native reader."""
 
-    __slots__ = ("data", "last_seq", "path", "whole")
+    __slots__ = ("data", "last_seq", "path", "run_id", "whole")
 
-    def __init__(self, data: bytes, last_seq: int, path: Path, whole: bool) -> None:
+    def __init__(
+        self, data: bytes, last_seq: int, path: Path, whole: bool, run_id: str = ""
+    ) -> None:
         self.data = data
         self.last_seq = last_seq
         #: The event file; when ``whole`` (read from byte 0 to its end), DuckDB reads it
         #: directly, otherwise a private temporary copy of ``data``.
         self.path = path
         self.whole = whole
+        #: The run of the event file ("" when not known: its points are then joined to
+        #: their run by ``file`` when written).
+        self.run_id = run_id
 
 
 class Points:
@@ -370,6 +375,11 @@ def raw_points(con: Any, more: list[str]) -> str:
             "NULL::VARCHAR AS key, 0.0 AS value WHERE false)"
         )
     return "(" + " UNION ALL ".join(parts) + ")"
+
+
+def has_raw(con: Any) -> bool:
+    """Whether this pass read chunks into the raw table."""
+    return con in _raw_made
 
 
 def drop_raw(con: Any) -> None:

@@ -236,7 +236,11 @@ def _apply_group(state: _State, group: list[_RunRead], batch: Batch) -> None:
     DuckDB's for the large ones), then apply every run's events in file order."""
     files = [f for read in group for f in read.files]
     if sum(len(f.data) for f in files) >= arrowread.MIN_PASS_BYTES and arrowread.enabled():
-        chunks = [fastread.Chunk(f.data, f.last_seq, f.path, f.whole) for f in files]
+        chunks = [
+            fastread.Chunk(f.data, f.last_seq, f.path, f.whole, read.run_id)
+            for read in group
+            for f in read.files
+        ]
         for file, points in zip(files, arrowread.read_chunks(state.con, chunks), strict=True):
             file.native = points
     large = [f for f in files if f.native is None and len(f.data) >= fastread.MIN_BYTES]

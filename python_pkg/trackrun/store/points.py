@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from trackrun.store import arrowread
+from trackrun.store import arrowread, fastread
 from trackrun.store.batch import Batch, Metrics
 from trackrun.store.fastread import SummaryRow, raw_points
 from trackrun.store.staging import Columns, clean, numpy_column, stage, use_numpy
@@ -188,7 +188,11 @@ def _write_native(con: Any, batch: Batch) -> None:
             lists, lists_params = stack.enter_context(stage(con, "_staging_lists", columns))
             params.update(lists_params)
             union += f" UNION ALL SELECT run_id, key, step, value, wall_time, ord FROM {lists}"
-        if batch.overlapping:
+        direct = arrowread.run_points_sql(con)
+        if not batch.overlapping and not columns and direct and not fastread.has_raw(con):
+            # Only pyarrow's points, each with its run: inserted as they are (no join).
+            staged, params = f"({direct})", {}
+        elif batch.overlapping:
             # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
             staged = (
                 f"(SELECT run_id, key, step, value, wall_time FROM ({union}) QUALIFY "
