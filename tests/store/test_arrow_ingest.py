@@ -14,7 +14,7 @@ import pyarrow.json  # noqa: F401
 import pytest
 
 import trackrun
-from trackrun.store import Store, arrowread
+from trackrun.store import Store, arrowread, fastread
 from trackrun.store.fastread import Chunk
 
 from .events_on_disk import KEYS, metric_events
@@ -236,3 +236,64 @@ def test_many_small_runs_in_one_parse(
     by_name = dict(zip(rows["name"], rows["metrics.acc"], strict=True))
     assert by_name["sweep-3"] == pytest.approx(199 / 200 + 3)
     store.close()
+
+
+def test_a_pass_with_chunks_of_both_native_readers(
+    isolated_store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One run's chunk is left to DuckDB's reader (its lines do not start with the seq),
+    the other's is pyarrow's: one write joins both, with the same rows as without pyarrow."""
+    runs = []
+    for name in ("duckdb", "arrow"):
+        run = trackrun.start_run(name=name)
+        run.finish()
+        runs.append(run)
+    other = tmp_path / "other"
+    shutil.copytree(isolated_store, other)
+    chunks = []
+    for n, run in enumerate(runs):
+        seq = len(run.paths.events.read_text().splitlines())
+        lines = []
+        for i, record in enumerate(metric_events(range(4000), scale=n + 1.0)):
+            event = {"seq": seq + 1 + i, "time": float(i), **record}
+            if n == 0:  # the same event, its keys in another order
+                event = {"type": event.pop("type"), **event}
+            lines.append(json.dumps(event) + "\n")
+        chunks.append("".join(lines).encode())
+    taken: list[int] = []
+    read = arrowread.read_chunks
+
+    def counted(con: Any, given: list[Chunk]) -> Any:
+        results = read(con, given)
+        taken.append(sum(r is not None for r in results))
+        return results
+
+    monkeypatch.setattr(arrowread, "read_chunks", counted)
+    by_duckdb: list[int] = []
+    duckdb_read = fastread.read_chunks
+
+    def counted_duckdb(con: Any, given: list[Chunk]) -> Any:
+        results = duckdb_read(con, given)
+        by_duckdb.append(sum(r is not None for r in results))
+        return results
+
+    monkeypatch.setattr(fastread, "read_chunks", counted_duckdb)
+    answers = []
+    for root in (isolated_store, other):
+        store = Store(root)
+        store.runs()
+        for run, data in zip(runs, chunks, strict=True):
+            events = Path(str(run.paths.events).replace(str(isolated_store), str(root)))
+            with open(events, "ab") as f:
+                f.write(data)
+        store.ingest([run.run_id for run in runs])
+        answers.append(
+            [
+                store.sql(f"SELECT * FROM {t} ORDER BY ALL").to_dicts()
+                for t in ("metrics", "metric_summary")
+            ]
+        )
+        store.close()
+        monkeypatch.setenv("TRACKRUN_ARROW_READER", "0")
+    assert taken == [1] and by_duckdb == [1, 2]  # (without pyarrow: both chunks)
+    assert answers[0] == answers[1] and len(answers[0][0]) == 2 * 4 * 4000
