@@ -195,39 +195,76 @@ class _Columns:
         self.starts = np.concatenate(([0], np.cumsum(lines)[:-1]))
         self.rows = int(lines.sum())
         self.chunk_of = np.repeat(np.arange(len(lines)), lines)
-        self.seq, seq_ok = self._numbers(table.column("seq"), np.int64, 0)
-        self.step, step_ok = self._numbers(table.column("step"), np.int64, 0)
-        self.time, self.time_ok = self._numbers(table.column("time"), np.float64, np.nan)
-        self.metric = np.asarray(
-            table.column("type").combine_chunks().to_numpy(zero_copy_only=False) == "metrics",
-            dtype=bool,
+        # Read through the Arrow buffers with numpy: pyarrow.compute (fill_null, cast,
+        # is_valid) would be imported on first use, which costs more than this whole read.
+        self.seq, seq_ok = self._numbers(table.column("seq").combine_chunks(), np.int64, 0)
+        self.step, step_ok = self._numbers(table.column("step").combine_chunks(), np.int64, 0)
+        self.time, self.time_ok = self._numbers(
+            table.column("time").combine_chunks(), np.float64, np.nan
         )
+        self.metric = self._is_metrics(table.column("type").combine_chunks())
         values = table.column("values").combine_chunks()
-        values_ok = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         broken = ~seq_ok | (self.time_ok & ~np.isfinite(self.time))
-        broken |= self.metric & (~step_ok | (self.step < 0) | ~values_ok)
+        broken |= self.metric & (~step_ok | (self.step < 0) | ~self._valid(values))
         #: Per key: (rows that hold a point of it, their values).
         self.keys: dict[str, tuple[Any, Any]] = {}
         for index, field in enumerate(values.type):
             column = values.field(index)
-            present = self.metric & np.asarray(
-                column.is_valid().to_numpy(zero_copy_only=False), dtype=bool
-            )
+            if pa.types.is_null(field.type):
+                continue  # (only nulls, which no chunk taken holds)
+            present = self.metric & self._valid(column)
             if not present.any():
                 continue
-            if not (pa.types.is_floating(field.type) or pa.types.is_integer(field.type)):
-                broken |= present  # text, a list, an object as a metric value
+            if field.type == pa.float64():
+                numbers, _ = self._numbers(column, np.float64, np.nan)
+            elif field.type == pa.int64():
+                numbers = self._numbers(column, np.int64, 0)[0].astype(np.float64)
+            else:
+                broken |= present  # text, a boolean, a list, an object as a metric value
                 continue
-            numbers = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
             broken |= present & np.isinf(numbers)
             self.keys[field.name] = (present, numbers)
         self.broken = broken
 
-    def _numbers(self, column: Any, dtype: Any, fill: Any) -> tuple[Any, Any]:
+    def _valid(self, array: Any) -> Any:
+        """Per row of ``array``: whether it is not null (from its validity bitmap)."""
         np = self.np
-        array = column.combine_chunks()
-        valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        return np.asarray(array.fill_null(fill).to_numpy(zero_copy_only=False), dtype=dtype), valid
+        bitmap = array.buffers()[0]
+        if bitmap is None or array.null_count == 0:
+            return np.ones(len(array), dtype=bool)
+        bits = np.unpackbits(
+            np.frombuffer(bitmap, dtype=np.uint8),
+            count=array.offset + len(array),
+            bitorder="little",
+        )
+        return bits[array.offset :].astype(bool)
+
+    def _numbers(self, array: Any, dtype: Any, fill: Any) -> tuple[Any, Any]:
+        """``array`` (of ``dtype``) as numpy, nulls as ``fill``, and where it is not null."""
+        np = self.np
+        data = np.frombuffer(array.buffers()[1], dtype=dtype, count=array.offset + len(array))
+        valid = self._valid(array)
+        return np.where(valid, data[array.offset :], fill), valid
+
+    def _is_metrics(self, array: Any) -> Any:
+        """Per row: whether ``type`` (a string array) is "metrics"."""
+        np = self.np
+        word = np.frombuffer(b"metrics", dtype=np.uint8)
+        offsets = np.frombuffer(
+            array.buffers()[1], dtype=np.int32, count=array.offset + len(array) + 1
+        )
+        offsets = offsets[array.offset :]
+        starts = offsets[:-1].astype(np.int64)
+        match = (offsets[1:] - offsets[:-1]) == len(word)
+        if array.buffers()[2] is None or not match.any():
+            return match & False
+        data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
+        rows = np.flatnonzero(match)
+        for position, byte in enumerate(word.tolist()):  # (each look among the survivors)
+            rows = rows[data[starts[rows] + position] == byte]
+        found = np.zeros(len(array), dtype=bool)
+        found[rows] = True
+        return found & self._valid(array)
 
     def _per_chunk(self, ufunc: Any, values: Any) -> Any:
         return ufunc.reduceat(values, self.starts)
@@ -263,25 +300,46 @@ class _Columns:
             steps = self.step[rows]
             values = numbers[rows]
             self._summarise(key, chunk, steps, values, out)
-            parts.append((rows, chunk, np.full(len(rows), number, dtype=np.int32), values))
-        empty = np.zeros(0, dtype=np.int64)
-        rows, chunk, keys = (
-            np.concatenate([p[i] for p in parts]) if parts else empty for i in range(3)
+            keys = np.full(len(rows), number, dtype=np.int32)
+            parts.append((rows, chunk, keys, steps, values))
+        empty = np.zeros(0, dtype=np.int64)  # (no point: every key null or absent)
+        rows, chunk, keys, steps = (
+            np.concatenate([p[i] for p in parts]) if parts else empty for i in range(4)
         )
-        values = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
-        chunk = pa.array(chunk, pa.int32())
+        values = np.concatenate([p[4] for p in parts]) if parts else np.zeros(0)
+        # Arrays built from their buffers: pa.array() would import pandas and
+        # pyarrow.compute (~100 ms and more on the first pass that gets here).
+        chunk = self._array(pa.int32(), chunk.astype(np.int32))
+        time_ok = self.time_ok[rows]
         return pa.table(
             {
-                "file": pa.DictionaryArray.from_arrays(chunk, pa.array(sources, pa.string())),
-                "run_id": pa.DictionaryArray.from_arrays(chunk, pa.array(runs, pa.string())),
-                "seq": pa.array(self.seq[rows]),
-                "step": pa.array(self.step[rows]),
-                "time": pa.array(self.time[rows], mask=~self.time_ok[rows]),
-                "key": pa.DictionaryArray.from_arrays(
-                    pa.array(keys, pa.int32()), pa.array(names, pa.string())
+                "file": pa.DictionaryArray.from_arrays(chunk, self._strings(sources)),
+                "run_id": pa.DictionaryArray.from_arrays(chunk, self._strings(runs)),
+                "seq": self._array(pa.int64(), self.seq[rows]),
+                "step": self._array(pa.int64(), steps),
+                "time": self._array(
+                    pa.float64(), self.time[rows], None if time_ok.all() else time_ok
                 ),
-                "value": pa.array(values),
+                "key": pa.DictionaryArray.from_arrays(
+                    self._array(pa.int32(), keys.astype(np.int32)), self._strings(names)
+                ),
+                "value": self._array(pa.float64(), values),
             }
+        )
+
+    def _array(self, kind: Any, values: Any, valid: Any = None) -> Any:
+        """An Arrow array of ``kind`` over numpy ``values`` (null where not ``valid``)."""
+        np, pa = self.np, self.pa
+        data = pa.py_buffer(np.ascontiguousarray(values))
+        bitmap = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        return pa.Array.from_buffers(kind, len(values), [bitmap, data])
+
+    def _strings(self, texts: list[str]) -> Any:
+        np, pa = self.np, self.pa
+        encoded = [text.encode() for text in texts]
+        offsets = np.cumsum([0] + [len(e) for e in encoded], dtype=np.int32)
+        return pa.StringArray.from_buffers(
+            len(texts), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))
         )
 
     def _summarise(
