@@ -17,6 +17,7 @@ import trackrun
 from trackrun.store import Store, arrowread, fastread
 from trackrun.store.fastread import Chunk
 
+from ..conftest import run_python
 from .events_on_disk import KEYS, metric_events
 
 
@@ -297,3 +298,26 @@ def test_a_pass_with_chunks_of_both_native_readers(
         monkeypatch.setenv("TRACKRUN_ARROW_READER", "0")
     assert taken == [1] and by_duckdb == [1, 2]  # (without pyarrow: both chunks)
     assert answers[0] == answers[1] and len(answers[0][0]) == 2 * 4 * 4000
+
+
+def test_the_arrow_reader_imports_neither_pandas_nor_pyarrow_compute(
+    isolated_store: Path,
+) -> None:
+    """pa.array() and pyarrow.compute import pandas (~0.1-0.5 s): the reader uses neither."""
+    run = trackrun.start_run(name="arrow")
+    run.finish()
+    with open(run.paths.events, "a") as f:
+        seq = len(run.paths.events.read_text().splitlines())
+        for i, record in enumerate(metric_events(range(3000))):
+            f.write(json.dumps({"seq": seq + 1 + i, "time": float(i), **record}) + "\n")
+    out = run_python(
+        "import sys, numpy, pyarrow.json, trackrun\n"
+        "from trackrun.store import arrowread\n"
+        "taken = []\n"
+        "read = arrowread.read_chunks\n"
+        "arrowread.read_chunks = lambda con, c: taken.append(1) or read(con, c)\n"
+        "n = len(trackrun.metrics(trackrun.runs()['run_id'][0], 'acc'))\n"
+        "print(n, taken, 'pandas' in sys.modules, 'pyarrow.compute' in sys.modules)",
+        env={"TRACKRUN_HOME": str(isolated_store)},
+    )
+    assert out.split() == ["3000", "[1]", "False", "False"]
