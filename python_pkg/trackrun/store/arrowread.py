@@ -1,4 +1,4 @@
-"""Reading the chunks of a pass with pyarrow's multi-threaded JSON reader, in a process that has pyarrow loaded.
+"""Reading the chunks of a pass with pyarrow's JSON reader, where pyarrow is loaded: one parse for all.
 
 pyarrow parses newline-delimited JSON about twice as fast as DuckDB's ``read_json`` on the
 same bytes, but importing it (with numpy) and starting its thread pool costs ~60-150 ms: more
