@@ -27,7 +27,9 @@ Measures:
    logged ``--steps`` steps x 4 metrics (duckdb, numpy and pyarrow already imported).
 4. Ingest at DuckDB speed (alone with ``--ingest-only``): that first query against DuckDB's
    own ``read_json`` of the same file in the same process, appended chunks ingested (points
-   per second), and the first query on stores of ``--scale`` copies of that run (growth).
+   per second: the median of the chunks after the first; the first, which pays one-time
+   costs such as importing pyarrow, apart), and the first query on stores of ``--scale``
+   copies of that run (growth).
 """
 
 from __future__ import annotations
@@ -127,7 +129,11 @@ for chunk in chunks:
     t = time.perf_counter()
     s.ingest([run_id])
     rates.append(points / (time.perf_counter() - t))
-out["steady_points_per_s"] = sorted(rates)[len(rates) // 2] if rates else None
+# The first chunk pays one-time costs (the store imports pyarrow for a process that
+# ingests again): shown apart; steady state is the median of the later chunks.
+out["steady_first_points_per_s"] = rates[0] if rates else None
+later = sorted(rates[1:])
+out["steady_points_per_s"] = later[len(later) // 2] if later else None
 s.close()
 print(json.dumps(out))
 """
@@ -370,7 +376,7 @@ def measure_ingest(
     metric_lines = [e for e in lines if e.get("type") == "metrics"]
     top_seq, top_step = max(e["seq"] for e in lines), max(e["step"] for e in metric_lines)
     chunks = []
-    for n in range(3):
+    for n in range(5):
         chunk = work / f"chunk-{n}.jsonl"
         with open(chunk, "w") as f:
             for i, e in enumerate(metric_lines):
@@ -385,7 +391,12 @@ def measure_ingest(
         args = [str(fresh), str(fresh_events), *chunks]
         samples.append(run_child(args, impl, code=INGEST_CHILD))
         shutil.rmtree(fresh)
-    for key in ("first_query_ms", "read_json_ms", "steady_points_per_s"):
+    for key in (
+        "first_query_ms",
+        "read_json_ms",
+        "steady_points_per_s",
+        "steady_first_points_per_s",
+    ):
         out[key] = median_of(samples, key)
     out["ratio"] = statistics.median(s["first_query_ms"] / s["read_json_ms"] for s in samples)
     # Scale: the same run copied into stores of N runs; the first query ingests them all.
@@ -434,8 +445,12 @@ def print_ingest(result: dict[str, Any], cfg: dict[str, Any]) -> None:
         ),
         ("ratio (target <= 1.5)", f"{result['ratio']:.2f}"),
         (
-            "steady state, appended chunks (target >= 2M)",
+            "steady state, appended chunks after the first (target >= 2M)",
             f"{result['steady_points_per_s'] / 1e6:.2f} M points/s",
+        ),
+        (
+            "first appended chunk (one-time costs: pyarrow's import)",
+            f"{result['steady_first_points_per_s'] / 1e6:.2f} M points/s",
         ),
         *(
             (

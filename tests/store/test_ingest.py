@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -261,3 +262,24 @@ def test_sql_injection_in_filters_is_harmless(isolated_store: Path) -> None:
         assert len(table) == 0, text
     assert len(store.runs()) == 2
     assert store.sql("SELECT count(*) AS n FROM params")["n"] == [2]
+
+
+def test_the_summary_of_several_points_of_a_key_in_one_pass(isolated_store: Path) -> None:
+    """Few points go line by line: their summary rows are computed in Python."""
+    run = trackrun.start_run()
+    store = Store(isolated_store)
+    first = [math.nan, 3.0, -1.0, 7.5, math.nan, 2.0]
+    for step, value in enumerate(first):
+        trackrun.log(x=value, y=-value, step=step)
+    run.flush()
+    x = store.summary(run.run_id)["metrics"]["x"]
+    assert (x["min"], x["max"], x["last"], x["count"], x["last_step"]) == (-1.0, 7.5, 2.0, 6, 5)
+    y = store.summary(run.run_id)["metrics"]["y"]
+    assert (y["min"], y["max"], y["last"]) == (-7.5, 1.0, -2.0)
+    for step, value in enumerate([10.0, math.nan], start=6):
+        trackrun.log(x=value, step=step)
+    run.flush()
+    x = store.summary(run.run_id)["metrics"]["x"]
+    assert (x["min"], x["max"], x["count"], x["last_step"]) == (-1.0, 10.0, 8, 7)
+    assert math.isnan(x["last"])
+    trackrun.finish()

@@ -45,7 +45,9 @@ def con() -> Iterator[Any]:
 
 def _raw_points(con: Any) -> dict[str, int]:
     return dict(
-        con.execute(f"SELECT file, count(*) FROM {fastread.RAW_POINTS} GROUP BY file").fetchall()
+        con.execute(
+            f"SELECT file, count(*) FROM {fastread.raw_points(con, [])} GROUP BY file"
+        ).fetchall()
     )
 
 

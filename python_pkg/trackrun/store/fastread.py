@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,12 @@ _RAW_SCHEMA = (
     '"time" DOUBLE, step BIGINT, "values" MAP(VARCHAR, DOUBLE))'
 )
 #: Per metrics line of the raw table, one row per point (file, seq, step, time, key, value).
-RAW_POINTS = (
-    f'(SELECT file, seq, step, time, unnest(map_keys("values")) AS key, '
-    f"unnest(map_values(\"values\")) AS value FROM {RAW_TABLE} WHERE type = 'metrics')"
+_RAW_POINTS = (
+    f'SELECT file, seq, step, time, unnest(map_keys("values")) AS key, '
+    f"unnest(map_values(\"values\")) AS value FROM {RAW_TABLE} WHERE type = 'metrics'"
 )
+#: The connections whose pass created the raw table (weakly: ids of dead ones are reused).
+_raw_made: weakref.WeakSet[Any] = weakref.WeakSet()
 
 #: Names the temporary copies uniquely within the process (the raw table outlives a call).
 _serial = itertools.count()
@@ -81,15 +84,20 @@ SummaryRow = tuple[str, float, float | None, float | None, int, int]
 class Chunk:
     """New complete lines of one event file, a candidate for the native reader."""
 
-    __slots__ = ("data", "last_seq", "path", "whole")
+    __slots__ = ("data", "last_seq", "path", "run_id", "whole")
 
-    def __init__(self, data: bytes, last_seq: int, path: Path, whole: bool) -> None:
+    def __init__(
+        self, data: bytes, last_seq: int, path: Path, whole: bool, run_id: str = ""
+    ) -> None:
         self.data = data
         self.last_seq = last_seq
         #: The event file; when ``whole`` (read from byte 0 to its end), DuckDB reads it
         #: directly, otherwise a private temporary copy of ``data``.
         self.path = path
         self.whole = whole
+        #: The run of the event file ("" when not known: its points are then joined to
+        #: their run by ``file`` when written).
+        self.run_id = run_id
 
 
 class Points:
@@ -121,13 +129,13 @@ def read_chunks(con: Any, chunks: list[Chunk]) -> list[Points | None]:
     Raises only what DuckDB raises for the index itself or the disk (not for the content).
     """
     results: list[Points | None] = [None] * len(chunks)
-    plain = [i for i, c in enumerate(chunks) if _plain(c.data)]
-    if not plain:
+    common = [i for i, c in enumerate(chunks) if plain(c.data)]
+    if not common:
         return results
     folder: str | None = None
     try:
         sources: dict[str, int] = {}
-        for i in plain:
+        for i in common:
             chunk = chunks[i]
             if chunk.whole and not _PATTERN.search(str(chunk.path)):
                 path = str(chunk.path)
@@ -144,6 +152,7 @@ def read_chunks(con: Any, chunks: list[Chunk]) -> list[Points | None]:
                     continue  # (a temporary folder DuckDB would read as a pattern)
             sources[path] = i
         con.execute(_RAW_SCHEMA)
+        _raw_made.add(con)
         # This call's rows are those after the last one now (rowids grow as rows are added).
         after = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {RAW_TABLE}").fetchone()[0]
         loaded = _load(con, list(sources))
@@ -156,7 +165,12 @@ def read_chunks(con: Any, chunks: list[Chunk]) -> list[Points | None]:
     return results
 
 
-def _plain(data: bytes) -> bool:
+def has_surrogate(data: bytes) -> bool:
+    """Whether ``data`` holds a JSON escape of a UTF-16 surrogate (text DuckDB cannot store)."""
+    return _SURROGATE.search(data) is not None
+
+
+def plain(data: bytes) -> bool:
     """False when the bytes hold what only the line-by-line reader judges right: a
     surrogate escape (text DuckDB cannot store), or a true or false in a metrics line."""
     if b"\\" in data and _SURROGATE.search(data) is not None:
@@ -263,7 +277,7 @@ def _check(con: Any, chunks: dict[str, Chunk], after: int) -> dict[str, Points]:
         out = Points(file)
         out.last_seq = int(top)
         out.max_time = None if max_time is None else float(max_time)
-        if others and not _other_events(chunk.data, lines, sorted(others), start, out):
+        if others and not other_events(chunk.data, lines, sorted(others), start, out):
             continue
         good[file] = out
         if not consecutive:
@@ -304,9 +318,7 @@ def _check(con: Any, chunks: dict[str, Chunk], after: int) -> dict[str, Points]:
     return good
 
 
-def _other_events(
-    data: bytes, total: int, others: list[list[int]], start: int, out: Points
-) -> bool:
+def other_events(data: bytes, total: int, others: list[list[int]], start: int, out: Points) -> bool:
     """Parse the chunk's events that are not metrics (each [rowid, seq] as DuckDB read it:
     line rowid - ``start`` of ``data``) into ``out.others``; False when a line is not the
     event DuckDB read there."""
@@ -353,6 +365,24 @@ def _line_starts(data: bytes, total: int, numbers: list[int]) -> list[int]:
     return starts
 
 
+def raw_points(con: Any, more: list[str]) -> str:
+    """A subquery of the points this pass read natively (file, seq, step, time, key,
+    value): the raw table's, if this pass made one, and those of the SELECTs ``more``."""
+    parts = ([_RAW_POINTS] if con in _raw_made else []) + more
+    if not parts:
+        return (
+            '(SELECT NULL::VARCHAR AS file, 0 AS seq, 0 AS step, 0.0 AS "time", '
+            "NULL::VARCHAR AS key, 0.0 AS value WHERE false)"
+        )
+    return "(" + " UNION ALL ".join(parts) + ")"
+
+
+def has_raw(con: Any) -> bool:
+    """Whether this pass read chunks into the raw table."""
+    return con in _raw_made
+
+
 def drop_raw(con: Any) -> None:
     """Drop the pass's raw table, if any (at the end of every pass, written or not)."""
+    _raw_made.discard(con)
     con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")

@@ -21,7 +21,7 @@ import duckdb
 
 from trackrun.ids import is_run_id
 from trackrun.layout import StorePaths
-from trackrun.store import fastread
+from trackrun.store import arrowread, fastread
 from trackrun.store.apply import apply_events, apply_points, bad_event, row_from_record, tag_list
 from trackrun.store.batch import Batch
 from trackrun.store.reader import parse_lines, read_bytes, read_new
@@ -63,7 +63,7 @@ def ingest_run_rows(
     try:
         return _ingest_pass(con, paths, ids)
     finally:
-        fastread.drop_raw(con)
+        _drop_read(con)
 
 
 def _ingest_pass(con: Any, paths: StorePaths, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -87,15 +87,15 @@ def _ingest_pass(con: Any, paths: StorePaths, ids: list[str]) -> dict[str, dict[
         write_batch(con, batch)
     except _WRITE_ERRORS as error:
         if len(ids) == 1:
-            fastread.drop_raw(con)
+            _drop_read(con)
             batch = _quarantine_whole(paths, ids[0], state, error)
             write_batch(con, batch)
         else:
             rows: dict[str, dict[str, Any]] = {}
-            fastread.drop_raw(con)
+            _drop_read(con)
             for run_id in ids:
                 rows.update(_ingest_pass(con, paths, [run_id]))
-                fastread.drop_raw(con)
+                _drop_read(con)
             return rows
     _warn(batch)
     return batch.rows
@@ -125,6 +125,12 @@ class _State:
     def row(self, run_id: str) -> dict[str, Any] | None:
         row = self.rows.get(run_id)
         return None if row is None else dict(row)
+
+
+def _drop_read(con: Any) -> None:
+    """Drop what the pass's native readers parsed (the raw table, the Arrow views)."""
+    arrowread.drop_views(con)
+    fastread.drop_raw(con)
 
 
 def _quarantine_whole(paths: StorePaths, run_id: str, state: _State, error: BaseException) -> Batch:
@@ -226,13 +232,23 @@ def _read_run(paths: StorePaths, run_id: str, state: _State) -> _RunRead | None:
 
 
 def _apply_group(state: _State, group: list[_RunRead], batch: Batch) -> None:
-    """Read the large chunks of ``group`` natively (one scan), then apply every run's events
-    in file order."""
-    large = [f for read in group for f in read.files if len(f.data) >= fastread.MIN_BYTES]
+    """Read the chunks of ``group`` in one scan (pyarrow's, where this process has it, or
+    DuckDB's for the large ones), then apply every run's events in file order."""
+    files = [f for read in group for f in read.files]
+    if sum(len(f.data) for f in files) >= arrowread.MIN_PASS_BYTES and arrowread.enabled():
+        chunks = [
+            fastread.Chunk(f.data, f.last_seq, f.path, f.whole, read.run_id)
+            for read in group
+            for f in read.files
+        ]
+        for file, points in zip(files, arrowread.read_chunks(state.con, chunks), strict=True):
+            file.native = points
+    large = [f for f in files if f.native is None and len(f.data) >= fastread.MIN_BYTES]
     if large:
         chunks = [fastread.Chunk(f.data, f.last_seq, f.path, f.whole) for f in large]
         for file, points in zip(large, fastread.read_chunks(state.con, chunks), strict=True):
             file.native = points
+        arrowread.note_large()
     for read in group:
         _apply_run(read, state, batch)
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import duckdb
 
+from trackrun.store import arrowread, fastread
 from trackrun.store.batch import Batch, Metrics
-from trackrun.store.fastread import RAW_POINTS
+from trackrun.store.fastread import SummaryRow, raw_points
 from trackrun.store.staging import Columns, clean, numpy_column, stage, use_numpy
 
 #: MERGE INTO came with DuckDB 1.4 (the package supports 1.1 and later).
@@ -111,9 +112,50 @@ def write_metrics(con: Any, batch: Batch) -> None:
             keep = _newest_points(*(columns[c][1] for c in ("run_id", "key", "step")))
             if keep is not None:
                 columns = {n: (k, [v[i] for i in keep]) for n, (k, v) in columns.items()}
+    # Few points (as lists): their summary rows cost less in Python than a second
+    # evaluation of the staged lists in SQL.
+    ready = _summaries(columns, batch) if arrays is None else None
     with stage(con, "_staging_metrics", columns, arrays) as (staged_rel, params):
-        _write_points(con, batch, staged_rel, params)
+        _write_points(con, batch, staged_rel, params, ready)
     _resummarise(con, overlapping)
+
+
+def _summaries(columns: Columns, batch: Batch) -> dict[str, list[SummaryRow]]:
+    """The metric_summary rows of the new points of each appended run (not overlapping)."""
+    found: dict[tuple[str, str], list[Any]] = {}
+    overlapping = batch.overlapping
+    for run_id, key, step, value in zip(
+        columns["run_id"][1],
+        columns["key"][1],
+        columns["step"][1],
+        columns["value"][1],
+        strict=True,
+    ):
+        if run_id in overlapping:
+            continue
+        row = found.get((run_id, key))
+        if row is None:
+            number = value == value  # (not a NaN: min and max leave NaNs out)
+            found[(run_id, key)] = [
+                value,
+                value if number else None,
+                value if number else None,
+                1,
+                step,
+            ]
+            continue
+        row[3] += 1
+        if step >= row[4]:
+            row[0], row[4] = value, step
+        if value == value:
+            if row[1] is None or value < row[1]:
+                row[1] = value
+            if row[2] is None or value > row[2]:
+                row[2] = value
+    out: dict[str, list[SummaryRow]] = {}
+    for (run_id, key), (last, least, most, count, top) in found.items():
+        out.setdefault(run_id, []).append((key, last, least, most, count, top))
+    return out
 
 
 def _write_native(con: Any, batch: Batch) -> None:
@@ -127,7 +169,7 @@ def _write_native(con: Any, batch: Batch) -> None:
     }
     native = (
         "SELECT f.run_id, p.key, p.step, p.value, p.time AS wall_time, f.base + p.seq AS ord "
-        f"FROM {RAW_POINTS} AS p JOIN (SELECT unnest($native_files::VARCHAR[]) AS file, "
+        f"FROM {raw_points(con, arrowread.views_sql(con))} AS p JOIN (SELECT unnest($native_files::VARCHAR[]) AS file, "
         "unnest($native_runs::VARCHAR[]) AS run_id, unnest($native_bases::BIGINT[]) AS base) "
         "AS f USING (file)"
     )
@@ -146,7 +188,11 @@ def _write_native(con: Any, batch: Batch) -> None:
             lists, lists_params = stack.enter_context(stage(con, "_staging_lists", columns))
             params.update(lists_params)
             union += f" UNION ALL SELECT run_id, key, step, value, wall_time, ord FROM {lists}"
-        if batch.overlapping:
+        direct = arrowread.run_points_sql(con)
+        if not batch.overlapping and not columns and direct and not fastread.has_raw(con):
+            # Only pyarrow's points, each with its run: inserted as they are (no join).
+            staged, params = f"({direct})", {}
+        elif batch.overlapping:
             # A resumed attempt re-logged steps: the newest point of each (key, step) wins.
             staged = (
                 f"(SELECT run_id, key, step, value, wall_time FROM ({union}) QUALIFY "
@@ -170,7 +216,7 @@ def _write_points(
     batch: Batch,
     staged: str,
     params: dict[str, Any],
-    ready: dict[str, list[tuple[str, float, float | None, float | None, int, int]]] | None = None,
+    ready: dict[str, list[SummaryRow]] | None = None,
 ) -> None:
     """Insert the staged points, and fold them into metric_summary for appended runs
     (``ready``: runs whose new points' summary rows are known already)."""
