@@ -21,6 +21,11 @@ def append_events(events: Path, records: list[dict[str, Any]]) -> None:
             f.write(json.dumps({"seq": seq, "time": time.time(), **record}) + "\n")
 
 
+def lines_of(records: list[dict[str, Any]]) -> bytes:
+    """``records`` as the bytes of JSON lines (a chunk of an event file)."""
+    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
+
+
 def metric_events(steps: range, scale: float = 1.0) -> list[dict[str, Any]]:
     """One metrics event per step, with a value per key of ``KEYS``."""
     return [

@@ -18,7 +18,7 @@ from trackrun.store import Store, arrowread, fastread
 from trackrun.store.fastread import Chunk
 
 from ..conftest import run_python
-from .events_on_disk import KEYS, metric_events
+from .events_on_disk import KEYS, lines_of, metric_events
 
 
 def _lines(first_seq: int, steps: range) -> list[dict[str, Any]]:
@@ -32,10 +32,6 @@ def _lines(first_seq: int, steps: range) -> list[dict[str, Any]]:
         }
         for i, s in enumerate(steps)
     ]
-
-
-def _data(records: list[dict[str, Any]]) -> bytes:
-    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
 
 
 @pytest.fixture
@@ -66,20 +62,20 @@ def test_chunks_are_parsed_together_and_each_odd_one_is_left_out(con: Any, tmp_p
     null[50]["values"]["loss"] = None  # Python refuses a null: another path decides
     falling = _lines(1, range(100))
     falling[10]["seq"], falling[11]["seq"] = 12, 11
-    blank = _data(_lines(1, range(100))).replace(b"\n", b"\n\n", 1)
-    twice = _data(_lines(1, range(100)))
+    blank = lines_of(_lines(1, range(100))).replace(b"\n", b"\n\n", 1)
+    twice = lines_of(_lines(1, range(100)))
     twice = twice.replace(b"}\n", b"}", 1)  # two events on one line: not an event line
     text_value = _lines(1, range(100))
     text_value[7]["values"]["other"] = "x"
     chunks = [
-        Chunk(_data(good), 0, tmp_path / "a", False),
-        Chunk(_data(varying), 0, tmp_path / "b", False),
-        Chunk(_data(null), 0, tmp_path / "c", False),
-        Chunk(_data(falling), 0, tmp_path / "d", False),
+        Chunk(lines_of(good), 0, tmp_path / "a", False),
+        Chunk(lines_of(varying), 0, tmp_path / "b", False),
+        Chunk(lines_of(null), 0, tmp_path / "c", False),
+        Chunk(lines_of(falling), 0, tmp_path / "d", False),
         Chunk(blank, 0, tmp_path / "e", False),
         Chunk(twice, 0, tmp_path / "f", False),
-        Chunk(_data(text_value), 0, tmp_path / "g", False),
-        Chunk(_data(_lines(1, range(100))), 50, tmp_path / "h", False),  # seen up to seq 50
+        Chunk(lines_of(text_value), 0, tmp_path / "g", False),
+        Chunk(lines_of(_lines(1, range(100))), 50, tmp_path / "h", False),  # seen up to seq 50
     ]
     results = arrowread.read_chunks(con, chunks)
     first, second, *odd = results
@@ -97,7 +93,7 @@ def test_chunks_are_parsed_together_and_each_odd_one_is_left_out(con: Any, tmp_p
 
 def test_steps_logged_again_within_a_chunk_are_told(con: Any, tmp_path: Path) -> None:
     records = _lines(1, [*range(10), *range(5, 15)])
-    (points,) = arrowread.read_chunks(con, [Chunk(_data(records), 0, tmp_path / "a", False)])
+    (points,) = arrowread.read_chunks(con, [Chunk(lines_of(records), 0, tmp_path / "a", False)])
     assert points is not None and points.key_steps["loss"] == (0, 14, False)
 
 
@@ -105,12 +101,12 @@ def test_steps_logged_again_within_a_chunk_are_told(con: Any, tmp_path: Path) ->
 def test_a_chunk_pyarrow_or_the_checks_refuse_is_left_to_the_other_paths(
     con: Any, tmp_path: Path, step: str
 ) -> None:
-    odd = _data(_lines(1, range(100))).replace(b'"step": 50,', f'"step": {step},'.encode())
+    odd = lines_of(_lines(1, range(100))).replace(b'"step": 50,', f'"step": {step},'.encode())
     results = arrowread.read_chunks(
         con,
         [
             Chunk(odd, 0, tmp_path / "a", False),
-            Chunk(_data(_lines(1, range(10))), 0, tmp_path, False),
+            Chunk(lines_of(_lines(1, range(10))), 0, tmp_path, False),
         ],
     )
     assert results[0] is None

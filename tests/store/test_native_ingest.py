@@ -16,7 +16,7 @@ import trackrun
 from trackrun.store import Store, fastread
 from trackrun.store.fastread import MIN_BYTES, RAW_TABLE, Chunk, read_chunks
 
-from .events_on_disk import KEYS, append_events, metric_events, points_of
+from .events_on_disk import KEYS, append_events, lines_of, metric_events, points_of
 
 
 def _lines(first_seq: int, steps: range, scale: float = 1.0) -> list[dict[str, Any]]:
@@ -30,10 +30,6 @@ def _lines(first_seq: int, steps: range, scale: float = 1.0) -> list[dict[str, A
         }
         for i, s in enumerate(steps)
     ]
-
-
-def _data(records: list[dict[str, Any]]) -> bytes:
-    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
 
 
 @pytest.fixture
@@ -54,8 +50,8 @@ def _raw_points(con: Any) -> dict[str, int]:
 def test_several_chunks_are_read_in_one_call_and_a_bad_one_is_left_out(
     con: Any, tmp_path: Path
 ) -> None:
-    good = _data(_lines(1, range(3000)))
-    skipping = _data([{**r, "seq": 2 * r["seq"]} for r in _lines(1, range(3000))])
+    good = lines_of(_lines(1, range(3000)))
+    skipping = lines_of([{**r, "seq": 2 * r["seq"]} for r in _lines(1, range(3000))])
     bad = _lines(1, range(3000))
     bad[1500]["values"]["loss"] = None  # Python refuses a null: the line-by-line reader decides
     whole = tmp_path / "events.jsonl"
@@ -63,7 +59,7 @@ def test_several_chunks_are_read_in_one_call_and_a_bad_one_is_left_out(
     chunks = [
         Chunk(good, 0, whole, True),  # read from the event file itself
         Chunk(skipping, 0, tmp_path / "a.jsonl", False),  # from a private copy
-        Chunk(_data(bad), 0, tmp_path / "b.jsonl", False),
+        Chunk(lines_of(bad), 0, tmp_path / "b.jsonl", False),
     ]
     results = read_chunks(con, chunks)
     assert results[2] is None
@@ -83,7 +79,7 @@ def test_several_chunks_are_read_in_one_call_and_a_bad_one_is_left_out(
 def test_a_file_that_spoils_the_scan_is_read_alone_and_the_others_kept(
     con: Any, tmp_path: Path
 ) -> None:
-    broken = _data(_lines(1, range(2000))) + b'{"seq": 2001, "type": "metrics", "st\n'
+    broken = lines_of(_lines(1, range(2000))) + b'{"seq": 2001, "type": "metrics", "st\n'
     params = _lines(1, range(2000))
     params.insert(5, {"seq": 6, "type": "params", "values": {"opt": "adam"}})
     for i, record in enumerate(params[6:], start=7):
@@ -91,9 +87,9 @@ def test_a_file_that_spoils_the_scan_is_read_alone_and_the_others_kept(
     results = read_chunks(
         con,
         [
-            Chunk(_data(_lines(1, range(2000))), 0, tmp_path / "a", False),
+            Chunk(lines_of(_lines(1, range(2000))), 0, tmp_path / "a", False),
             Chunk(broken, 0, tmp_path / "b", False),  # DuckDB refuses the whole scan for it
-            Chunk(_data(params), 0, tmp_path / "c", False),  # values that are not numbers
+            Chunk(lines_of(params), 0, tmp_path / "c", False),  # values that are not numbers
         ],
     )
     first, refused, with_params = results
@@ -103,14 +99,14 @@ def test_a_file_that_spoils_the_scan_is_read_alone_and_the_others_kept(
 
 
 def test_a_later_call_adds_to_the_raw_table_and_is_judged_alone(con: Any, tmp_path: Path) -> None:
-    (first,) = read_chunks(con, [Chunk(_data(_lines(1, range(2000))), 0, tmp_path / "x", False)])
+    (first,) = read_chunks(con, [Chunk(lines_of(_lines(1, range(2000))), 0, tmp_path / "x", False)])
     out_of_order = _lines(1, range(2000))
     out_of_order[10]["seq"], out_of_order[11]["seq"] = 12, 11
     later = read_chunks(
         con,
         [
-            Chunk(_data(_lines(1, range(2000))), 0, tmp_path / "y", False),
-            Chunk(_data(out_of_order), 0, tmp_path / "z", False),
+            Chunk(lines_of(_lines(1, range(2000))), 0, tmp_path / "y", False),
+            Chunk(lines_of(out_of_order), 0, tmp_path / "z", False),
         ],
     )
     assert first is not None and later[0] is not None and later[1] is None
@@ -122,7 +118,7 @@ def test_what_only_python_judges_right_goes_line_by_line(con: Any, tmp_path: Pat
     def one(change: dict[str, Any], last_seq: int = 0) -> fastread.Points | None:
         records = _lines(1, range(1000))
         records[500].update(change)
-        (result,) = read_chunks(con, [Chunk(_data(records), last_seq, tmp_path / "c", False)])
+        (result,) = read_chunks(con, [Chunk(lines_of(records), last_seq, tmp_path / "c", False)])
         return result
 
     assert one({}) is not None
@@ -159,8 +155,8 @@ def test_keys_at_the_same_step_in_separate_events_are_not_taken_as_rising(
     (separate, relogged) = read_chunks(
         con,
         [
-            Chunk(_data(records), 0, tmp_path / "s", False),
-            Chunk(_data(again), 0, tmp_path / "r", False),
+            Chunk(lines_of(records), 0, tmp_path / "s", False),
+            Chunk(lines_of(again), 0, tmp_path / "r", False),
         ],
     )
     assert separate is not None and relogged is not None
