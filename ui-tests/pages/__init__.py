@@ -1,0 +1,19 @@
+"""The page objects of the UI tests, one module per part of the UI; tests import them here."""
+
+# A new feature's page object goes in its own module here (its selectors in selectors.py)
+# and is re-exported below, so tests keep importing from ``pages``.
+from .lab import LabPage
+from .media import MediaPage
+from .notebook7 import NotebookSevenPage
+from .notes import RunNotesPage
+from .selectors import ROW
+from .table import PanelTablePage
+
+__all__ = [
+    "ROW",
+    "LabPage",
+    "MediaPage",
+    "NotebookSevenPage",
+    "PanelTablePage",
+    "RunNotesPage",
+]
