@@ -31,7 +31,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 from pages import LabPage  # noqa: E402
-from playwright.sync_api import expect  # noqa: E402 - pages.py needs playwright too
+from playwright.sync_api import expect  # noqa: E402 - the pages package needs playwright too
 
 # The machine running these is shared and often busy: a server's first ingest or a kernel
 # start can take longer than Playwright's 5 s default for a condition to come true.
