@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from trackrun.checkpoints import Checkpoint
 from trackrun.errors import NoActiveRunError
-from trackrun.events import append_event
 from trackrun.layout import default_store_root
 from trackrun.run import Run, active_run
 from trackrun.store import registry
@@ -207,9 +206,7 @@ def _edit_run(
     """Append one edit event to the run's API events file and index it at once."""
     opened = get_store(store)
     run_id = opened.resolve(run)
-    with opened.connection(refresh=False):  # the store lock orders appends to one file
-        append_event(opened.paths.run(run_id).events_of("api"), kind, **fields)
-    opened.ingest([run_id])
+    opened.append_api_events([(run_id, kind, fields)])
     return run_id
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackrun.events import append_event, encode_number
+from trackrun.events import encode_number
 from trackrun.table import Table
 
 if TYPE_CHECKING:
@@ -152,13 +152,12 @@ def record_verdict(store: Store, original: str, reproduced: str, verdict: Verdic
         "reasons": verdict.reasons,
     }
     slug = _TAG_SLUGS[verdict.verdict]
-    with store.connection(refresh=False):  # the store lock orders appends by other writers
-        for run_id, prefix in ((original, "reproduced"), (reproduced, "reproduction")):
-            path = store.paths.run(run_id).events_of("api")
-            append_event(path, "reproduction", **fields)
-            stale = [f"{prefix}:{s}" for s in _TAG_SLUGS.values() if s != slug]
-            append_event(path, "tags", add=[f"{prefix}:{slug}"], remove=stale)
-    store.ingest([original, reproduced])
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    for run_id, prefix in ((original, "reproduced"), (reproduced, "reproduction")):
+        stale = [f"{prefix}:{s}" for s in _TAG_SLUGS.values() if s != slug]
+        events.append((run_id, "reproduction", fields))
+        events.append((run_id, "tags", {"add": [f"{prefix}:{slug}"], "remove": stale}))
+    store.append_api_events(events)
 
 
 def folder_log(folder: Path) -> Path:

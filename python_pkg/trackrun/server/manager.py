@@ -6,7 +6,7 @@ import time
 from typing import Any, BinaryIO, cast
 
 from trackrun.errors import TrackrunError
-from trackrun.events import append_event, iter_events
+from trackrun.events import iter_events
 from trackrun.health import read_health
 from trackrun.ids import check_run_id
 from trackrun.layout import RunPaths, read_json_object
@@ -299,37 +299,27 @@ class RunsManager:
         return {"run_id": run_id, "deleted": True}
 
     def set_tags(self, run_id: str, add: list[str], remove: list[str]) -> s.Tags:
-        paths = self.store.paths.run(check_run_id(run_id))
+        check_run_id(run_id)
         self.store.summary(run_id)  # 404 for an unknown run
-        with self.store.connection(refresh=False):  # the store lock orders our appends
-            append_event(
-                paths.events_of("api"),
-                "tags",
-                add=normalize_tags(add),
-                remove=normalize_tags(remove),
-            )
-        self.store.ingest([run_id])
+        tags = {"add": normalize_tags(add), "remove": normalize_tags(remove)}
+        self.store.append_api_events([(run_id, "tags", tags)])
         return {"run_id": run_id, "tags": self.store.summary(run_id)["tags"]}
 
     def edit_run(self, run_id: str, name: str | None, note: str | None) -> s.RunDetail:
         """Rename the run and/or set its note (both checked before either is written);
         answers the run as GET does. Raises InvalidTextError (400), RunNotFoundError (404)."""
-        from trackrun.api import rename, set_note
-
         check_run_id(run_id)
         if name is None and note is None:
             raise RequestError(
                 'the request body names nothing to change: send {"name": ...}, {"note": ...} or both'
             )
+        edits: list[tuple[str, str, dict[str, Any]]] = []
         if name is not None:
-            check_run_name(name)
+            edits.append((run_id, "rename", {"name": check_run_name(name)}))
         if note is not None:
-            check_note(note)
+            edits.append((run_id, "note", {"note": check_note(note)}))
         self.store.summary(run_id)  # 404 for an unknown run, before anything is written
-        if name is not None:
-            rename(run_id, name, store=self.store)
-        if note is not None:
-            set_note(run_id, note, store=self.store)
+        self.store.append_api_events(edits)
         return self.run_detail(run_id)
 
     def rerun(self, run_id: str, overrides: dict[str, Any]) -> RunPaths:

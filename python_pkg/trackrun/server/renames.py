@@ -14,7 +14,6 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from trackrun.events import append_event
 from trackrun.notebook_moves import moved_path, record_move
 from trackrun.store import Store
 
@@ -33,14 +32,10 @@ def follow_notebook_moves(store: Store, old: Path, new: Path) -> list[str]:
             moved.append((str(row["run_id"]), target))
     if not moved:
         return []
-    with store.connection(refresh=False):  # the store lock orders our appends
-        for run_id, target in moved:
-            append_event(
-                store.paths.run(run_id).events_of("api"), "notebook_moved", notebook=str(target)
-            )
-    ids = [run_id for run_id, _ in moved]
-    store.ingest(ids)
-    return ids
+    store.append_api_events(
+        [(run_id, "notebook_moved", {"notebook": str(target)}) for run_id, target in moved]
+    )
+    return [run_id for run_id, _ in moved]
 
 
 def listen_for_renames(serverapp: Any, store: Store, pool: Executor) -> bool:

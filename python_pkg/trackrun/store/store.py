@@ -248,6 +248,20 @@ class Store:
             self._mending(ingest)
             self._forget_answers()
 
+    def append_api_events(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Append ``(run_id, event type, fields)`` events to their runs' API event files, then
+        ingest those runs so that the next read sees them.
+
+        The appends hold the store's lock, which orders every appender of those files (two
+        writers must not take the same sequence number).
+        """
+        if not events:
+            return
+        with self.connection(refresh=False):
+            for run_id, kind, fields in events:
+                append_event(self.paths.run(run_id).events_of("api"), kind, **fields)
+        self.ingest(list(dict.fromkeys(run_id for run_id, _, _ in events)))
+
     def forget_runs(self, run_ids: list[str]) -> None:
         """Note that the caller removed these runs from the index (and their folders from
         ``runs/``): a folder of the same id that appears later is ingested afresh."""
