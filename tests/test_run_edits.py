@@ -12,7 +12,7 @@ import pytest
 import trackrun
 from trackrun.errors import AmbiguousRunIdError, RunNotFoundError, TrackrunError
 from trackrun.store import Store
-from trackrun.values import InvalidTextError, check_note, check_run_name
+from trackrun.values import InvalidTagError, InvalidTextError, check_note, check_run_name
 
 
 def _run(name: str = "witty-glacier-96", note: str | None = None) -> str:
@@ -101,6 +101,9 @@ def test_a_note_event_that_is_not_text_is_quarantined_not_applied(isolated_store
         ("x" * 201, "at most 200 characters"),
         ("two\nlines", r"U\+000A"),
         ("bell\x07", r"U\+0007"),
+        # A right-to-left override would show "run-exe.txt" as "run-txt.exe".
+        ("run-\u202etxt.exe", r"text-direction control character U\+202E \(at character 5\)"),
+        ("a\u2066b\u2069", r"U\+2066"),
     ],
 )
 def test_bad_names_are_refused_and_nothing_is_written(
@@ -119,6 +122,8 @@ def test_bad_notes_are_refused_and_nothing_is_written(isolated_store: Path) -> N
         trackrun.set_note(run_id, "x" * 10_001)
     with pytest.raises(InvalidTextError, match=r"U\+001B"):
         trackrun.set_note(run_id, "colour \x1b[31mred")
+    with pytest.raises(InvalidTextError, match=r"U\+202B"):
+        trackrun.set_note(run_id, "quote \u202bhere\u202c")
     with pytest.raises(InvalidTextError, match="must be a string"):
         trackrun.set_note(run_id, None)  # type: ignore[arg-type]
     assert not (isolated_store / "runs" / run_id / "events.api.jsonl").exists()
@@ -130,6 +135,9 @@ def test_validation_keeps_newlines_and_tabs_and_strips() -> None:
     assert check_run_name("é" * 200) == "é" * 200
     assert check_note("  a\r\n\tb\rc  ") == "a\n\tb\nc"
     assert check_note("x" * 10_000) == "x" * 10_000
+    # Right-to-left scripts, emoji joined by ZWJ and other format characters stay.
+    assert check_run_name("تجربة-1") == "تجربة-1"
+    assert check_note("team 👩\u200d🔬") == "team 👩\u200d🔬"
     # A TrackrunError (the CLI prints it) and a ValueError (the REST API answers 400).
     assert issubclass(InvalidTextError, TrackrunError) and issubclass(InvalidTextError, ValueError)
 
@@ -141,3 +149,24 @@ def test_unknown_and_ambiguous_runs_are_refused() -> None:
         trackrun.rename("20000101-000000-abcdef", "x")
     with pytest.raises(AmbiguousRunIdError):
         trackrun.set_note("same", "which one?")
+
+
+@pytest.mark.parametrize(
+    ("tag", "problem"),
+    [
+        # An escape sequence in a tag would clear the terminal of whoever runs `trackrun ls`.
+        ("clear\x1b[2J", r"control character U\+001B"),
+        ("best\u202e", r"text-direction control character U\+202E"),
+    ],
+)
+def test_tags_with_control_characters_are_refused_before_anything_is_written(
+    tag: str, problem: str, isolated_store: Path
+) -> None:
+    with pytest.raises(InvalidTagError, match=problem):
+        trackrun.start_run(tags=["ok", tag])
+    assert not (isolated_store / "runs").exists() or not any((isolated_store / "runs").iterdir())
+    with trackrun.start_run() as run:
+        with pytest.raises(TypeError, match=problem):
+            trackrun.tag(tag)
+        trackrun.tag(" kept ")
+    assert _row(run.run_id)["tags"] == ["kept"]

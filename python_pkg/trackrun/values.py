@@ -179,17 +179,20 @@ def _json_like(value: Any, key: str) -> Any:
 
 
 def normalize_tags(tags: Iterable[str] | str) -> list[str]:
-    """Validate tags: non-empty strings without newlines; a single string is one tag.
+    """Validate tags: non-empty strings, stripped, without control or text-direction
+    control characters; a single string is one tag.
 
-    Raises TypeError for anything else.
+    Raises InvalidTagError (a TypeError and an InvalidTextError) for anything else.
     """
     if isinstance(tags, str):
         tags = [tags]
     out = []
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip() or "\n" in tag:
-            raise TypeError(f"trackrun: tags must be non-empty one-line strings, not {tag!r}")
-        out.append(tag.strip())
+            raise InvalidTagError(f"trackrun: tags must be non-empty one-line strings, not {tag!r}")
+        text = tag.strip()
+        _refuse_control(text, f"a tag ({text!r})", allowed="", error=InvalidTagError)
+        out.append(text)
     return out
 
 
@@ -208,8 +211,13 @@ class InvalidTextError(TrackrunError, ValueError):
     code = "invalid_text"
 
 
+class InvalidTagError(InvalidTextError, TypeError):
+    """A tag that cannot be stored as given; a TypeError too, as tags always raised."""
+
+
 def check_run_name(name: Any) -> str:
-    """``name`` stripped, if it can name a run: 1-200 characters, no control characters.
+    """``name`` stripped, if it can name a run: 1-200 characters, no control or
+    text-direction control characters.
 
     Raises InvalidTextError (a TrackrunError and ValueError) naming the problem and the fix.
     """
@@ -229,7 +237,8 @@ def check_run_name(name: Any) -> str:
 
 def check_note(note: Any) -> str:
     """``note`` stripped (line ends as \\n), if it can be a run's note: at most 10,000
-    characters, no control characters but newlines and tabs. The empty string clears a note.
+    characters, no control characters but newlines and tabs, no text-direction controls.
+    The empty string clears a note.
 
     Raises InvalidTextError (a TrackrunError and ValueError) naming the problem and the fix.
     """
@@ -246,11 +255,25 @@ def check_note(note: Any) -> str:
     return text
 
 
-def _refuse_control(text: str, what: str, allowed: str) -> None:
+# Bidirectional embeddings, overrides and isolates reorder how the text around them is
+# shown, so a name could read differently from what it is ("Trojan Source").
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _refuse_control(
+    text: str, what: str, allowed: str, error: type[InvalidTextError] = InvalidTextError
+) -> None:
     for position, char in enumerate(text):
-        if char not in allowed and unicodedata.category(char) == "Cc":
-            kept = " (newlines are kept)" if "\n" in allowed else ""
-            raise InvalidTextError(
-                f"{what} cannot contain the control character U+{ord(char):04X} "
-                f"(at character {position + 1}); remove it{kept}"
-            )
+        if char in allowed:
+            continue
+        if unicodedata.category(char) == "Cc":
+            kind = "the control character"
+        elif char in _BIDI_CONTROLS:
+            kind = "the text-direction control character"
+        else:
+            continue
+        kept = " (newlines are kept)" if "\n" in allowed else ""
+        raise error(
+            f"{what} cannot contain {kind} U+{ord(char):04X} "
+            f"(at character {position + 1}); remove it{kept}"
+        )
