@@ -37,269 +37,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python_pkg"))
-import bench_logging  # noqa: E402
-
-FILTER = bench_logging.TRACKRUN_FILTER
-
-#: Child process: time the first call of a query kind, with or without the imports first.
-CHILD = r"""
-import json, statistics, sys, time
-kind, store, run_id, preimport = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
-FILTER = sys.argv[5]
-out = {}
-import trackrun
-if preimport:
-    t = time.perf_counter()
-    import duckdb
-    out["import_duckdb_ms"] = (time.perf_counter() - t) * 1e3
-    t = time.perf_counter()
-    import numpy
-    out["import_numpy_ms"] = (time.perf_counter() - t) * 1e3
-    t = time.perf_counter()
-    import pyarrow  # trackrun no longer needs it; older versions imported it with the store
-    out["import_pyarrow_ms"] = (time.perf_counter() - t) * 1e3
-if kind == "query":
-    call = lambda: len(trackrun.runs(FILTER, store=store))
-elif kind == "history":
-    call = lambda: len(trackrun.metrics(run_id, "loss", store=store))
-else:
-    call = lambda: len(trackrun.runs(store=store))
-t = time.perf_counter()
-out["rows"] = call()
-out["cold_ms"] = (time.perf_counter() - t) * 1e3
-s = trackrun.get_store(store)
-out["pyarrow_imported"] = "pyarrow" in sys.modules
-out["numpy_imported"] = "numpy" in sys.modules
-warm = []
-for _ in range(7):
-    t = time.perf_counter(); call(); warm.append((time.perf_counter() - t) * 1e3)
-out["warm_ms"] = statistics.median(warm)
-forget = getattr(s, "_forget_answers", None)
-if forget is not None:
-    again = []
-    for _ in range(7):
-        forget()
-        t = time.perf_counter(); call(); again.append((time.perf_counter() - t) * 1e3)
-    out["recomputed_ms"] = statistics.median(again)
-s.close()
-print(json.dumps(out))
-"""
-
-
-#: Child process: the first query after logging (ingest into a new index) against DuckDB's
-#: own read_json of the same events.jsonl into a table, in the same process; then steady
-#: state: chunks of the same size appended and ingested.
-INGEST_CHILD = r"""
-import json, os, shutil, sys, time
-store, events, chunks = sys.argv[1], sys.argv[2], sys.argv[3:]
-import duckdb
-import trackrun
-from trackrun.store import Store
-out = {}
-s = Store(store)
-t = time.perf_counter()
-out["rows"] = len(s.runs())
-out["first_query_ms"] = (time.perf_counter() - t) * 1e3
-con = duckdb.connect()
-path = events.replace("'", "''")
-t = time.perf_counter()
-con.execute(f"CREATE TABLE e AS SELECT * FROM read_json('{path}', format = 'newline_delimited')")
-out["read_json_ms"] = (time.perf_counter() - t) * 1e3
-out["lines"] = con.execute("SELECT count(*) FROM e").fetchone()[0]
-con.close()
-run_id = os.path.basename(os.path.dirname(events))
-rates = []
-for chunk in chunks:
-    data = open(chunk, "rb").read()
-    points = data.count(b'"metrics"') * 4
-    with open(events, "ab") as f:
-        f.write(data)
-    t = time.perf_counter()
-    s.ingest([run_id])
-    rates.append(points / (time.perf_counter() - t))
-# The first chunk pays one-time costs (the store imports pyarrow for a process that
-# ingests again): shown apart; steady state is the median of the later chunks.
-out["steady_first_points_per_s"] = rates[0] if rates else None
-later = sorted(rates[1:])
-out["steady_points_per_s"] = later[len(later) // 2] if later else None
-s.close()
-print(json.dumps(out))
-"""
-
-#: Child process: change_token of an unchanged store (after a first look), in microseconds.
-TOKEN_CHILD = r"""
-import json, statistics, sys, time
-from trackrun.store import Store
-s = Store(sys.argv[1])
-t = time.perf_counter(); first = s.change_token(); cold = (time.perf_counter() - t) * 1e3
-s.close()
-times = []
-for _ in range(200):
-    t = time.perf_counter(); token = s.change_token(); times.append((time.perf_counter() - t) * 1e6)
-assert token == first
-print(json.dumps({"first_ms": cold, "unchanged_us": statistics.median(times), "p90_us": sorted(times)[180]}))
-"""
-
-#: Where child processes keep compiled bytecode (set by main; see child_env).
-PYCACHE: dict[str, str] = {}
-
-
-def child_env(impl: Path | None) -> dict[str, str]:
-    """The environment of a child: no TRACKRUN_* settings, and bytecode caching on.
-
-    An installed package has its .pyc files; without them (PYTHONDONTWRITEBYTECODE=1, as in
-    some CI shells) every fresh process would also time compiling trackrun's own modules.
-    The cache goes to a temporary folder, never into the checkout. The package timed is
-    the one of this checkout (or ``impl``), first on ``PYTHONPATH``.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKRUN_")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(PYCACHE)
-    # This checkout's package (or the baseline's), whatever an editable install points to.
-    source = impl or Path(__file__).resolve().parent.parent
-    env["PYTHONPATH"] = os.pathsep.join([str(source / "python_pkg"), env.get("PYTHONPATH", "")])
-    return env
-
-
-def run_child(
-    args: list[str], impl: Path | None, timeout: float = 600, code: str = CHILD
-) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        env=child_env(impl),
-        timeout=timeout,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
-
-
-def timed_cli(args: list[str], store: Path, impl: Path | None) -> float:
-    """Seconds for ``python -m trackrun.cli ARGS`` on ``store`` (output discarded)."""
-    env = {**child_env(impl), "TRACKRUN_HOME": str(store)}
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "trackrun.cli", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
-        timeout=600,
-    )
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.strip()[-300:])
-    return elapsed
-
-
-def median_of(samples: list[dict[str, Any]], key: str) -> float | None:
-    values = [s[key] for s in samples if key in s]
-    return statistics.median(values) if values else None
-
-
-# -- building stores -------------------------------------------------------------------------
-def write_many_runs(store: Path, count: int) -> float:
-    """Write ``count`` finished runs in the run directory format; returns seconds taken.
-
-    One run is made with ``Run.start`` to copy the exact format; the others are written
-    directly (a Run per run would start a flusher thread each). Times spread over 30 days,
-    and each directory's mtime is its creation time, as on a store that grew over time.
-    """
-    from trackrun.run import Run
-
-    template = Run.start(store, name="template", params={"lr": 1e-3}, provenance={})
-    template.log({"loss": 1.0, "acc": 0.5}, step=0)
-    template.finish()
-    record = json.loads(template.paths.run_json.read_text())
-    identity = json.loads(template.paths.events.read_text().splitlines()[0])
-    shutil.rmtree(template.dir)
-    rng = random.Random(2)
-    start = time.perf_counter()
-    now = time.time()
-    for n in range(count):
-        created = now - 30 * 86400 + n * (30 * 86400 / count)
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(created))
-        run_id = f"{stamp}-{n:06x}"
-        folder = store / "runs" / run_id
-        folder.mkdir(mode=0o700)
-        params = {
-            "lr": 10 ** rng.uniform(-4.5, -2.0),
-            "batch_size": rng.choice([32, 64, 128, 256]),
-            "optimizer": rng.choice(["adam", "adamw", "sgd"]),
-        }
-        run_json = {**record, "run_id": run_id, "name": f"run-{n}", "created_at": created}
-        run_json.update(params=params, tags=["sweep"])
-        (folder / "run.json").write_text(json.dumps(run_json, indent=1))
-        lines = [{**identity, "seq": 1, "time": created + 0.1}]
-        final = rng.uniform(0.3, 0.9)
-        for step in range(5):
-            lines.append(
-                {
-                    "seq": step + 2,
-                    "type": "metrics",
-                    "time": created + 1 + step,
-                    "step": step,
-                    "values": {"loss": 2.0 / (step + 1), "acc": final * (step + 1) / 5},
-                }
-            )
-        lines.append({"seq": 7, "type": "status", "time": created + 7, "status": "finished"})
-        (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
-        os.utime(folder, (created, created))
-    return time.perf_counter() - start
-
-
-def build_query_stores(root: Path, steps: int, runs: int) -> dict[str, str]:
-    """The stores of bench_logging.py: one run of ``steps`` x 4 metrics, ``runs`` small runs."""
-    code = r"""
-import json, sys
-sys.path.insert(0, sys.argv[4])
-import bench_logging as b
-import trackrun
-root, steps, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-loss, acc, lr, grad = b.make_series(steps)
-with trackrun.start_run(name="bench", params={"lr": 1e-3}, store=root + "/store_log") as run:
-    for i in range(steps):
-        trackrun.log(loss=loss[i], acc=acc[i], lr=lr[i], grad_norm=grad[i], step=i)
-for n, spec in enumerate(b.make_runs(runs)):
-    with trackrun.start_run(name=f"sweep-{n}", params=spec["params"], store=root + "/store_runs"):
-        for step, (l, a) in enumerate(spec["points"]):
-            trackrun.log(loss=l, acc=a, step=step)
-print(json.dumps({"run_id": run.run_id}))
-"""
-    proc = subprocess.run(
-        [sys.executable, "-c", code, str(root), str(steps), str(runs), str(Path(__file__).parent)],
-        capture_output=True,
-        text=True,
-        env=child_env(None),
-        check=True,
-    )
-    run_id = json.loads(proc.stdout.strip().splitlines()[-1])["run_id"]
-    return {
-        "store_log": str(root / "store_log"),
-        "store_runs": str(root / "store_runs"),
-        "run_id": run_id,
-    }
-
-
-def copy_store(source: Path, target: Path) -> Path:
-    """A copy of a store without its index (mtimes kept)."""
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("index.duckdb*", "index.lock"))
-    return target
+from child_programs import INGEST_CHILD, QUERY_CHILD, TOKEN_CHILD  # noqa: E402
+from children import PYCACHE, run_program, timed_cli  # noqa: E402
+from figures import median_of  # noqa: E402
+from store_report import print_ingest, print_report  # noqa: E402
+from stores import build_query_stores, copy_store, write_many_runs  # noqa: E402
+from workload import TRACKRUN_FILTER as FILTER  # noqa: E402
 
 
 # -- measuring one implementation ------------------------------------------------------------
@@ -316,14 +68,14 @@ def measure(
     runs_store = copy_store(Path(stores["store_runs"]), mine / "store_runs")
     log_store = copy_store(Path(stores["store_log"]), mine / "store_log")
     for kind, store in (("query", runs_store), ("history", log_store)):
-        first = run_child([kind, str(store), stores["run_id"], "1", FILTER], impl)
+        first = run_program(QUERY_CHILD, [kind, str(store), stores["run_id"], "1", FILTER], impl)
         out[f"{kind}_first_ingest_ms"] = first["cold_ms"]
         pre = [
-            run_child([kind, str(store), stores["run_id"], "1", FILTER], impl)
+            run_program(QUERY_CHILD, [kind, str(store), stores["run_id"], "1", FILTER], impl)
             for _ in range(repeats)
         ]
         lazy = [
-            run_child([kind, str(store), stores["run_id"], "0", FILTER], impl)
+            run_program(QUERY_CHILD, [kind, str(store), stores["run_id"], "0", FILTER], impl)
             for _ in range(repeats)
         ]
         out[f"{kind}_cold_ms"] = median_of(pre, "cold_ms")
@@ -340,7 +92,9 @@ def measure(
     samples = []
     for n in range(repeats):
         fresh = copy_store(Path(stores["store_log"]), mine / f"ingest-{n}")
-        samples.append(run_child(["history", str(fresh), stores["run_id"], "1", FILTER], impl))
+        samples.append(
+            run_program(QUERY_CHILD, ["history", str(fresh), stores["run_id"], "1", FILTER], impl)
+        )
         shutil.rmtree(fresh)
     out["ingest_first_history_ms"] = median_of(samples, "cold_ms")
 
@@ -351,7 +105,9 @@ def measure(
     out["ls_all_s"] = statistics.median(
         timed_cli(["ls", "--limit", "0"], many, impl) for _ in range(repeats)
     )
-    big = [run_child(["all", str(many), "-", "1", FILTER], impl) for _ in range(repeats)]
+    big = [
+        run_program(QUERY_CHILD, ["all", str(many), "-", "1", FILTER], impl) for _ in range(repeats)
+    ]
     out["many_runs_cold_ms"] = median_of(big, "cold_ms")
     out["many_runs_warm_ms"] = median_of(big, "warm_ms")
     out["many_runs_recomputed_ms"] = median_of(big, "recomputed_ms")
@@ -389,7 +145,7 @@ def measure_ingest(
         fresh = copy_store(source, work / f"ingest-{n}")
         fresh_events = next((fresh / "runs").iterdir()) / "events.jsonl"
         args = [str(fresh), str(fresh_events), *chunks]
-        samples.append(run_child(args, impl, code=INGEST_CHILD))
+        samples.append(run_program(INGEST_CHILD, args, impl))
         shutil.rmtree(fresh)
     for key in (
         "first_query_ms",
@@ -414,7 +170,7 @@ def measure_ingest(
             for stale in store.glob("index.duckdb*"):
                 stale.unlink()
             timed.append(
-                run_child([str(store), str(target / "events.jsonl")], impl, code=INGEST_CHILD)
+                run_program(INGEST_CHILD, [str(store), str(target / "events.jsonl")], impl)
             )
         out[f"scale_{count}_ms"] = median_of(timed, "first_query_ms")
         shutil.rmtree(store)
@@ -423,89 +179,11 @@ def measure_ingest(
     if impl is not None:
         return out
     many = copy_store(Path(stores["many"]), work / "token-many")
-    tokens = [run_child([str(many)], None, code=TOKEN_CHILD) for _ in range(cfg["repeats"])]
+    tokens = [run_program(TOKEN_CHILD, [str(many)], None) for _ in range(cfg["repeats"])]
     out["token_unchanged_us"] = median_of(tokens, "unchanged_us")
     out["token_p90_us"] = median_of(tokens, "p90_us")
     out["token_first_ms"] = median_of(tokens, "first_ms")
     return out
-
-
-def print_ingest(result: dict[str, Any], cfg: dict[str, Any]) -> None:
-    if "token_unchanged_us" not in result:
-        result = {**result, "token_unchanged_us": 0, "token_p90_us": 0, "token_first_ms": None}
-    print(
-        f"\n## ingest: {cfg['steps']:,} steps x 4 metrics, median of {cfg['repeats']} fresh "
-        f"processes\n\n| measure | value |\n|---|---|"
-    )
-    rows = (
-        ("first query after logging (new index, ingest)", fmt(result["first_query_ms"], "ms")),
-        (
-            "DuckDB read_json of the same events.jsonl, same process",
-            fmt(result["read_json_ms"], "ms"),
-        ),
-        ("ratio (target <= 1.5)", f"{result['ratio']:.2f}"),
-        (
-            "steady state, appended chunks after the first (target >= 2M)",
-            f"{result['steady_points_per_s'] / 1e6:.2f} M points/s",
-        ),
-        (
-            "first appended chunk (one-time costs: pyarrow's import)",
-            f"{result['steady_first_points_per_s'] / 1e6:.2f} M points/s",
-        ),
-        *(
-            (
-                f"first query, {n} run{'s' if n > 1 else ''} x {cfg['steps']:,} x 4",
-                fmt(result.get(f"scale_{n}_ms"), "ms"),
-            )
-            for n in cfg["scale"]
-        ),
-        (
-            f"change_token, unchanged store of {cfg['runs']:,} runs (target < 2 ms)",
-            f"{result['token_unchanged_us']:.0f} us (p90 {result['token_p90_us']:.0f} us)",
-        ),
-        (f"change_token, first look at {cfg['runs']:,} runs", fmt(result["token_first_ms"], "ms")),
-    )
-    for label, value in rows:
-        print(f"| {label} | {value} |")
-    start, end = result["load_start"], result["load_end"]
-    print(
-        f"\nLoad average (1/5/15 min) at the start: {start[0]:.2f} {start[1]:.2f} {start[2]:.2f}; "
-        f"after the growth rows: {end[0]:.2f} {end[1]:.2f} {end[2]:.2f}"
-    )
-
-
-ROWS: tuple[tuple[str, str, str], ...] = (
-    ("import_duckdb_ms", "one-time `import duckdb` (fresh process)", "ms"),
-    ("import_numpy_ms", "one-time `import numpy` (fresh process)", "ms"),
-    ("import_pyarrow_ms", "one-time `import pyarrow` (after numpy)", "ms"),
-    ("query_cold_ms", "filter query, 200 runs: cold (after the imports above)", "ms"),
-    ("query_cold_incl_imports_ms", "filter query: cold incl. lazy imports", "ms"),
-    ("query_warm_ms", "filter query: warm", "ms"),
-    ("query_recomputed_ms", "filter query: warm, recomputed (index open)", "ms"),
-    ("history_cold_ms", "history fetch, 20k points: cold (after the imports above)", "ms"),
-    ("history_cold_incl_imports_ms", "history fetch: cold incl. lazy imports", "ms"),
-    ("history_warm_ms", "history fetch: warm", "ms"),
-    ("history_recomputed_ms", "history fetch: warm, recomputed (index open)", "ms"),
-    ("ingest_first_history_ms", "first query after logging (ingest 20k lines)", "ms"),
-    ("ls_first_s", "`trackrun ls`, N runs, first (builds the index)", "s"),
-    ("ls_s", "`trackrun ls`, N runs", "s"),
-    ("ls_all_s", "`trackrun ls --limit 0`, N runs", "s"),
-    ("many_runs_cold_ms", "Store.runs(), N runs: cold (after imports)", "ms"),
-    ("many_runs_warm_ms", "Store.runs(), N runs: warm", "ms"),
-    ("many_runs_recomputed_ms", "Store.runs(), N runs: warm, recomputed", "ms"),
-)
-
-
-def fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    return (
-        f"{value:.2f} {unit}"
-        if value < 10
-        else f"{value:,.0f} {unit}"
-        if value >= 100
-        else f"{value:.1f} {unit}"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -551,37 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         results["current"] = measure(None, work, stores, cfg)
         if args.baseline:
             results["baseline"] = measure(args.baseline.resolve(), work, stores, cfg)
-    columns = ["current"] + (["baseline"] if args.baseline else [])
-    print(
-        f"\n## trackrun store: N = {cfg['runs']:,} runs, {cfg['steps']:,} steps, "
-        f"median of {cfg['repeats']} fresh processes (Python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} CPUs)\n"
-    )
-    print("| measure | " + " | ".join(columns) + " |")
-    print("|---" * (len(columns) + 1) + "|")
-    many_label = f"{cfg['runs']:,} runs"
-    for key, label, unit in ROWS:
-        cells = [fmt(results[c].get(key), unit) for c in columns]
-        print(f"| {label.replace('N runs', many_label)} | " + " | ".join(cells) + " |")
-    current = results["current"]
-    print_ingest(results["ingest"], cfg)
-    print(
-        f"\nWrote {cfg['runs']:,} run directories in {cfg['write_runs_s']:.1f} s. "
-        f"Rows: filter {current['query_rows']}, history {current['history_rows']}, "
-        f"ls {current['many_runs_rows']}. pyarrow imported by a query: "
-        f"{current['query_pyarrow_imported'] or current['history_pyarrow_imported']}."
-    )
-    checks = [
-        ("filter query cold < 50 ms", current.get("query_cold_ms"), 50.0),
-        ("filter query warm < 5 ms", current.get("query_warm_ms"), 5.0),
-        ("history fetch cold < 50 ms", current.get("history_cold_ms"), 50.0),
-        ("history fetch warm < 5 ms", current.get("history_warm_ms"), 5.0),
-        (f"trackrun ls on {cfg['runs']:,} runs < 1 s", current.get("ls_s"), 1.0),
-    ]
-    print()
-    for text, value, limit in checks:
-        status = "SKIP" if value is None else "PASS" if value < limit else "FAIL"
-        print(f"{status}: {text}: {value:.3g}" if value is not None else f"{status}: {text}")
+    print_report(results, cfg)
     if args.json:
         Path(args.json).write_text(json.dumps({"config": cfg, "results": results}, indent=1))
     return 0

@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "metric_lines": 2,
     "pairing": 2,
     "run": 3,
+    "run_process": 2,
     "checkpoints": 2,
     "media": 3,
     "store": 3,

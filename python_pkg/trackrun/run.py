@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import sys
 import threading
 import time
@@ -22,7 +21,7 @@ from trackrun.checkpoints import (
     load_latest_checkpoint,
     save_checkpoint,
 )
-from trackrun.event_writer import EventWriter, flush_all_writers
+from trackrun.event_writer import EventWriter
 from trackrun.ids import new_run_name
 from trackrun.layout import (
     FORMAT_VERSION,
@@ -35,6 +34,7 @@ from trackrun.layout import (
     write_json_atomic,
 )
 from trackrun.redaction import redact_params, redact_text, redact_tree
+from trackrun.run_process import ActiveRuns, exit_status, process_identity
 from trackrun.values import (
     MAX_EXACT_INT,
     MAX_STEP,
@@ -55,8 +55,8 @@ FINISH_RETRY_S = float(os.environ.get("TRACKRUN_FINISH_RETRY_S", "5"))
 #: Metric names already validated per run, at most this many (beyond, names are re-checked).
 _MAX_KNOWN_KEYS = 100_000
 _EXACT = MAX_EXACT_INT
-_active_runs: list[Run] = []
-_sigterm_installed = False
+#: The runs this process is logging to; the API's current run is the innermost.
+_active_runs: ActiveRuns[Run] = ActiveRuns()
 
 
 class Run:
@@ -145,7 +145,7 @@ class Run:
         run._writer.emit("status", status=status, **process_identity())
         run._writer.flush()
         if status == "running":
-            _push_active(run)
+            _active_runs.push(run)
         return run
 
     @classmethod
@@ -154,7 +154,7 @@ class Run:
         paths = RunPaths(run_dir)
         record = json.loads(paths.run_json.read_text())
         run = cls(paths, run_dir.parent.parent, record["name"], EventWriter(paths.events))
-        _push_active(run)
+        _active_runs.push(run)
         return run
 
     # -- identity -------------------------------------------------------------------------
@@ -312,8 +312,7 @@ class Run:
                 + ")",
                 file=sys.stderr,
             )
-        if self in _active_runs:
-            _active_runs.remove(self)
+        _active_runs.drop(self)
         return lost
 
     def release(self) -> None:
@@ -321,8 +320,7 @@ class Run:
         hands the final status to its supervisor)."""
         self._writer.close()
         self._stop_output_copy()
-        if self in _active_runs:
-            _active_runs.remove(self)
+        _active_runs.drop(self)
 
     def _stop_output_copy(self) -> None:
         if self._output_copy is not None:
@@ -355,57 +353,6 @@ class Run:
         return {"stalled_for": self._progress.stalled_for(self._writer.last_metric_time)}
 
 
-def exit_status(error: BaseException | None) -> int:
-    """The exit status a process ending with ``error`` has: SystemExit's own code (0 for
-    None, 1 for a message), 130 for KeyboardInterrupt, 1 for any other exception."""
-    if isinstance(error, SystemExit):
-        code = error.code
-        if code is None:
-            return 0
-        return code if isinstance(code, int) else 1
-    if isinstance(error, KeyboardInterrupt):
-        return 130
-    return 0 if error is None else 1
-
-
-# -- the active run of this process ---------------------------------------------------------
 def active_run() -> Run | None:
     """The innermost run this process is logging to, or None."""
-    return _active_runs[-1] if _active_runs else None
-
-
-def _push_active(run: Run) -> None:
-    _active_runs.append(run)
-    _install_sigterm_handler()
-
-
-def _install_sigterm_handler() -> None:
-    """On SIGTERM, mark active runs killed and flush, then die as SIGTERM would have.
-
-    Only installed from the main thread and only over the default handler, so a host
-    program's own SIGTERM handling (Jupyter kernels, servers) is never replaced.
-    """
-    global _sigterm_installed
-    if _sigterm_installed or threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        for run in list(_active_runs):
-            run.finish("killed", error="SIGTERM")
-        flush_all_writers()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    _sigterm_installed = True
-
-
-def process_identity() -> dict[str, Any]:
-    """pid, process start token and host of this process, for liveness checks."""
-    pid = os.getpid()
-    return {"pid": pid, "proc_start": liveness.process_start_time(pid), "host": liveness.hostname()}
-
-
-# -- checkpoints ----------------------------------------------------------------------------
+    return _active_runs.innermost()

@@ -64,13 +64,13 @@ def test_a_store_query_leaves_the_collector_enabled(
 ) -> None:
     store = Store(tmp_path / "store", lease=0)
     paused_during_refresh = []
-    original = store._refresh
+    original = store._refresher.refresh
 
     def watching(con: object, plan: object) -> None:
         paused_during_refresh.append(not gc.isenabled())
         original(con, plan)  # type: ignore[arg-type]
 
-    store._refresh = watching  # type: ignore[method-assign]
+    store._refresher.refresh = watching  # type: ignore[method-assign]
     assert len(store.runs()) == 0
     assert paused_during_refresh == [True]
     assert gc.isenabled()

@@ -22,7 +22,7 @@ from trackrun.jobs.backends.local import LocalBackend
 from trackrun.jobs.queue import ACCEPTED, claim, drainer_file, queue_dir
 from trackrun.jobs.spawn import spawn_supervisor
 from trackrun.layout import StorePaths, read_json_object, write_json_atomic
-from trackrun.run import process_identity
+from trackrun.run_process import process_identity
 
 log = logging.getLogger("trackrun.jobs")
 

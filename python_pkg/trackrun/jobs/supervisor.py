@@ -25,7 +25,7 @@ from trackrun.jobs.backends.local import KILL_GRACE
 from trackrun.jobs.environment import job_environment
 from trackrun.jobs.freeze import read_spec
 from trackrun.layout import RunPaths, open_private
-from trackrun.run import process_identity
+from trackrun.run_process import process_identity
 
 _JOB_ENTRY = "from trackrun.jobs.runner import main; main()"
 #: Seconds between two looks for new processes of the job.

@@ -1,4 +1,4 @@
-"""docs/openapi.json, generated from the models in schemas.py and the routes in handlers.py.
+"""docs/openapi.json, generated from the models in schemas.py and the routes in handlers/.
 
 ``python -m trackrun.server.openapi > docs/openapi.json`` writes it;
 ``python -m trackrun.server.openapi --check docs/openapi.json`` fails when it is stale.

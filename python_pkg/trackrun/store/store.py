@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,21 +20,11 @@ from trackrun.store.diagnosis import check_read_only, disk_full_error, is_damage
 from trackrun.errors import StoreError
 from trackrun.events import append_event
 from trackrun.ids import is_run_id
-from trackrun.layout import TERMINAL_STATUSES, StorePaths, default_store_root
+from trackrun.layout import StorePaths, default_store_root
 from trackrun.store import query
 from trackrun.store.answers import Answers
-from trackrun.store.freshness import (
-    Plan,
-    RunState,
-    Signature,
-    Snapshot,
-    dir_signature,
-    file_sizes,
-    scan,
-    stat_dirs,
-)
 from trackrun.store.gcpause import collector_paused
-from trackrun.store.rows import delete_from_index
+from trackrun.store.refresh import Refresher
 from trackrun.table import Table
 
 _T = TypeVar("_T")
@@ -55,10 +44,9 @@ class Store:
     ) -> None:
         self.paths = StorePaths(Path(root).expanduser().resolve() if root else default_store_root())
         self.index = Index(self.paths) if lease is None else Index(self.paths, lease=lease)
-        self._snapshot = Snapshot()
         self._lock = threading.RLock()
         self._answers = Answers()
-        self._cache_epoch = -1
+        self._refresher = Refresher(self.paths, self.index, self._forget_answers)
         #: Tells this Store's tokens from those of another (a restarted server).
         self._token_prefix = os.urandom(4).hex()
 
@@ -97,7 +85,7 @@ class Store:
 
     def _refresh_now(self) -> None:
         with self.index.connection() as con, collector_paused():
-            self._refresh(con, scan(self._snapshot, self.paths))
+            self._refresher.refresh(con, self._refresher.scan())
 
     def _mending(self, action: Callable[[], _T]) -> _T:
         """``action()``; when it finds the index damaged, set the index aside and run it once
@@ -114,7 +102,7 @@ class Store:
 
     def _mend(self, error: BaseException) -> None:
         self.index.set_aside(error)
-        self._snapshot = Snapshot()
+        self._refresher.reset()
         self._forget_answers()
 
     def close(self) -> None:
@@ -145,15 +133,14 @@ class Store:
         stats alone, without opening DuckDB or taking the index lock.
         """
         with self._lock:
-            plan = scan(self._snapshot, self.paths)
-            known = self._snapshot.generation >= 0
-            if known and plan.clean and not self.index.changed_elsewhere():
-                self._snapshot.settle(plan)
+            plan = self._refresher.scan()
+            if self._refresher.has_looked and plan.clean and not self.index.changed_elsewhere():
+                self._refresher.settle(plan)
             else:
 
                 def refresh() -> None:
                     with self.index.connection() as con:
-                        self._refresh(con, plan)
+                        self._refresher.refresh(con, plan)
 
                 self._mending(refresh)
             return f"{self._token_prefix}-{self._answers.version}"
@@ -232,7 +219,7 @@ class Store:
         with self._lock:
             with self.index.connection():
                 self.index.recreate()
-            self._snapshot = Snapshot()
+            self._refresher.reset()
             self._forget_answers()
             with self.connection() as con:
                 return query.count_runs(con, None)
@@ -242,7 +229,7 @@ class Store:
 
         def ingest() -> None:
             with self.index.connection() as con:
-                self._ingest(con, run_ids)
+                self._refresher.ingest(con, run_ids)
 
         with self._lock:
             self._mending(ingest)
@@ -266,177 +253,32 @@ class Store:
         """Note that the caller removed these runs from the index (and their folders from
         ``runs/``): a folder of the same id that appears later is ingested afresh."""
         with self._lock:
-            for run_id in run_ids:
-                self._snapshot.forget(run_id)
-                self._snapshot.present.discard(run_id)
+            self._refresher.forget(run_ids)
             self._forget_answers()
 
     # -- answers --------------------------------------------------------------------------
     def _resolve(self, con: Any, text: str) -> str:
         run_id = text.strip()
-        if is_run_id(run_id) and run_id in self._snapshot.states:
+        if is_run_id(run_id) and self._refresher.knows(run_id):
             return run_id  # a full id the index holds (just refreshed): no query needed
         return query.resolve_run_id(con, text)
 
     def _answer(self, key: tuple[Any, ...], compute: Callable[[Any], _T]) -> _T:
         """``compute(con)``, or a copy of its last result when nothing changed since."""
         with self._lock:
-            plan = scan(self._snapshot, self.paths)
+            plan = self._refresher.scan()
             if plan.clean and not self.index.changed_elsewhere():
-                self._snapshot.settle(plan)
+                self._refresher.settle(plan)
                 known, value = self._answers.get(key)
                 if known:
                     return value  # type: ignore[no-any-return]
 
             def fresh() -> _T:
                 with self.index.connection() as con, collector_paused():
-                    self._refresh(con, plan)
+                    self._refresher.refresh(con, plan)
                     return compute(con)
 
             return self._answers.put(key, self._mending(fresh))  # type: ignore[no-any-return]
 
     def _forget_answers(self) -> None:
         self._answers.clear()
-
-    def _refresh(self, con: Any, plan: Plan) -> None:
-        """Bring the index up to date with ``plan`` (or, on a first look, with every run)."""
-        if self.index.epoch != self._cache_epoch:
-            # A new index file, or another process wrote to it since this one let go.
-            self._forget_answers()
-            self._cache_epoch = self.index.epoch
-        snap = self._snapshot
-        if snap.generation != self.index.generation:
-            self._forget_answers()
-            self._first_look(con, plan)
-            return
-        if plan.removed:
-            delete_from_index(con, sorted(plan.removed))
-            for run_id in plan.removed:
-                snap.forget(run_id)
-            self._forget_answers()
-        if plan.changed:
-            self._ingest(con, list(plan.changed))
-            snap.signatures.update(plan.changed)
-        snap.settle(plan)
-        if plan.suspects:
-            self._mark_lost(con, plan.suspects)
-
-    def _first_look(self, con: Any, plan: Plan) -> None:
-        """Compare every run directory with what the index holds (one query, stats only).
-
-        A run is read again when an event file is larger than its ingested byte offset, or
-        when its directory may hold an event file the index has not seen (the run has not
-        ended, or its directory changed after the run's last indexed event). An ended, quiet
-        run whose directory has not changed since is trusted without stat'ing its files: a
-        late writer of an ended run (a kill, a tag, marking it lost) ingests what it wrote.
-        """
-        snap = self._snapshot = Snapshot(generation=self.index.generation)
-        states: dict[str, RunState] = {}
-        ingested: dict[str, dict[str, int]] = {}
-        for run_id, status, last, host, pid, proc_start, name, offset in con.execute(
-            "SELECT r.run_id, r.status, r.last_event_at, r.host, r.pid, r.proc_start, "
-            "o.file, o.byte_offset FROM runs r LEFT JOIN ingest_offsets o USING (run_id)"
-        ).fetchall():
-            if run_id not in states:
-                states[run_id] = RunState(status, last, host, pid, proc_start)
-                ingested[run_id] = {}
-            if name is not None:
-                ingested[run_id][name] = offset
-        removed = set(states) - plan.present
-        if removed:
-            delete_from_index(con, sorted(removed))
-            for run_id in removed:
-                del states[run_id]
-        snap.states = states
-        snap.watch = set(plan.present)  # the quiet ones are taken out below
-        snap.running = {r for r, state in states.items() if state.status == "running"}
-        now = time.time()
-        runs = str(self.paths.runs)
-        changed: dict[str, Signature | None] = {}
-        signatures = snap.signatures
-        prestat = plan.prestat or stat_dirs(runs, plan.present)
-        for run_id in plan.present:
-            state = states.get(run_id)
-            mtime = prestat.get(run_id)
-            if state is None or mtime is None:
-                changed[run_id] = dir_signature(runs, run_id, None, now)
-                continue
-            offsets = ingested[run_id]
-            last = state.last_event_at
-            settled = last is not None and mtime <= last * 1e9
-            if settled and state.quiet(now):
-                signatures[run_id] = (mtime, tuple(sorted(offsets.items())))
-                snap.watch.discard(run_id)
-                continue
-            if settled and state.status in TERMINAL_STATUSES:
-                signature: Signature | None = (mtime, file_sizes(runs, run_id, sorted(offsets)))
-            else:
-                signature = dir_signature(runs, run_id, None, now)
-            if signature is None or dict(signature[1]) != offsets:
-                changed[run_id] = signature
-            else:
-                signatures[run_id] = signature
-        if changed:
-            self._ingest(con, list(changed))
-            signatures.update(changed)
-        snap.present = plan.present
-        snap.runs_dir_mtime = plan.runs_dir_mtime
-        snap.changes = plan.changes
-        snap.full_scan_at = time.monotonic()
-        suspects = [r for r in snap.running if snap.states[r].lost()]
-        if suspects:
-            self._mark_lost(con, suspects)
-
-    def _ingest(self, con: Any, run_ids: list[str]) -> None:
-        from trackrun.store.ingest import ingest_run_rows  # not needed by a query with nothing new
-
-        rows = ingest_run_rows(con, self.paths, run_ids)
-        if rows:
-            for run_id, row in rows.items():
-                self._snapshot.set_state(run_id, RunState.of(row))
-            self._forget_answers()
-        # Files that changed but gave this process nothing new to ingest: another process
-        # ingested them first, so what this process remembers of those runs may be stale.
-        stale = [r for r in run_ids if r not in rows and r in self._snapshot.states]
-        if stale:
-            self._reload_states(con, stale)
-
-    def _reload_states(self, con: Any, run_ids: list[str]) -> None:
-        for run_id, status, last, host, pid, proc_start in con.execute(
-            "SELECT run_id, status, last_event_at, host, pid, proc_start FROM runs "
-            "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
-            [run_ids],
-        ).fetchall():
-            self._snapshot.set_state(run_id, RunState(status, last, host, pid, proc_start))
-
-    def _mark_lost(self, con: Any, suspects: list[str]) -> None:
-        # A process may write its final status and exit between our read and our check:
-        # read its (now final) files again before calling it lost. Another process may have
-        # ingested that status already (then ours finds nothing new): _ingest then reloads
-        # the run from the index, so it is judged by what the index says now.
-        self._ingest(con, suspects)
-        self._forget_answers()
-        states = self._snapshot.states
-        lost = [r for r in suspects if r in states and states[r].lost()]
-        # A run a cluster scheduler owns is judged by jobs.reconcile, which asks SLURM.
-        scheduled = [r for r in lost if _on_scheduler(self.paths.run(r).job)]
-        lost = [r for r in lost if r not in scheduled]
-        self._snapshot.running.difference_update(scheduled)
-        for run_id in lost:
-            append_event(
-                self.paths.run(run_id).events_of("observer"),
-                "status",
-                status="lost",
-                error="the run's process ended without recording an outcome "
-                "(killed with SIGKILL, out of memory, or the machine restarted)",
-            )
-        if lost:
-            self._ingest(con, lost)
-
-
-def _on_scheduler(job: Path) -> bool:
-    """True when the run's jobs handle names a scheduler backend (SLURM), not this host."""
-    try:
-        return '"backend": "slurm"' in (job / "handle.json").read_text(encoding="utf-8")
-    except OSError:
-        return False
