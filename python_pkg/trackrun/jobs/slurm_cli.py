@@ -95,15 +95,18 @@ class JobInfo:
 
 def call(
     args: Sequence[str],
-    timeout: float = QUERY_TIMEOUT,
+    timeout: float | None = None,
     env: Mapping[str, str] | None = None,
     stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a SLURM command; return the finished process (any exit code).
+    """Run a SLURM command; return the finished process (any exit code). ``timeout``:
+    seconds (None: ``QUERY_TIMEOUT``, read at each call).
 
     Raises SlurmNotInstalled when the command does not exist, and ControllerUnreachable when
     it times out or reports that it cannot contact the controller.
     """
+    if timeout is None:
+        timeout = QUERY_TIMEOUT
     try:
         proc = subprocess.run(
             list(args),
