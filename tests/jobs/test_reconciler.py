@@ -137,7 +137,7 @@ def squeue_line(job_id: str, state: str, reason: str = "None", node: str = "vm")
 
 
 def sacct_line(job_id: str, state: str, exit_code: str = "0:0") -> str:
-    times = "2026-11-30T00:21:14|2026-11-30T00:21:15|2026-11-30T00:21:19"
+    times = "2026-11-30T00:21:14|2026-11-30T00:21:14|2026-11-30T00:21:15|2026-11-30T00:21:19"
     return f"{job_id}|{state}|{exit_code}|{times}|vm\n"
 
 

@@ -7,10 +7,11 @@ the queue: no slot accounting of ours. Liveness across hosts cannot use pids; th
 (``jobs/reconciler.py``) asks SLURM once a run's heartbeats stop.
 
 Files in the run's ``job/`` folder: ``slurm.json`` (the sbatch options chosen at launch),
-``slurm.sh`` (the batch script; the first run of a job array also has ``slurm-array.sh``
-and ``slurm-array.txt``), ``slurm-state.json`` (what SLURM said last), ``slurm-started`` (the marker the job writes first, which
-proves the compute node sees the store), ``slurm-<jobid>.out`` (the supervisor's own
-output), ``cancel-requested`` (written before ``scancel`` by ``trackrun kill``, so the
+``slurm.sh`` (the run's batch script; the first run of a job array also has the array's,
+``slurm-array.sh``, and its list of run folders, ``slurm-array.txt``), ``slurm-state.json``
+(what SLURM said last), ``slurm-started`` (the marker the job writes first, which proves the
+compute node sees the store), ``slurm-<jobid>.out`` (the supervisor's own output),
+``cancel-requested`` (written before ``scancel`` by ``trackrun kill``, so the
 supervisor tells a user's kill from SLURM stopping the job to requeue it).
 """
 
