@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from trackrun import jobs
 from trackrun.errors import TrackrunError
 from trackrun.events import iter_events
 from trackrun.jobs.backends import Handle
-from trackrun.jobs.reconciler import STALE_AFTER
+from trackrun.jobs.reconciler import RECONCILE_EVERY, STALE_AFTER
 from trackrun.layout import RunPaths
 from trackrun.run import Run
 from trackrun.store import Store
@@ -66,6 +67,22 @@ def _job_id(run: RunPaths) -> str:
     return str(handle.ident["job_id"])
 
 
+def _panel(store: Store, run_id: str) -> dict[str, Any]:
+    """What the panel shows of the run's job: the state saved, never asking SLURM."""
+    info = jobs.describe(store, run_id, ask=False)
+    assert info is not None
+    return info
+
+
+def _panel_state(store: Store, run_id: str) -> str | None:
+    return _panel(store, run_id).get("state")
+
+
+def _reconciled_state(store: Store, run_id: str) -> str:
+    jobs.reconcile(store)
+    return str(_panel_state(store, run_id))
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -103,12 +120,18 @@ def test_detached_cell_runs_on_slurm_and_attaches_in_a_new_kernel(
         return "running" in row and re.search(r"0\.\d+", row.split("running", 1)[1]) is not None
 
     wait_until(listed_running, "trackrun ls to show the running run with its loss")
+    # The panel shows what the last reconcile pass saved (it never asks SLURM itself).
+    store = Store(store_root, lease=0)
+    jobs.reconcile(store)
+    assert str(_panel_state(store, run_id)).startswith("RUNNING on"), _panel_state(store, run_id)
     shown = cli(str(store_root), "show", run_id)
     assert f"backend   slurm  job {job_id}" in shown
-    store = Store(store_root, lease=0)
     wait_until(lambda: _status(store, run_id) not in ("queued", "running"), "the run to end")
     assert _status(store, run_id) == "finished"
+    wait_until(lambda: _reconciled_state(store, run_id).startswith("COMPLETED"), "COMPLETED")
     assert "COMPLETED" in cli(str(store_root), "show", run_id)
+    logs = cli(str(store_root), "logs", run_id)
+    assert "epoch 0 loss 1.0000" in logs and "epoch 19 loss 0.0500" in logs, logs
 
     fresh = Kernel.start(project)
     try:
@@ -126,10 +149,10 @@ def test_detached_cell_runs_on_slurm_and_attaches_in_a_new_kernel(
 def test_jobs_beyond_the_nodes_cpus_show_queued_with_slurms_reason(
     cluster: Path, store_root: Path, tmp_path: Path
 ) -> None:
-    go = tmp_path / "go"
+    go, go_extra = tmp_path / "go", tmp_path / "go-extra"
     source = "import pathlib, time\n" + _wait_for(go)
     runs = [_make_job(store_root, source) for _ in range(os.cpu_count() or 2)]
-    extra = _make_job(store_root, source)
+    extra = _make_job(store_root, "import pathlib, time\n" + _wait_for(go_extra))
     for run in [*runs, extra]:
         jobs.submit(run.root, "slurm")
     store = Store(store_root, lease=0)
@@ -138,11 +161,29 @@ def test_jobs_beyond_the_nodes_cpus_show_queued_with_slurms_reason(
     shown = cli(str(store_root), "show", extra.run_id)
     assert _status(store, extra.run_id) == "queued"
     assert re.search(r"PENDING \((Resources|Priority)\)  queue wait \d+s", shown), shown
+    assert str(_panel_state(store, extra.run_id)).startswith("PENDING (")
     adopted = jobs.get_backend("slurm", store.paths).adopt()  # after a server restart
     assert sorted(h.run_id for h in adopted) == sorted(r.run_id for r in [*runs, extra])
+    # SLURM runs on this very host are no local runs: no local slot or GPU goes to them.
+    assert jobs.get_backend("local", store.paths).adopt() == []
     go.write_text("")
+    wait_until(lambda: _status(store, extra.run_id) == "running", "the extra job to run")
+    # Once it runs, the panel says so, with its queue wait frozen at SLURM's start - submit.
+    wait_until(lambda: _reconciled_state(store, extra.run_id).startswith("RUNNING on"), "RUNNING")
+    waited = _panel(store, extra.run_id)["queue_wait"]
+    assert isinstance(waited, float) and waited > 0, _panel(store, extra.run_id)
+    time.sleep(1.5)
+    assert _reconciled_state(store, extra.run_id).startswith("RUNNING on")
+    assert _panel(store, extra.run_id)["queue_wait"] == waited
+    go_extra.write_text("")
     for run in [*runs, extra]:
         wait_until(lambda r=run: _status(store, r.run_id) == "finished", "every job to finish")
+    for run in [*runs, extra]:
+        wait_until(
+            lambda r=run: _reconciled_state(store, r.run_id).startswith("COMPLETED"),
+            "the panel to show COMPLETED",
+        )
+    assert abs(_panel(store, extra.run_id)["queue_wait"] - waited) <= 1.0  # sacct's record
     assert "queue wait" in cli(str(store_root), "show", extra.run_id)
 
 
@@ -310,6 +351,7 @@ def test_supervisor_killed_on_the_node_becomes_lost_after_asking_sacct(
     wait_until(lambda: store.summary(run.run_id)["metrics"], "the first metrics")
     supervisor = int(store.summary(run.run_id)["pid"])
     os.kill(supervisor, signal.SIGKILL)
+    killed_at = time.monotonic()
     # The store alone never calls it lost (no pid judgement for SLURM runs) ...
     wait_until(lambda: not _alive(supervisor), "the supervisor to be gone")
     assert _status(store, run.run_id) == "running"
@@ -324,8 +366,12 @@ def test_supervisor_killed_on_the_node_becomes_lost_after_asking_sacct(
             return _status(store, run.run_id) != "running"
 
         wait_until(judged, "the drainer to judge the run", timeout=STALE_AFTER + 45)
+        took = time.monotonic() - killed_at
     finally:
         drainer.stop()
+    # The bound: heartbeats stale after STALE_AFTER, then at most one background interval
+    # until the next pass asks SLURM, plus the pass itself (squeue, sacct, recording).
+    assert took <= STALE_AFTER + RECONCILE_EVERY + 10, f"lost {took:.1f} s after kill -9"
     info = store.summary(run.run_id)
     assert info["status"] == "lost"
     assert "per sacct" in info["error"] and "FAILED" in info["error"], info["error"]
@@ -379,7 +425,7 @@ def test_an_array_runs_its_runs_at_most_parallel_at_once(cluster: Path, store_ro
         assert f"task {i}" in run.output_log.read_text()
 
 
-def test_node_failure_is_resubmitted_and_resumes_from_the_checkpoint(
+def test_node_failure_resubmits_each_array_task_which_resumes_from_its_checkpoint(
     cluster: Path, store_root: Path
 ) -> None:
     source = """import os, time, trackrun
@@ -392,38 +438,46 @@ for step in range(start, 20):
         trackrun.checkpoint({"step": step}, step=step)
     time.sleep(0.5 if os.environ["TRACKRUN_ATTEMPT"] == "1" else 0.1)
 """
-    run = _make_job(store_root, source, retries=1)
-    jobs.submit(run.root, "slurm")
-    first_job = _job_id(run)
+    # Two runs in one job array (as a sweep sends them): the node runs both at once.
+    runs = [_make_job(store_root, source, retries=1) for _ in range(2)]
+    jobs.submit_many([run.root for run in runs], backend="slurm")
+    first_jobs = [_job_id(run) for run in runs]
+    assert [j.rsplit("_", 1)[1] for j in first_jobs] == ["0", "1"]
     store = Store(store_root, lease=0)
 
-    def at_step_7() -> bool:
+    def at_step_7(run: RunPaths) -> bool:
         metrics = store.summary(run.run_id)["metrics"]
         return bool(metrics) and metrics["x"]["count"] >= 8
 
-    wait_until(at_step_7, "attempt 1 to pass a checkpoint")
-    # A cluster that does not requeue (JobRequeue=0, PreemptMode=CANCEL): trackrun resubmits.
-    scontrol("update", f"JobId={first_job}", "Requeue=0")
+    for run in runs:
+        wait_until(lambda r=run: at_step_7(r), "attempt 1 to pass a checkpoint")
+    # A cluster that does not requeue (JobRequeue=0, PreemptMode=CANCEL): trackrun resubmits
+    # each task as a job of its own.
+    for job_id in first_jobs:
+        scontrol("update", f"JobId={job_id}", "Requeue=0")
     scontrol("update", "NodeName=" + os.uname().nodename.split(".")[0], "State=DOWN", "Reason=test")
     try:
 
         def ended() -> bool:
             jobs.reconcile(store)
-            return _status(store, run.run_id) not in ("queued", "running")
+            return all(_status(store, r.run_id) not in ("queued", "running") for r in runs)
 
-        wait_until(ended, "the resubmitted attempt to finish", timeout=120)
+        wait_until(ended, "the resubmitted attempts to finish", timeout=120)
     finally:
         node = os.uname().nodename.split(".")[0]
         subprocess.run(["scontrol", "update", f"NodeName={node}", "State=RESUME"], timeout=20)
-    info = store.summary(run.run_id)
-    assert info["status"] == "finished", info["error"]
-    assert info["attempts"] == 2
-    handle = Handle.load(run)
-    assert handle is not None and handle.ident["job_ids"][0] == first_job
-    assert len(handle.ident["job_ids"]) == 2
-    assert store.metrics(run.run_id, ["x"])["step"] == list(range(20))
-    log = run.output_log.read_text()
-    assert "attempt 1 starts at 0" in log and "attempt 2 starts at 5" in log
+    for run, first_job in zip(runs, first_jobs, strict=True):
+        info = store.summary(run.run_id)
+        assert info["status"] == "finished", info["error"]
+        assert info["attempts"] == 2
+        handle = Handle.load(run)
+        assert handle is not None and handle.ident["job_ids"][0] == first_job
+        assert len(handle.ident["job_ids"]) == 2
+        assert store.metrics(run.run_id, ["x"])["step"] == list(range(20))
+        log = run.output_log.read_text()
+        # From the newest checkpoint (step 4, or step 9 for a task a little ahead).
+        assert "attempt 1 starts at 0" in log, log
+        assert re.search(r"attempt 2 starts at (5|10)\n", log), log
 
 
 def test_the_job_gets_the_kernels_secrets_and_no_file_of_ours_holds_them(

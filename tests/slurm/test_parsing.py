@@ -18,13 +18,14 @@ SQUEUE = """\
 9_3|PENDING|Priority||2026-11-30T00:18:41|N/A
 10|COMPLETED|None|vm|2026-11-30T00:17:54|2026-11-30T00:17:54
 """
-# `sacct -c -P -n -X -o JobID,State,ExitCode,Submit,Start,End,NodeList -j ...`
+# `sacct -c -P -n -X -o JobID,State,ExitCode,Submit,Eligible,Start,End,NodeList -j ...`
 SACCT = """\
-4|COMPLETED|0:0|2026-11-30T00:21:14|2026-11-30T00:21:15|2026-11-30T00:21:19|vm
-5|CANCELLED by 0|0:0|2026-11-30T00:22:00|2026-11-30T00:22:01|2026-11-30T00:22:09|vm
-5.batch|CANCELLED|0:15|2026-11-30T00:22:00|2026-11-30T00:22:01|2026-11-30T00:22:09|vm
-6|FAILED|0:9|2026-11-30T00:23:00|2026-11-30T00:23:05|2026-11-30T00:23:30|vm
-6|NODE_FAIL|0:0|2026-11-30T00:23:00|2026-11-30T00:24:05|2026-11-30T00:24:30|vm
+4|COMPLETED|0:0|2026-11-30T00:21:14|2026-11-30T00:21:14|2026-11-30T00:21:15|2026-11-30T00:21:19|vm
+5|CANCELLED by 0|0:0|2026-11-30T00:22:00|2026-11-30T00:22:00|2026-11-30T00:22:01|2026-11-30T00:22:09|vm
+5.batch|CANCELLED|0:15|2026-11-30T00:22:00|2026-11-30T00:22:00|2026-11-30T00:22:01|2026-11-30T00:22:09|vm
+6|FAILED|0:9|2026-11-30T00:23:00|2026-11-30T00:23:00|2026-11-30T00:23:05|2026-11-30T00:23:30|vm
+6|NODE_FAIL|0:0|2026-11-30T00:23:00|2026-11-30T00:23:00|2026-11-30T00:24:05|2026-11-30T00:24:30|vm
+215|COMPLETED|0:0|2026-11-30T09:06:44|2026-11-30T09:06:40|2026-11-30T09:06:44|2026-11-30T09:06:46|vm
 """
 
 
@@ -52,10 +53,17 @@ def test_squeue_lines_become_states_reasons_nodes_and_queue_waits() -> None:
 
 def test_sacct_keeps_jobs_not_steps_and_the_last_record_of_a_requeued_job() -> None:
     jobs = slurm_cli.parse_sacct(SACCT)
-    assert sorted(jobs) == ["4", "5", "6"]
+    assert sorted(jobs) == ["215", "4", "5", "6"]
     assert jobs["5"].state == "CANCELLED" and jobs["5"].exit_code == "0:0"
     assert jobs["6"].state == "NODE_FAIL" and jobs["6"].source == "sacct"
     assert jobs["4"].end == _ts("2026-11-30T00:21:19")
+    assert jobs["4"].queue_wait() == 1.0
+
+
+def test_sacct_c_queue_wait_counts_from_the_submit_time_it_prints_as_eligible() -> None:
+    # Job 215 waited 4 s behind two others; sacct -c (22.05) printed its start as Submit.
+    job = slurm_cli.parse_sacct(SACCT)["215"]
+    assert job.submit == _ts("2026-11-30T09:06:40") and job.queue_wait() == 4.0
 
 
 def test_sbatch_parsable_answers() -> None:

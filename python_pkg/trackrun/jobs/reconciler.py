@@ -10,17 +10,17 @@ whose ``job/handle.json`` names a scheduler backend). The rule, here:
   clear errors, and PREEMPTED / NODE_FAIL are resubmitted while ``--retries`` allow;
 - a controller that does not answer is "SLURM controller not reachable", never ``lost``.
 
-What SLURM said last is kept in ``job/slurm-state.json`` for ``trackrun show`` and the panel.
+What SLURM said last is kept in ``job/slurm-state.json`` for ``trackrun show`` and the panel:
+each pass refreshes it for every active SLURM run (one ``squeue`` for all of them), and
+once more for runs that ended since, until it holds their final state.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,25 @@ from trackrun.event_writer import HEARTBEAT_INTERVAL
 from trackrun.events import append_event, iter_events
 from trackrun.jobs import slurm_cli
 from trackrun.jobs.backends import Handle, JobState, get_backend
-from trackrun.jobs.backends.slurm import MARKER_TIMEOUT, NOT_VISIBLE, USED_MARKER, SlurmBackend
-from trackrun.layout import ACTIVE_STATUSES, RunPaths, StorePaths, write_json_atomic
+from trackrun.jobs.backends.slurm import (
+    MARKER_TIMEOUT,
+    NOT_VISIBLE,
+    USED_MARKER,
+    SlurmBackend,
+    load_state,
+    save_state,
+)
+from trackrun.layout import ACTIVE_STATUSES, TERMINAL_STATUSES, RunPaths, StorePaths
 from trackrun.store import Store
 
 #: A running SLURM run whose newest event is older than this (seconds) is asked about.
 STALE_AFTER = float(os.environ.get("TRACKRUN_SLURM_STALE_AFTER", str(3 * HEARTBEAT_INTERVAL)))
+#: Seconds after its end during which a run whose saved SLURM state is not final yet (it
+#: says RUNNING, or nothing) is asked about once more.
+RECHECK_ENDED = 24 * 3600.0
+#: ``describe(ask=True)`` does not ask again about a state saved less than this ago (the
+#: reconcile pass ``trackrun show`` has just run).
+ASKED_RECENTLY = 2.0
 
 #: SLURM's final states that say why the job ended, as (status, error) for the run.
 _VERDICTS = {
@@ -47,12 +60,16 @@ _VERDICTS = {
         "failed",
         'the job ran out of memory (OUT_OF_MEMORY); ask for more with --slurm "mem=..."',
     ),
-    "PREEMPTED": ("failed", "SLURM preempted the job (PREEMPTED) and no --retries are left"),
-    "NODE_FAIL": ("failed", "the job's compute node failed (NODE_FAIL) and no --retries are left"),
     "BOOT_FAIL": ("failed", "the job's compute node failed to boot (BOOT_FAIL)"),
     "DEADLINE": ("failed", "SLURM cancelled the job at its deadline (DEADLINE)"),
 }
-_RESUBMIT = frozenset({"PREEMPTED", "NODE_FAIL"})
+#: SLURM's final states after which the run is resubmitted while ``--retries`` allow.
+_RESUBMIT = {
+    "PREEMPTED": "SLURM preempted the job (PREEMPTED)",
+    "NODE_FAIL": "the job's compute node failed (NODE_FAIL)",
+}
+for _state, _what in _RESUBMIT.items():
+    _VERDICTS[_state] = ("failed", f"{_what} and no --retries are left")
 #: Seconds between two background passes (the Jupyter server's drainer).
 RECONCILE_EVERY = float(os.environ.get("TRACKRUN_RECONCILE_EVERY", "15"))
 
@@ -61,39 +78,99 @@ _background: dict[Path, _Worker] = {}
 _background_lock = threading.Lock()
 _stores: dict[Path, Store] = {}
 
+#: A SLURM run of the store: its folder, its handle, its status and newest event time.
+_Row = tuple[RunPaths, Handle, str, Any]
+
 
 def reconcile(store: Store, now: float | None = None) -> dict[str, JobState]:
-    """Ask SLURM about the store's queued runs and its running runs whose heartbeats
-    stopped; record the outcome of those SLURM saw end. Returns what SLURM said, by run id.
+    """One pass over the store's SLURM runs; returns what SLURM said, by run id.
 
-    Never raises for a SLURM problem: an unreachable controller is recorded as the runs'
-    state detail and the runs stay as they are.
+    Saves SLURM's answer (``job/slurm-state.json``) for every queued or running SLURM run,
+    from one ``squeue`` for all of them, and for runs that ended since the last pass until
+    their final state is saved. Judges the queued runs and the running ones whose heartbeats
+    stopped (older than ``STALE_AFTER`` at ``now``): records the outcome of those SLURM saw
+    end, resubmits the preempted ones while ``--retries`` allow.
+
+    Never raises for a SLURM problem: the pass stops at the first query the controller does
+    not answer (saving "SLURM controller not reachable" for the runs not asked, whose
+    status stays as it is); another SLURM error is recorded on its run.
     """
     if not (store.root / USED_MARKER).exists():
         return {}  # this store never sent a run to SLURM
-    rows = store.sql(
-        "SELECT run_id, status, last_event_at FROM runs WHERE status IN ('queued', 'running')"
-    ).to_dicts()
     now = now or time.time()
-    answers: dict[str, JobState] = {}
-    backend: SlurmBackend | None = None
+    active = _slurm_runs(
+        store,
+        "SELECT run_id, status, last_event_at FROM runs WHERE status IN ('queued', 'running')",
+    )
+    ended = [
+        row
+        for row in _slurm_runs(
+            store,
+            "SELECT run_id, status, last_event_at FROM runs WHERE detached "
+            f"AND status IN ({', '.join(repr(s) for s in sorted(TERMINAL_STATUSES))}) "
+            "AND ended_at >= ?",
+            [now - RECHECK_ENDED],
+        )
+        if row[1].ident.get("job_id") and _unsettled(row[0])
+    ]
+    if not active and not ended:
+        return {}
+    backend = SlurmBackend(store.paths)
+    try:
+        states = backend.states([handle for _, handle, _, _ in [*active, *ended]])
+    except slurm_cli.SlurmError as error:  # ControllerUnreachable, or squeue itself failed
+        detail = (
+            slurm_cli.UNREACHABLE
+            if isinstance(error, slurm_cli.ControllerUnreachable)
+            else str(error)
+        )
+        return _no_answer(active, detail)
+    for run, _, _, _ in [*active, *ended]:
+        save_state(run, states[run.run_id])
+    for index, (run, handle, status, last) in enumerate(active):
+        state = states[run.run_id]
+        fresh = isinstance(last, (int, float)) and now - last <= STALE_AFTER
+        if status == "running" and fresh:
+            continue  # alive by its heartbeats, whatever SLURM says
+        try:
+            if state.phase == "running" and status == "queued":
+                _check_started(store, backend, run, handle, state)
+            elif state.phase in ("ended", "gone"):
+                _judge(store, backend, run, handle, state)
+        except slurm_cli.ControllerUnreachable:
+            states.update(_no_answer([active[index]], slurm_cli.UNREACHABLE))
+            break
+        except slurm_cli.SlurmError as error:
+            log.warning("trackrun: judging SLURM run %s failed: %s", run.run_id, error)
+            states[run.run_id] = JobState("unknown", str(error), dict(state.extra))
+            save_state(run, states[run.run_id])
+    return states
+
+
+def _slurm_runs(store: Store, query: str, args: list[Any] | None = None) -> list[_Row]:
+    rows = store.sql(query, args).to_dicts()
+    found = []
     for row in rows:
         run = store.paths.run(str(row["run_id"]))
         handle = Handle.load(run)
-        if handle is None or handle.backend != SlurmBackend.name:
-            continue
-        last = row.get("last_event_at")
-        fresh = isinstance(last, (int, float)) and now - last <= STALE_AFTER
-        if row["status"] == "running" and fresh:
-            continue
-        backend = backend or SlurmBackend(store.paths)
-        state = backend.state(handle)
+        if handle is not None and handle.backend == SlurmBackend.name:
+            found.append((run, handle, str(row["status"]), row.get("last_event_at")))
+    return found
+
+
+def _unsettled(run: RunPaths) -> bool:
+    # A run that ended is asked about until its saved state is SLURM's final word.
+    saved = load_state(run)
+    return saved is None or saved.get("phase") not in ("ended", "gone")
+
+
+def _no_answer(rows: list[_Row], detail: str) -> dict[str, JobState]:
+    # SLURM did not answer: the runs keep their status; the panel says why it knows no more.
+    answers = {}
+    for run, handle, _, _ in rows:
+        state = JobState("unknown", detail, {"job_id": handle.ident.get("job_id")})
         save_state(run, state)
         answers[run.run_id] = state
-        if state.phase == "running" and row["status"] == "queued":
-            _check_started(store, backend, run, handle, state)
-        elif state.phase in ("ended", "gone"):
-            _judge(store, backend, run, handle, state)
     return answers
 
 
@@ -131,8 +208,9 @@ class _Worker(threading.Thread):
 def describe(store: Store, run_id: str, ask: bool = True) -> dict[str, Any] | None:
     """The backend's view of a detached run for ``trackrun show`` and the panel: backend,
     job id, SLURM state with its detail, queue wait (seconds); None for runs without a jobs
-    handle. With ``ask``, asks SLURM now while the run is active; without (the server, whose
-    drainer reconciles in the background), reports the last answer saved."""
+    handle. With ``ask``, asks SLURM now while the run is active (unless a reconcile pass
+    saved its state just now); without (the server, whose drainer reconciles in the
+    background), reports the last answer saved."""
     run = store.paths.run(run_id)
     handle = Handle.load(run)
     if handle is None:
@@ -142,7 +220,9 @@ def describe(store: Store, run_id: str, ask: bool = True) -> dict[str, Any] | No
         return info
     saved = load_state(run)
     active = store.summary(run_id)["status"] in ACTIVE_STATUSES
-    if ask and (active or not saved or saved.get("phase") not in ("ended", "gone")):
+    checked = saved.get("checked_at") if saved else None
+    recent = isinstance(checked, (int, float)) and time.time() - checked < ASKED_RECENTLY
+    if ask and not recent and (active or not saved or saved.get("phase") not in ("ended", "gone")):
         state = get_backend(handle.backend, store.paths).state(handle)
         save_state(run, state)
     saved = load_state(run)
@@ -151,20 +231,6 @@ def describe(store: Store, run_id: str, ask: bool = True) -> dict[str, Any] | No
         info["state"] = saved.get("detail")
         info["phase"] = saved.get("phase")
     return info
-
-
-def save_state(run: RunPaths, state: JobState) -> None:
-    """Remember what the backend said of ``run`` (``job/slurm-state.json``)."""
-    write_json_atomic(run.job / "slurm-state.json", {**asdict(state), "checked_at": time.time()})
-
-
-def load_state(run: RunPaths) -> dict[str, Any] | None:
-    """What the backend said last of ``run``, or None."""
-    try:
-        data: dict[str, Any] = json.loads((run.job / "slurm-state.json").read_text("utf-8"))
-        return data
-    except (OSError, ValueError):
-        return None
 
 
 def _check_started(
@@ -194,7 +260,6 @@ def _judge(
     store.ingest([run.run_id])
     if store.summary(run.run_id)["status"] not in ACTIVE_STATUSES:
         return
-    _final_record(handle, state)
     slurm_state = str(state.extra.get("slurm_state") or "")
     started = (run.job / "slurm-started").exists()
     if not started and state.phase == "ended":
@@ -207,7 +272,17 @@ def _judge(
         )
         return
     if slurm_state in _RESUBMIT and _attempts(run) < _allowed(run):
-        backend.resubmit(run, handle)
+        try:
+            backend.resubmit(run, handle)
+        except slurm_cli.ControllerUnreachable:
+            raise  # the next pass tries again
+        except slurm_cli.SlurmError as refused:
+            _record(
+                store,
+                run,
+                "failed",
+                f"{_RESUBMIT[slurm_state]} and resubmitting it failed: {refused}",
+            )
         return
     if slurm_state in _VERDICTS:
         status, error = _VERDICTS[slurm_state]
@@ -224,19 +299,6 @@ def _judge(
         if state.phase == "ended"
         else f"{state.detail} (asked squeue and sacct), and its supervisor recorded no end",
     )
-
-
-def _final_record(handle: Handle, state: JobState) -> None:
-    # squeue knows the end state but not the exit code: the final record (sacct) has both.
-    job_id = str(handle.ident.get("job_id") or "")
-    try:
-        final = slurm_cli.sacct([job_id]).get(job_id)
-    except slurm_cli.SlurmError:
-        return
-    if final is not None:
-        state.phase = "ended"
-        state.detail = final.state + (f", exit {final.exit_code}" if final.exit_code else "")
-        state.extra.update(slurm_state=final.state, exit_code=final.exit_code, source="sacct")
 
 
 def _record(store: Store, run: RunPaths, status: str, error: str) -> None:

@@ -53,7 +53,7 @@ ENDED_STATES = frozenset(
 )
 
 _SQUEUE_FORMAT = "%i|%T|%r|%N|%V|%S"
-_SACCT_FIELDS = "JobID,State,ExitCode,Submit,Start,End,NodeList"
+_SACCT_FIELDS = "JobID,State,ExitCode,Submit,Eligible,Start,End,NodeList"
 
 
 class SlurmError(TrackrunError):
@@ -95,15 +95,18 @@ class JobInfo:
 
 def call(
     args: Sequence[str],
-    timeout: float = QUERY_TIMEOUT,
+    timeout: float | None = None,
     env: Mapping[str, str] | None = None,
     stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a SLURM command; return the finished process (any exit code).
+    """Run a SLURM command; return the finished process (any exit code). ``timeout``:
+    seconds (None: ``QUERY_TIMEOUT``, read at each call).
 
     Raises SlurmNotInstalled when the command does not exist, and ControllerUnreachable when
     it times out or reports that it cannot contact the controller.
     """
+    if timeout is None:
+        timeout = QUERY_TIMEOUT
     try:
         proc = subprocess.run(
             list(args),
@@ -186,22 +189,27 @@ def parse_squeue(stdout: str) -> dict[str, JobInfo]:
 
 
 def parse_sacct(stdout: str) -> dict[str, JobInfo]:
-    """Jobs in ``sacct -P -n -o JobID,State,ExitCode,Submit,Start,End,NodeList`` output.
+    """Jobs in ``sacct -P -n -o JobID,State,ExitCode,Submit,Eligible,Start,End,NodeList``
+    output.
 
     Steps (``ID.batch``) are skipped; of a job listed several times (requeued), the last
-    line wins. A state like ``CANCELLED by 0`` is kept as ``CANCELLED``.
+    line wins. A state like ``CANCELLED by 0`` is kept as ``CANCELLED``. The submit time is
+    the earlier of Submit and Eligible: ``sacct -c`` of 22.05 prints the start time as
+    Submit (the job completion file's SubmitTime comes out as Eligible), and a job is never
+    eligible before it is submitted.
     """
     jobs: dict[str, JobInfo] = {}
     for line in stdout.splitlines():
         parts = line.strip().split("|")
-        if len(parts) < 7 or "." in parts[0]:
+        if len(parts) < 8 or "." in parts[0]:
             continue
-        job_id, state, exit_code, submit, start, end, node = parts[:7]
+        job_id, state, exit_code, submit, eligible, start, end, node = parts[:8]
+        times = [t for t in (_timestamp(submit), _timestamp(eligible)) if t is not None]
         jobs[job_id] = JobInfo(
             job_id,
             _base_state(state),
             node=node or None,
-            submit=_timestamp(submit),
+            submit=min(times) if times else None,
             start=_timestamp(start),
             end=_timestamp(end),
             exit_code=exit_code or None,

@@ -18,6 +18,9 @@ from trackrun.jobs.queue import claim, withdraw
 from trackrun.jobs.spawn import spawn_supervisor
 from trackrun.layout import TERMINAL_STATUSES, RunPaths, StorePaths
 
+#: Backends whose runs' supervisors this machine starts (the server backend hands runs to
+#: the Jupyter server's drainer, which starts them as local runs).
+_THIS_HOST = frozenset({"local", "server"})
 #: Seconds a job gets to exit after SIGTERM before it is SIGKILLed.
 KILL_GRACE = float(os.environ.get("TRACKRUN_KILL_GRACE", "10"))
 
@@ -132,7 +135,9 @@ class LocalBackend:
         return bool(leaders)
 
     def adopt(self) -> list[Handle]:
-        """Handles of detached runs in the store whose supervisor still runs on this host."""
+        """Handles of detached runs in the store whose supervisor still runs on this host,
+        leaving out runs a scheduler owns (SLURM may run a job on this very host: it is no
+        local run, and takes no local slot or GPU)."""
         try:
             names = os.listdir(self.store.runs)
         except FileNotFoundError:
@@ -143,6 +148,9 @@ class LocalBackend:
                 continue
             run = self.store.run(run_id)
             if not run.events_of("supervisor").exists():
+                continue
+            handle = Handle.load(run)
+            if handle is not None and handle.backend not in _THIS_HOST:
                 continue
             record = SupervisorRecord.read(run)
             if record.status == "running" and record.supervisor_alive() and record.supervisor:

@@ -7,9 +7,11 @@ the queue: no slot accounting of ours. Liveness across hosts cannot use pids; th
 (``jobs/reconciler.py``) asks SLURM once a run's heartbeats stop.
 
 Files in the run's ``job/`` folder: ``slurm.json`` (the sbatch options chosen at launch),
-``slurm.sh`` (the batch script), ``slurm-started`` (the marker the job writes first, which
-proves the compute node sees the store), ``slurm-<jobid>.out`` (the supervisor's own
-output), ``cancel-requested`` (written before ``scancel`` by ``trackrun kill``, so the
+``slurm.sh`` (the run's batch script; the first run of a job array also has the array's,
+``slurm-array.sh``, and its list of run folders, ``slurm-array.txt``), ``slurm-state.json``
+(what SLURM said last), ``slurm-started`` (the marker the job writes first, which proves the
+compute node sees the store), ``slurm-<jobid>.out`` (the supervisor's own output),
+``cancel-requested`` (written before ``scancel`` by ``trackrun kill``, so the
 supervisor tells a user's kill from SLURM stopping the job to requeue it).
 """
 
@@ -17,11 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shlex
 import shutil
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,6 +53,10 @@ NOT_VISIBLE = "the store is not on a filesystem the compute node sees"
 #: A file in the store saying it has sent runs to SLURM (so the Jupyter server's periodic
 #: reconciliation costs nothing in stores that never did).
 USED_MARKER = ".slurm-used"
+#: What SLURM said last of a run, in its ``job/`` folder (for ``trackrun show`` and the panel).
+STATE_FILE = "slurm-state.json"
+
+log = logging.getLogger("trackrun.jobs")
 
 
 class StoreNotVisible(TrackrunError):
@@ -96,6 +104,10 @@ class SlurmBackend:
         listing = runs[0].job / "slurm-array.txt"
         listing.write_text("".join(f"{r.root}\n" for r in runs), encoding="utf-8")
         script = self._write_script(runs[0], options, array_list=listing)
+        # Each run also gets its own plain script: a task SLURM preempts or loses with its
+        # node is resubmitted alone (resubmit), not as part of the array.
+        for run in runs:
+            self._write_script(run, options, array_list=None)
         handles = [Handle(self.name, r.run_id) for r in runs]
         for run, handle in zip(runs, handles, strict=False):
             handle.save(run)
@@ -110,13 +122,17 @@ class SlurmBackend:
         return handles
 
     def resubmit(self, run: RunPaths, handle: Handle) -> Handle:
-        """Submit the run again (after SLURM preempted it or its node failed); the handle
-        keeps every job id. The supervisor numbers attempts on from its own record."""
+        """Submit the run again, as a plain job even when it was an array task (after SLURM
+        preempted it or its node failed); the handle keeps every job id. The supervisor
+        numbers attempts on from its own record. Raises SlurmError (sbatch refused),
+        ControllerUnreachable."""
         previous = list(handle.ident.get("job_ids") or [])
-        (run.job / "slurm-started").unlink(missing_ok=True)
         script = run.job / "slurm.sh"
+        if not script.exists():  # an array task submitted before each run had its own
+            self._write_script(run, self.options(run), array_list=None)
+        (run.job / "slurm-started").unlink(missing_ok=True)
         job_id = slurm_cli.sbatch(str(script), [], _submit_env())
-        handle.ident = {"job_id": job_id, "job_ids": [*previous, job_id]}
+        handle.ident = {**handle.ident, "job_id": job_id, "job_ids": [*previous, job_id]}
         handle.save(run)
         return handle
 
@@ -183,7 +199,7 @@ class SlurmBackend:
             "export TRACKRUN_BACKEND=slurm PYTHONUNBUFFERED=1",
             f'exec {shlex.quote(spec["python"])} -m {SUPERVISOR_MODULE} "$RUN_DIR"',
         ]
-        script = run.job / "slurm.sh"
+        script = run.job / ("slurm.sh" if array_list is None else "slurm-array.sh")
         script.write_text("\n".join(lines) + "\n", encoding="utf-8")
         script.chmod(0o700)
         return script
@@ -198,8 +214,19 @@ class SlurmBackend:
             now = time.monotonic()
             try:
                 info = self._info(job_id)
-            except slurm_cli.ControllerUnreachable:
-                info = None
+            except slurm_cli.ControllerUnreachable as error:
+                # Not a sign that the job ended: jobs.reconcile checks it when SLURM answers.
+                save_state(run, JobState("unknown", slurm_cli.UNREACHABLE, {"job_id": job_id}))
+                log.warning(
+                    "trackrun: %s while waiting for SLURM job %s of run %s to start (%s); "
+                    "the run stays queued and is checked when the controller answers again "
+                    "(trackrun ls or show, or the Jupyter server)",
+                    slurm_cli.UNREACHABLE,
+                    job_id,
+                    run.run_id,
+                    error,
+                )
+                return
             if (
                 info is not None
                 and info.state in slurm_cli.QUEUED_STATES
@@ -235,32 +262,32 @@ class SlurmBackend:
         """The job's phase with SLURM's words as the detail: ``PENDING (Resources)``,
         ``RUNNING on node1``, ``TIMEOUT``...; ``unknown`` when the controller does not
         answer. ``extra`` holds job_id, slurm_state, reason, node, queue_wait, exit_code."""
-        job_id = str(handle.ident.get("job_id") or "")
-        if not job_id:
-            return JobState("queued", "being submitted to SLURM", {"job_id": None})
-        extra: dict[str, Any] = {"job_id": job_id}
+        extra = {"job_id": str(handle.ident.get("job_id") or "") or None}
         try:
-            info = self._info(job_id)
+            return self.states([handle])[handle.run_id]
         except slurm_cli.ControllerUnreachable:
             return JobState("unknown", slurm_cli.UNREACHABLE, extra)
         except slurm_cli.SlurmError as error:
             return JobState("unknown", str(error), extra)
-        if info is None:
-            return JobState("gone", f"SLURM has no record of job {job_id}", extra)
-        extra.update(
-            slurm_state=info.state,
-            reason=info.reason,
-            node=info.node,
-            queue_wait=info.queue_wait(),
-            exit_code=info.exit_code,
-            source=info.source,
-        )
-        if info.state in slurm_cli.QUEUED_STATES:
-            return JobState("queued", f"{info.state} ({info.reason or 'waiting'})", extra)
-        if info.state in slurm_cli.RUNNING_STATES:
-            return JobState("running", f"{info.state} on {info.node or 'a node'}", extra)
-        detail = info.state + (f", exit {info.exit_code}" if info.exit_code else "")
-        return JobState("ended", detail, extra)
+
+    def states(self, handles: Sequence[Handle]) -> dict[str, JobState]:
+        """:meth:`state` of each handle, by run id, from ONE ``squeue`` for all of them and
+        at most one ``sacct`` (the final records of the jobs squeue saw end or has
+        forgotten). Raises ControllerUnreachable, or SlurmError when squeue fails."""
+        ids = {h.run_id: str(h.ident.get("job_id") or "") for h in handles}
+        asked = sorted({i for i in ids.values() if i})
+        known = slurm_cli.squeue(asked)
+        final_wanted = [
+            i for i in asked if i not in known or known[i].state in slurm_cli.ENDED_STATES
+        ]
+        final = slurm_cli.sacct(final_wanted)
+        states = {}
+        for run_id, job_id in ids.items():
+            if not job_id:
+                states[run_id] = JobState("queued", "being submitted to SLURM", {"job_id": None})
+            else:
+                states[run_id] = job_state(job_id, final.get(job_id) or known.get(job_id))
+        return states
 
     def cancel(self, handle: Handle) -> bool:
         """``scancel`` the job (SLURM's cgroup takes every process of it). True when the
@@ -290,6 +317,49 @@ class SlurmBackend:
             return []
         live = slurm_cli.QUEUED_STATES | slurm_cli.RUNNING_STATES
         return [h for h in ours if (i := known.get(str(h.ident["job_id"]))) and i.state in live]
+
+
+def job_state(job_id: str, info: slurm_cli.JobInfo | None) -> JobState:
+    """The JobState of ``job_id`` from SLURM's record of it (None: SLURM has none)."""
+    extra: dict[str, Any] = {"job_id": job_id}
+    if info is None:
+        return JobState("gone", f"SLURM has no record of job {job_id}", extra)
+    extra.update(
+        slurm_state=info.state,
+        reason=info.reason,
+        node=info.node,
+        queue_wait=info.queue_wait(),
+        exit_code=info.exit_code,
+        source=info.source,
+    )
+    if info.state in slurm_cli.QUEUED_STATES:
+        return JobState("queued", f"{info.state} ({info.reason or 'waiting'})", extra)
+    if info.state in slurm_cli.RUNNING_STATES:
+        return JobState("running", f"{info.state} on {info.node or 'a node'}", extra)
+    detail = info.state + (f", exit {info.exit_code}" if info.exit_code else "")
+    return JobState("ended", detail, extra)
+
+
+def save_state(run: RunPaths, state: JobState) -> None:
+    """Remember what SLURM said of ``run`` (``job/slurm-state.json``). An ``unknown`` state
+    (no answer) keeps the facts SLURM gave before (node, queue wait) under its detail."""
+    extra = dict(state.extra)
+    if state.phase == "unknown":
+        before = (load_state(run) or {}).get("extra")
+        if isinstance(before, dict):
+            extra = {**before, **{k: v for k, v in extra.items() if v is not None}}
+    record = {**asdict(state), "extra": extra, "checked_at": time.time()}
+    write_json_atomic(run.job / STATE_FILE, record)
+
+
+def load_state(run: RunPaths) -> dict[str, Any] | None:
+    """What SLURM said last of ``run`` (``phase``, ``detail``, ``extra``, ``checked_at``),
+    or None."""
+    try:
+        data = json.loads((run.job / STATE_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def write_options(run: RunPaths, options: dict[str, str]) -> None:
