@@ -223,6 +223,20 @@ def test_an_unreachable_controller_stops_the_pass_at_its_first_query(
     assert [status(store, r) for r in runs] == ["queued"] * 6
 
 
+def test_a_listing_of_runs_alive_by_their_heartbeats_never_waits_for_the_controller(
+    fake_slurm: FakeSlurm, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = [make_run(store, str(350 + i)) for i in range(3)]  # running, heartbeats fresh
+    fake_slurm.down("squeue", hang=True)
+    monkeypatch.setattr(slurm_cli, "QUERY_TIMEOUT", 0.5)
+    assert jobs.reconcile(store, judge_only=True) == {}  # what `trackrun ls` asks
+    assert fake_slurm.calls("squeue") == [] and fake_slurm.calls("sacct") == []
+    assert [status(store, r) for r in runs] == ["running"] * 3
+    queued = make_run(store, "360", status="queued", marker=False)
+    answers = jobs.reconcile(store, judge_only=True)  # a queued run is judged: ask
+    assert list(answers) == [queued.run_id] and len(fake_slurm.calls("squeue")) == 1
+
+
 # -- judging runs whose heartbeats stopped -------------------------------------------------
 
 

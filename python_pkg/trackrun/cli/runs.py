@@ -57,7 +57,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
     if any(status in ("queued", "running") for status in table["status"]):
         from trackrun import jobs  # SLURM runs whose heartbeats stopped: ask SLURM
 
-        if jobs.reconcile(store):
+        if jobs.reconcile(store, judge_only=True):
             table = store.runs(args.filter, args.order_by, limit)
     if args.json:
         print(json.dumps(jsonable(table.to_dicts()), indent=1, default=str))

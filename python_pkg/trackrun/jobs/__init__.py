@@ -146,13 +146,14 @@ def check_backend(store_root: Path, backend: str, options: dict[str, str]) -> No
         SlurmBackend(StorePaths(store_root)).check(options)
 
 
-def reconcile(store: Store) -> dict[str, JobState]:
-    """Ask the cluster scheduler about runs whose heartbeats stopped and record what it
-    says (see ``jobs/reconciler.py``); returns its answers by run id. Never raises for a
-    scheduler problem."""
+def reconcile(store: Store, judge_only: bool = False) -> dict[str, JobState]:
+    """Ask the cluster scheduler about the store's active runs and record what it says (see
+    ``jobs/reconciler.py``); with ``judge_only``, only about queued runs and runs whose
+    heartbeats stopped. Returns its answers by run id. Never raises for a scheduler
+    problem."""
     from trackrun.jobs.reconciler import reconcile as _reconcile
 
-    return _reconcile(store)
+    return _reconcile(store, judge_only=judge_only)
 
 
 def describe(store: Store, run_id: str, ask: bool = True) -> dict[str, Any] | None:

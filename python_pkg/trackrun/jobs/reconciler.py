@@ -82,8 +82,14 @@ _stores: dict[Path, Store] = {}
 _Row = tuple[RunPaths, Handle, str, Any]
 
 
-def reconcile(store: Store, now: float | None = None) -> dict[str, JobState]:
+def reconcile(
+    store: Store, now: float | None = None, judge_only: bool = False
+) -> dict[str, JobState]:
     """One pass over the store's SLURM runs; returns what SLURM said, by run id.
+
+    With ``judge_only`` (``trackrun ls``, which shows statuses, not SLURM's detail), asks
+    only about the runs to judge: then a listing of runs with fresh heartbeats never waits
+    for a controller that is down.
 
     Saves SLURM's answer (``job/slurm-state.json``) for every queued or running SLURM run,
     from one ``squeue`` for all of them, and for runs that ended since the last pass until
@@ -113,6 +119,9 @@ def reconcile(store: Store, now: float | None = None) -> dict[str, JobState]:
         )
         if row[1].ident.get("job_id") and _unsettled(row[0])
     ]
+    if judge_only:
+        active = [row for row in active if not _alive_by_heartbeats(row, now)]
+        ended = []
     if not active and not ended:
         return {}
     backend = SlurmBackend(store.paths)
@@ -129,8 +138,7 @@ def reconcile(store: Store, now: float | None = None) -> dict[str, JobState]:
         save_state(run, states[run.run_id])
     for index, (run, handle, status, last) in enumerate(active):
         state = states[run.run_id]
-        fresh = isinstance(last, (int, float)) and now - last <= STALE_AFTER
-        if status == "running" and fresh:
+        if _alive_by_heartbeats((run, handle, status, last), now):
             continue  # alive by its heartbeats, whatever SLURM says
         try:
             if state.phase == "running" and status == "queued":
@@ -156,6 +164,11 @@ def _slurm_runs(store: Store, query: str, args: list[Any] | None = None) -> list
         if handle is not None and handle.backend == SlurmBackend.name:
             found.append((run, handle, str(row["status"]), row.get("last_event_at")))
     return found
+
+
+def _alive_by_heartbeats(row: _Row, now: float) -> bool:
+    _, _, status, last = row
+    return status == "running" and isinstance(last, (int, float)) and now - last <= STALE_AFTER
 
 
 def _unsettled(run: RunPaths) -> bool:
