@@ -211,6 +211,35 @@ def test_bad_input_is_refused_before_anything_launches(
     assert not (project / ".trackrun" / "sweeps").exists()
 
 
+@pytest.mark.parametrize(
+    ("config", "options", "words"),
+    [
+        ('backend = "slurm"', "", "`sbatch` is not installed"),
+        ("", "--on slurm", "`sbatch` is not installed"),
+        ("", '--slurm "time=00:05:00"', "--slurm only applies to the SLURM backend"),
+        ("", "--on nowhere", "unknown jobs backend 'nowhere'"),
+    ],
+    ids=["project-config", "on-slurm", "slurm-options-on-local", "unknown-backend"],
+)
+def test_the_sweeps_backend_is_resolved_and_checked_before_anything_is_written(
+    project: Path, tmp_path: Path, config: str, options: str, words: str
+) -> None:
+    if config:
+        (project / "pyproject.toml").write_text(f"[tool.trackrun]\n{config}\n")
+    empty = tmp_path / "no-slurm-here"
+    empty.mkdir()
+    k = Kernel.start(project)
+    try:
+        k.run(f"%load_ext trackrun\nimport os\nos.environ['PATH'] = {str(empty)!r}")
+        text = stdout_of(k.run(f'%%track_run --sweep "k=range(3)" {options}\nx = k'))
+    finally:
+        k.shutdown()
+    assert words in text and text.count("UsageError") == 1, text
+    runs = project / ".trackrun" / "runs"
+    assert not runs.exists() or not list(runs.iterdir())
+    assert not (project / ".trackrun" / "sweeps").exists()
+
+
 def test_random_sweep_with_a_fixed_seed_gives_the_same_points_twice(
     project: Path, kernel: Kernel
 ) -> None:
