@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+import trackrun
 from trackrun.comparison import compare
 from trackrun.jobs.sweep_runs import new_sweep
 from trackrun.layout import StorePaths
@@ -70,6 +71,37 @@ def test_compare_a_sweep_matches_scipy(isolated_store: Path) -> None:
     assert "best group minus runner-up" in result.to_text()
     lowest = compare("sweep:lr-grid", metrics=["val_acc"], group_by=["lr"], goal="min")
     assert lowest.test is not None and lowest.test[0].groups == ("lr=0.001", "lr=0.01")
+
+
+def test_a_loss_sweep_ranks_its_groups_by_its_own_metric_and_goal(isolated_store: Path) -> None:
+    store = StorePaths(isolated_store)
+    record = new_sweep(
+        store, "loss-grid", text="lr=[1e-3, 3e-3, 1e-2] seed=range(3)", metric="loss", goal="min"
+    )
+    for index, (lr, finals) in enumerate(FINALS.items()):
+        for seed, final in enumerate(finals):
+            run = Run.start(
+                isolated_store,
+                params={"lr": lr, "seed": seed},
+                tags=record.tags,
+                launch={"sweep": record.launch_entry(index * 3 + seed)},
+                provenance={},
+            )
+            # The loss is what the sweep ranks by (lowest best); accuracy rises with it.
+            run.log({"loss": final, "acc": final}, step=0)
+            run.finish()
+    record.save(store)
+    lowest = ("lr=0.001", "lr=0.01")  # loss means: 1e-3 lowest, then 1e-2, then 3e-3
+    for query in ("sweep:loss-grid", f"sweep = {record.sweep_id}", f"sweep:{record.sweep_id}"):
+        result = trackrun.compare(query, group_by=["lr"])
+        assert result.goal == "min" and result.metrics == ["loss"]
+        assert result.test is not None and [t.groups for t in result.test] == [lowest]
+    # What the caller says wins over the sweep's record.
+    highest = trackrun.compare("sweep:loss-grid", ["acc"], ["lr"], goal="max")
+    assert highest.test is not None and highest.test[0].groups == ("lr=0.003", "lr=0.01")
+    both = trackrun.compare("sweep:loss-grid", ["acc", "loss"], ["lr"])
+    assert both.goal == "min" and both.test is not None
+    assert [t.groups for t in both.test] == [lowest, lowest]
 
 
 def _values(label: str) -> list[float]:
