@@ -60,7 +60,9 @@ class Comparison:
     ``chart``: metric curves; ``groups`` and ``test``: with ``group_by``, per-group statistics
     and Welch's t-test per metric: the two groups when there are exactly two, else the best
     group (by mean, toward ``goal``) against the runner-up. ``parallel_chart``: params against
-    a metric, one line per run. Displays as chart plus tables.
+    a metric, one line per run. ``sweep``: the sweep's record when the runs are exactly one
+    sweep. Displays as the curves, then (grouped or a sweep) the parallel coordinates, then
+    the tables.
     """
 
     def __init__(
@@ -70,10 +72,12 @@ class Comparison:
         metrics: Sequence[str] | None = None,
         group_by: Sequence[str] | None = None,
         goal: str = "max",
+        sweep: SweepRecord | None = None,
     ) -> None:
         if goal not in ("max", "min"):
             raise TrackrunError(f"goal must be 'max' or 'min', not {goal!r}")
         self.goal = goal
+        self.sweep = sweep
         self.store = store
         self.runs = runs
         self.metrics = _metric_keys(runs, metrics)
@@ -196,7 +200,15 @@ class Comparison:
         # this module's imports (it belongs to the magic) and needs no untyped stubs.
         display: Callable[..., None] = importlib.import_module("IPython.display").display
         display(self.chart)
+        if self._shows_parallel_chart():
+            display(self.parallel_chart)
         display({"text/html": self._repr_html_(), "text/plain": self.to_text()}, raw=True)
+
+    def _shows_parallel_chart(self) -> bool:
+        """Grouped runs and sweeps are settings against a metric: worth the chart when some
+        param differs."""
+        differing = self.params_diff.columns.keys() - {"run_id", "name"}
+        return bool(differing) and (bool(self.group_by) or self.sweep is not None)
 
     def __repr__(self) -> str:
         return f"<trackrun.Comparison of {len(self.runs)} runs>\n{self.to_text()}"
@@ -228,13 +240,12 @@ def compare(
     """
     st = open_store(store)
     runs = _select_runs(st, runs_or_filter)
-    record = _one_sweep(st, runs_or_filter) if goal is None or metrics is None else None
+    record = _one_sweep(st, runs_or_filter)
     if record is not None:
         goal = goal or record.goal
-        logged = _metric_keys(runs, None)
-        if metrics is None and record.metric in logged:
+        if metrics is None and record.metric in _metric_keys(runs, None):
             metrics = [record.metric]
-    return Comparison(st, runs, metrics, group_by, goal or "max")
+    return Comparison(st, runs, metrics, group_by, goal or "max", sweep=record)
 
 
 def welch_test(

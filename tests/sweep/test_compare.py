@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import altair as alt
 import numpy as np
 import pytest
 from scipy import stats
@@ -123,3 +124,39 @@ def test_parallel_coordinates_draw_every_run_through_params_and_metric(
     assert positions == pytest.approx([0.0, (3e-3 - 1e-3) / (1e-2 - 1e-3), 1.0])
     best = max(rows, key=lambda row: row["metric"])
     assert best["metric"] == pytest.approx(0.84)
+
+
+def _displayed(value: object) -> list[dict[str, object]]:
+    """What IPython's display publisher receives for ``display(value)``: one bundle each."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    try:
+        with alt.renderers.enable("mimetype"), capture_output() as captured:
+            display(value)
+    finally:
+        InteractiveShell.clear_instance()
+    return [output.data for output in captured.outputs]
+
+
+def _vegalite(bundle: dict[str, object]) -> dict[str, object] | None:
+    return next((v for k, v in bundle.items() if "vegalite" in k and isinstance(v, dict)), None)
+
+
+def test_a_sweep_or_grouped_comparison_displays_its_parallel_coordinates(
+    isolated_store: Path,
+) -> None:
+    _sweep_runs(isolated_store)
+    for result in (
+        compare("sweep:lr-grid", metrics=["val_acc"], group_by=["lr"]),
+        compare("sweep:lr-grid", metrics=["val_acc"]),  # a sweep, not grouped
+        compare("tag:sweep:lr-grid", metrics=["val_acc"], group_by=["lr"]),  # grouped
+    ):
+        curves, parallel, tables = _displayed(result)
+        assert _vegalite(curves) == result.chart.to_dict()
+        assert _vegalite(parallel) == result.parallel_chart.to_dict()
+        assert "Welch" in str(tables["text/html"]) or result.group_by == []
+    plain = compare("tag:sweep:lr-grid", metrics=["val_acc"])  # neither: curves and tables
+    assert [_vegalite(b) is not None for b in _displayed(plain)] == [True, False]
