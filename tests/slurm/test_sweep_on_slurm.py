@@ -38,7 +38,9 @@ def test_a_sweep_from_a_cell_is_one_slurm_array_within_its_parallel_limit(
         messages = kernel.run(CELL)
         text = stdout_of(messages)
         assert error_of(messages) is None, text
-        match = re.search(r"3 detached runs queued as SLURM job array (\d+), at most 2 at once", text)
+        match = re.search(
+            r"3 detached runs queued as SLURM job array (\d+), at most 2 at once", text
+        )
         assert match, text
         array_id = match.group(1)
         # The %2 reached SLURM (the node's 2 CPUs alone would also cap it at 2).
