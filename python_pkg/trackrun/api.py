@@ -215,15 +215,18 @@ def compare(
     metrics: list[str] | None = None,
     group_by: list[str] | None = None,
     *,
+    goal: str | None = None,
     store: str | os.PathLike[str] | None = None,
 ) -> Comparison:
     """Compare runs: params that differ, final metrics, metric curves; with ``group_by``,
-    per-group mean ± sd and Welch's t-test. ``runs_or_filter``: run ids/prefixes/names, one
-    run, or a filter such as ``"tag:sweep and status = finished"``. Raises RunNotFoundError,
-    FilterError or TrackrunError (unknown metric or group key)."""
+    per-group mean ± sd and Welch's t-test of the best group (toward ``goal``, ``"max"`` or
+    ``"min"``) against the runner-up. ``runs_or_filter``: run ids/prefixes/names, one run,
+    or a filter such as ``"tag:sweep and status = finished"``; for ``"sweep:NAME"`` the
+    sweep's own metric and goal stand for ``metrics`` and ``goal`` not given. Raises
+    RunNotFoundError, FilterError or TrackrunError (unknown metric or group key, bad goal)."""
     from trackrun.comparison import compare as build
 
-    return build(runs_or_filter, metrics, group_by, store=store)
+    return build(runs_or_filter, metrics, group_by, store=store, goal=goal)
 
 
 def diff(a: str, b: str, *, store: str | os.PathLike[str] | None = None) -> CodeDiff:

@@ -7,6 +7,7 @@ import importlib
 import json
 import math
 import os
+import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from trackrun.table import Table
 if TYPE_CHECKING:
     import altair as alt
 
+    from trackrun.jobs import SweepRecord
     from trackrun.store import Store
 
 #: Confidence level of the interval reported for a difference in means.
@@ -58,7 +60,9 @@ class Comparison:
     ``chart``: metric curves; ``groups`` and ``test``: with ``group_by``, per-group statistics
     and Welch's t-test per metric: the two groups when there are exactly two, else the best
     group (by mean, toward ``goal``) against the runner-up. ``parallel_chart``: params against
-    a metric, one line per run. Displays as chart plus tables.
+    a metric, one line per run. ``sweep``: the sweep's record when the runs are exactly one
+    sweep. Displays as the curves, then (grouped or a sweep) the parallel coordinates, then
+    the tables.
     """
 
     def __init__(
@@ -68,10 +72,12 @@ class Comparison:
         metrics: Sequence[str] | None = None,
         group_by: Sequence[str] | None = None,
         goal: str = "max",
+        sweep: SweepRecord | None = None,
     ) -> None:
         if goal not in ("max", "min"):
             raise TrackrunError(f"goal must be 'max' or 'min', not {goal!r}")
         self.goal = goal
+        self.sweep = sweep
         self.store = store
         self.runs = runs
         self.metrics = _metric_keys(runs, metrics)
@@ -194,7 +200,15 @@ class Comparison:
         # this module's imports (it belongs to the magic) and needs no untyped stubs.
         display: Callable[..., None] = importlib.import_module("IPython.display").display
         display(self.chart)
+        if self._shows_parallel_chart():
+            display(self.parallel_chart)
         display({"text/html": self._repr_html_(), "text/plain": self.to_text()}, raw=True)
+
+    def _shows_parallel_chart(self) -> bool:
+        """Grouped runs and sweeps are settings against a metric: worth the chart when some
+        param differs."""
+        differing = self.params_diff.columns.keys() - {"run_id", "name"}
+        return bool(differing) and (bool(self.group_by) or self.sweep is not None)
 
     def __repr__(self) -> str:
         return f"<trackrun.Comparison of {len(self.runs)} runs>\n{self.to_text()}"
@@ -205,7 +219,7 @@ def compare(
     metrics: Sequence[str] | None = None,
     group_by: Sequence[str] | None = None,
     store: str | os.PathLike[str] | Store | None = None,
-    goal: str = "max",
+    goal: str | None = None,
 ) -> Comparison:
     """Compare runs given as a list of ids/prefixes/names, one run, or a filter string.
 
@@ -213,14 +227,25 @@ def compare(
     as a run id, unique prefix or unique name, else a filter such as
     ``"tag:lr-sweep and status = finished"``. ``metrics`` limits the metric keys (default:
     all); ``group_by`` names params (``lr`` or ``params.lr``; a param wins over a run column
-    of the same name) or run columns (``status``) whose values split the runs into groups; with more than two groups, each metric's best group (highest
-    mean, or lowest with ``goal="min"``) is tested against the runner-up. A sweep is
-    ``"sweep:NAME"``. Raises RunNotFoundError / AmbiguousRunIdError for a run that
-    does not resolve or a filter that matches nothing, FilterError for a malformed filter,
-    TrackrunError for an unknown metric or group_by key.
+    of the same name) or run columns (``status``) whose values split the runs into groups;
+    with more than two groups, each metric's best group (highest mean, or lowest with
+    ``goal="min"``; default ``"max"``) is tested against the runner-up.
+
+    A sweep is ``"sweep:NAME"`` (or ``"sweep = ID"``). When the filter is exactly one sweep,
+    its own ``--sweep-metric`` and ``--sweep-goal`` (``<store>/sweeps/<id>.json``) stand for
+    ``metrics`` and ``goal`` not given: a loss sweep ranks its groups lowest first. Raises
+    RunNotFoundError / AmbiguousRunIdError for a run that does not resolve or a filter that
+    matches nothing, FilterError for a malformed filter, TrackrunError for an unknown
+    metric or group_by key or a goal other than max or min.
     """
     st = open_store(store)
-    return Comparison(st, _select_runs(st, runs_or_filter), metrics, group_by, goal)
+    runs = _select_runs(st, runs_or_filter)
+    record = _one_sweep(st, runs_or_filter)
+    if record is not None:
+        goal = goal or record.goal
+        if metrics is None and record.metric in _metric_keys(runs, None):
+            metrics = [record.metric]
+    return Comparison(st, runs, metrics, group_by, goal or "max", sweep=record)
 
 
 def welch_test(
@@ -291,6 +316,25 @@ def _select_runs(store: Store, runs_or_filter: str | Sequence[str]) -> Table:
     position = {run_id: i for i, run_id in enumerate(table["run_id"])}
     order = [position[run_id] for run_id in ids]
     return Table({c: [values[i] for i in order] for c, values in table.columns.items()})
+
+
+#: A filter that is exactly one sweep: ``sweep:NAME``, ``sweep:ID`` or ``sweep = ID``.
+_ONE_SWEEP = re.compile(r"""\s*sweep\s*(?::|=)\s*(["']?)([\w.\-]+)\1\s*""", re.IGNORECASE)
+
+
+def _one_sweep(store: Store, runs_or_filter: str | Sequence[str]) -> SweepRecord | None:
+    """The record of the sweep that the filter ``runs_or_filter`` is exactly, else None."""
+    if not isinstance(runs_or_filter, str):
+        return None
+    match = _ONE_SWEEP.fullmatch(runs_or_filter)
+    if match is None:
+        return None
+    from trackrun.jobs import find_sweep
+
+    try:
+        return find_sweep(store.paths, match.group(2))
+    except (OSError, ValueError, TypeError):  # an unreadable record: the defaults apply
+        return None
 
 
 def _metric_keys(runs: Table, wanted: Sequence[str] | None) -> list[str]:

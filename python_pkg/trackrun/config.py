@@ -7,7 +7,7 @@ backend is ``local``::
 
     [tool.trackrun]            # in config.toml: no header, the keys at the top level
     backend = "slurm"
-    max_parallel = 2           # local detached runs at once (default: per GPU, else cores/2)
+    max_parallel = 2           # local detached runs at once (default: the CPU cores)
     [tool.trackrun.slurm]      # in config.toml: [slurm]
     partition = "gpu"
     time = "04:00:00"

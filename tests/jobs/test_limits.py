@@ -1,10 +1,12 @@
-"""How many local detached runs start at once: the environment, the project config, the
-visible GPUs, the CPU cores; and a config that says it wrongly."""
+"""How many local detached runs start at once: the environment, the project config, the CPU
+cores (GPUs do not lower it); and a config that says it wrongly."""
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,16 +24,36 @@ def store_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_environment_over_project_config_over_gpus_over_cores(
+def test_environment_over_project_config_over_the_cpu_cores(
     store_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    half_the_cores = max(1, (os.cpu_count() or 2) // 2)
-    assert jobs.store_max_parallel(store_root, []) == half_the_cores
-    assert jobs.store_max_parallel(store_root, ["0", "1", "2"]) == 3  # one per visible GPU
+    cores = len(os.sched_getaffinity(0))  # the cores this process may use
+    assert jobs.store_max_parallel(store_root) == cores
     (store_root / "config.toml").write_text("max_parallel = 5\n")
-    assert jobs.store_max_parallel(store_root, ["0", "1", "2"]) == 5
+    assert jobs.store_max_parallel(store_root) == 5
     monkeypatch.setenv("TRACKRUN_MAX_PARALLEL", "7")
-    assert jobs.store_max_parallel(store_root, ["0"]) == 7
+    assert jobs.store_max_parallel(store_root) == 7
+
+
+def test_the_default_follows_the_affinity_mask_not_the_machine(store_root: Path) -> None:
+    # A process pinned to one core (taskset, a container, a SLURM allocation) runs one at a
+    # time by default, however many cores the machine has.
+    probe = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from trackrun.jobs import store_max_parallel\n"
+        "every = store_max_parallel(Path(sys.argv[1]))\n"
+        "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+        "print(every, store_max_parallel(Path(sys.argv[1])))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(store_root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == [str(len(os.sched_getaffinity(0))), "1"]
 
 
 def test_pyproject_sets_max_parallel_and_the_store_file_wins(
@@ -55,5 +77,5 @@ def test_a_drainer_still_starts_on_a_broken_config_and_says_why(
 ) -> None:
     (store_root / "config.toml").write_text("max_parallel = 0\n")
     with caplog.at_level(logging.WARNING, logger="trackrun"):
-        assert jobs.store_max_parallel(store_root, ["0", "1"]) == 2
+        assert jobs.store_max_parallel(store_root) == len(os.sched_getaffinity(0))
     assert "`max_parallel` must be a whole number" in caplog.text

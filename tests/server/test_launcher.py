@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import time
@@ -115,11 +116,32 @@ def test_restarted_server_adopts_a_running_run(project: Path) -> None:
         restarted.stop()
 
 
-def test_gpu_auto_runs_get_distinct_free_gpus_and_wait_for_one(project: Path) -> None:
-    server = JupyterServer.start(project, env={"CUDA_VISIBLE_DEVICES": "3,5"}, extra_args=ENABLE)
+def test_the_default_limit_is_the_cpu_cores_and_one_gpu_does_not_cap_cpu_runs(
+    project: Path,
+) -> None:
+    server = JupyterServer.start(project, env={"CUDA_VISIBLE_DEVICES": "3"}, extra_args=ENABLE)
     try:
         status = server.request("GET", "/trackrun/api/status")
-        assert status["launcher"]["max_parallel"] == 2  # one per visible GPU
+        assert status["launcher"]["max_parallel"] == len(os.sched_getaffinity(0))
+        kernel_id = server.start_kernel("nb.ipynb")
+        server.run(kernel_id, "%load_ext trackrun")
+        first = _detach(server, kernel_id, 4, "cpu-a")
+        second = _detach(server, kernel_id, 4, "cpu-b")
+        store = Store(project / ".trackrun", lease=0)
+        a = _wait(store, first, {"finished"})
+        b = _wait(store, second, {"finished"})
+        assert b["started_at"] < a["ended_at"]  # ran together, on a machine with one GPU
+    finally:
+        server.stop()
+
+
+def test_gpu_auto_runs_get_distinct_free_gpus_and_wait_for_one(project: Path) -> None:
+    # Three slots, two GPUs: the third --gpu auto run waits for a GPU, not for a slot.
+    args = [*ENABLE, "--TrackrunServer.max_parallel=3"]
+    server = JupyterServer.start(project, env={"CUDA_VISIBLE_DEVICES": "3,5"}, extra_args=args)
+    try:
+        status = server.request("GET", "/trackrun/api/status")
+        assert status["launcher"]["max_parallel"] == 3
         kernel_id = server.start_kernel("nb.ipynb")
         server.run(kernel_id, "%load_ext trackrun")
         ids = []

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import altair as alt
 import numpy as np
 import pytest
 from scipy import stats
 
+import trackrun
 from trackrun.comparison import compare
 from trackrun.jobs.sweep_runs import new_sweep
 from trackrun.layout import StorePaths
@@ -72,6 +74,37 @@ def test_compare_a_sweep_matches_scipy(isolated_store: Path) -> None:
     assert lowest.test is not None and lowest.test[0].groups == ("lr=0.001", "lr=0.01")
 
 
+def test_a_loss_sweep_ranks_its_groups_by_its_own_metric_and_goal(isolated_store: Path) -> None:
+    store = StorePaths(isolated_store)
+    record = new_sweep(
+        store, "loss-grid", text="lr=[1e-3, 3e-3, 1e-2] seed=range(3)", metric="loss", goal="min"
+    )
+    for index, (lr, finals) in enumerate(FINALS.items()):
+        for seed, final in enumerate(finals):
+            run = Run.start(
+                isolated_store,
+                params={"lr": lr, "seed": seed},
+                tags=record.tags,
+                launch={"sweep": record.launch_entry(index * 3 + seed)},
+                provenance={},
+            )
+            # The loss is what the sweep ranks by (lowest best); accuracy rises with it.
+            run.log({"loss": final, "acc": final}, step=0)
+            run.finish()
+    record.save(store)
+    lowest = ("lr=0.001", "lr=0.01")  # loss means: 1e-3 lowest, then 1e-2, then 3e-3
+    for query in ("sweep:loss-grid", f"sweep = {record.sweep_id}", f"sweep:{record.sweep_id}"):
+        result = trackrun.compare(query, group_by=["lr"])
+        assert result.goal == "min" and result.metrics == ["loss"]
+        assert result.test is not None and [t.groups for t in result.test] == [lowest]
+    # What the caller says wins over the sweep's record.
+    highest = trackrun.compare("sweep:loss-grid", ["acc"], ["lr"], goal="max")
+    assert highest.test is not None and highest.test[0].groups == ("lr=0.003", "lr=0.01")
+    both = trackrun.compare("sweep:loss-grid", ["acc", "loss"], ["lr"])
+    assert both.goal == "min" and both.test is not None
+    assert [t.groups for t in both.test] == [lowest, lowest]
+
+
 def _values(label: str) -> list[float]:
     lr = float(label.removeprefix("lr="))
     return next(v for k, v in FINALS.items() if k == pytest.approx(lr))
@@ -91,3 +124,39 @@ def test_parallel_coordinates_draw_every_run_through_params_and_metric(
     assert positions == pytest.approx([0.0, (3e-3 - 1e-3) / (1e-2 - 1e-3), 1.0])
     best = max(rows, key=lambda row: row["metric"])
     assert best["metric"] == pytest.approx(0.84)
+
+
+def _displayed(value: object) -> list[dict[str, object]]:
+    """What IPython's display publisher receives for ``display(value)``: one bundle each."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    try:
+        with alt.renderers.enable("mimetype"), capture_output() as captured:
+            display(value)
+    finally:
+        InteractiveShell.clear_instance()
+    return [output.data for output in captured.outputs]
+
+
+def _vegalite(bundle: dict[str, object]) -> dict[str, object] | None:
+    return next((v for k, v in bundle.items() if "vegalite" in k and isinstance(v, dict)), None)
+
+
+def test_a_sweep_or_grouped_comparison_displays_its_parallel_coordinates(
+    isolated_store: Path,
+) -> None:
+    _sweep_runs(isolated_store)
+    for result in (
+        compare("sweep:lr-grid", metrics=["val_acc"], group_by=["lr"]),
+        compare("sweep:lr-grid", metrics=["val_acc"]),  # a sweep, not grouped
+        compare("tag:sweep:lr-grid", metrics=["val_acc"], group_by=["lr"]),  # grouped
+    ):
+        curves, parallel, tables = _displayed(result)
+        assert _vegalite(curves) == result.chart.to_dict()
+        assert _vegalite(parallel) == result.parallel_chart.to_dict()
+        assert "Welch" in str(tables["text/html"]) or result.group_by == []
+    plain = compare("tag:sweep:lr-grid", metrics=["val_acc"])  # neither: curves and tables
+    assert [_vegalite(b) is not None for b in _displayed(plain)] == [True, False]

@@ -69,11 +69,23 @@ def test_kill_sweep_cancels_queued_runs_and_kills_the_running_one(project: Path)
 
 
 def test_queue_clear_cancels_only_that_sweeps_queued_runs(project: Path) -> None:
+    # Two slots: each sweep (--parallel 1) has one run running and the rest queued.
+    (project / "pyproject.toml").write_text("[tool.trackrun]\nmax_parallel = 2\n")
     store, ids = _launch(project, "half", 3)
+    _, other = _launch(project, "other", 2)
     listing = _cli(project, "queue")
-    assert "2 queued; drained by pid" in listing and listing.count("half-") == 2
+    assert "3 queued; drained by pid" in listing
+    assert listing.count("half-") == 2 and listing.count("other-") == 1
     assert "cancelled 2 queued run(s)" in _cli(project, "queue", "clear", "--sweep", "half")
-    statuses = dict(zip(*[store.runs("sweep:half")[c] for c in ("run_id", "status")], strict=True))
-    assert sorted(statuses.values()) == ["killed", "killed", "running"]
+    assert sorted(_statuses(store, "half").values()) == ["killed", "killed", "running"]
+    assert sorted(_statuses(store, "other").values()) == ["queued", "running"]
+    listing = _cli(project, "queue")
+    assert "1 queued; drained by pid" in listing and "half-" not in listing
     (project.parent / "go").write_text("")
     assert sorted(wait_all_ended(store, ids).values()) == ["finished", "killed", "killed"]
+    assert sorted(wait_all_ended(store, other).values()) == ["finished", "finished"]
+
+
+def _statuses(store: Store, sweep: str) -> dict[str, str]:
+    rows = store.runs(f"sweep:{sweep}")
+    return dict(zip(rows["run_id"], rows["status"], strict=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -92,11 +93,19 @@ def test_grid_sweep_without_a_server_then_attach_loads_the_best(
     kinds = {k for m in launched for k in m.get("content", {}).get("data", {})}
     assert "text/html" in kinds and not any("widget" in k for k in kinds)
     sweep_id = _sweep_id(text)
+    kernel.run("_names = {n for n in globals() if not n.startswith('_')}")
+    followed = stdout_of(kernel.run("%track_run --attach grid", timeout=300))
+    assert "0 queued, 0 running, 12 done, 0 failed" in followed
+    # Without --load, following a sweep to its end loads nothing into the notebook.
+    new = "print(sorted({n for n in globals() if not n.startswith('_')} - _names))"
+    assert stdout_of(kernel.run(new)).strip() == "[]"
     attached = stdout_of(kernel.run("%track_run --attach grid --load best", timeout=300))
     assert "0 queued, 0 running, 12 done, 0 failed" in attached
     best = re.search(r"best run (\S+) \(score = ([0-9.]+)\)", attached)
     assert best and float(best.group(2)) == pytest.approx(1e-2 * 128 + 1)
     assert stdout_of(kernel.run("print(lr, hidden, seed)")).split() == ["0.01", "128", "1"]
+    loaded = set(ast.literal_eval(stdout_of(kernel.run(new))))
+    assert {"lr", "hidden", "seed"} <= loaded  # the probe above does see loaded names
     _check_grid(project, sweep_id)
     assert (project / ".trackrun" / "queue-runner.log").exists()  # the runner drained it
 
@@ -115,13 +124,20 @@ def test_grid_sweep_with_a_live_server(project: Path) -> None:
         server.stop()
 
 
-def test_runs_queued_when_the_server_stops_are_started_by_queue_run(project: Path) -> None:
-    server = JupyterServer.start(project, extra_args=[*ENABLE, "--TrackrunServer.max_parallel=1"])
+@pytest.mark.parametrize("who", ["queue-run", "next-launch", "new-server"])
+def test_runs_queued_when_the_server_stops_are_started_by_the_next_drainer(
+    project: Path, who: str
+) -> None:
+    """Runs left queued by a stopped server are started by `trackrun queue run`, by the
+    next detached run launched from a kernel, or by the next server: each exactly once."""
+    args = [*ENABLE, "--TrackrunServer.max_parallel=1"]
+    server = JupyterServer.start(project, extra_args=args)
     cell = (
         '%%track_run --sweep "k=range(3)" --name left\nimport time, trackrun\n'
         "time.sleep(1.5)\ntrackrun.log(k=k, step=0)\n"
     )
-    store = Store(project / ".trackrun", lease=0)
+    root = project / ".trackrun"
+    store = Store(root, lease=0)
     try:
         kernel_id = server.start_kernel("nb.ipynb")
         server.run(kernel_id, "%load_ext trackrun")
@@ -137,31 +153,38 @@ def test_runs_queued_when_the_server_stops_are_started_by_queue_run(project: Pat
     )
     assert len(first) == 1
     assert sorted(_statuses(store, "sweep:left").values()) == ["finished", "queued", "queued"]
+    assert "2 queued; no drainer" in _cli(root, "queue")
+    if who == "queue-run":
+        assert "the queue is empty" in _cli(root, "queue", "run")
+    elif who == "next-launch":
+        kernel = Kernel.start(project)
+        try:
+            kernel.run("%load_ext trackrun")
+            text = stdout_of(kernel.run("%%track_run --detach --name next\nx = 1\n"))
+            assert "detached run next" in text, text
+        finally:
+            kernel.shutdown()
+        ids.append(str(store.runs("name = next")["run_id"][0]))
+    else:
+        server = JupyterServer.start(project, extra_args=args)
+    try:
+        assert set(wait_all_ended(store, ids).values()) == {"finished"}
+    finally:
+        server.stop()
+    paths = StorePaths(root)
+    assert all(attempts_started(paths.run(r)) == 1 for r in ids)
+    assert "the queue is empty" in _cli(root, "queue")
+
+
+def _cli(store_root: Path, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "trackrun.cli", "--store", str(project / ".trackrun"), "queue"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert "2 queued; no drainer" in done.stdout
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "trackrun.cli",
-            "--store",
-            str(project / ".trackrun"),
-            "queue",
-            "run",
-        ],
+        [sys.executable, "-m", "trackrun.cli", "--store", str(store_root), *args],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert set(wait_all_ended(store, ids).values()) == {"finished"}
-    paths = StorePaths(project / ".trackrun")
-    assert all(attempts_started(paths.run(r)) == 1 for r in ids)
+    return done.stdout
 
 
 def _statuses(store: Store, text: str) -> dict[str, str]:
@@ -206,6 +229,35 @@ def test_bad_input_is_refused_before_anything_launches(
     text = stdout_of(kernel.run(cell))
     assert words in text
     assert text.count("UsageError") == 1  # once, not once per point
+    runs = project / ".trackrun" / "runs"
+    assert not runs.exists() or not list(runs.iterdir())
+    assert not (project / ".trackrun" / "sweeps").exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "options", "words"),
+    [
+        ('backend = "slurm"', "", "`sbatch` is not installed"),
+        ("", "--on slurm", "`sbatch` is not installed"),
+        ("", '--slurm "time=00:05:00"', "--slurm only applies to the SLURM backend"),
+        ("", "--on nowhere", "unknown jobs backend 'nowhere'"),
+    ],
+    ids=["project-config", "on-slurm", "slurm-options-on-local", "unknown-backend"],
+)
+def test_the_sweeps_backend_is_resolved_and_checked_before_anything_is_written(
+    project: Path, tmp_path: Path, config: str, options: str, words: str
+) -> None:
+    if config:
+        (project / "pyproject.toml").write_text(f"[tool.trackrun]\n{config}\n")
+    empty = tmp_path / "no-slurm-here"
+    empty.mkdir()
+    k = Kernel.start(project)
+    try:
+        k.run(f"%load_ext trackrun\nimport os\nos.environ['PATH'] = {str(empty)!r}")
+        text = stdout_of(k.run(f'%%track_run --sweep "k=range(3)" {options}\nx = k'))
+    finally:
+        k.shutdown()
+    assert words in text and text.count("UsageError") == 1, text
     runs = project / ".trackrun" / "runs"
     assert not runs.exists() or not list(runs.iterdir())
     assert not (project / ".trackrun" / "sweeps").exists()

@@ -17,7 +17,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser("queue", help="list queued detached runs; `run` drains; `clear` cancels")
     p.add_argument("action", nargs="?", choices=["list", "run", "clear"], default="list")
     p.add_argument("--sweep", help="with clear: only this sweep's queued runs (name or id)")
-    p.add_argument("--max-parallel", type=int, help="with run: runs at once (default: CPU cores)")
+    p.add_argument(
+        "--max-parallel",
+        type=int,
+        help="with run: runs at once (default: $TRACKRUN_MAX_PARALLEL, else the project "
+        "config's max_parallel, else the CPU cores; --gpu auto runs also wait for a free GPU)",
+    )
     p.set_defaults(handler=_cmd_queue)
 
 

@@ -91,7 +91,7 @@ def run_queue(store: StorePaths, max_parallel: int | None = None, tick: float = 
     holds the store's lock. Interrupting it (Ctrl-C) leaves started runs running.
     """
     gpus = slots.visible_gpus()
-    limit = max_parallel or slots.store_max_parallel(store.root, gpus)
+    limit = max_parallel or slots.store_max_parallel(store.root)
     drainer = Drainer(store, limit, gpus, backend_name="local")
     if not drainer.start():
         return False

@@ -69,12 +69,14 @@ def visible_gpus() -> list[str]:
     return [str(i) for i, line in enumerate(listing.stdout.splitlines()) if line.startswith("GPU ")]
 
 
-def store_max_parallel(store_root: Path, gpus: list[str]) -> int:
+def store_max_parallel(store_root: Path) -> int:
     """Local detached runs at once, for whichever drainer serves the store (a server
     without its own ``max_parallel`` setting, or a queue runner): ``$TRACKRUN_MAX_PARALLEL``,
-    else the project config's ``max_parallel``, else one run per visible GPU, else half the
-    CPU cores (at least one). A project config that cannot be read is named in a warning
-    (the drainer must still start: queued runs would strand) and the default applies."""
+    else the project config's ``max_parallel``, else the CPU cores this process may use.
+    GPUs do not lower it: ``--gpu auto`` runs also wait for a free GPU, one run per GPU
+    (``Drainer.tick``), so CPU runs are not capped at the GPU count. A project config that
+    cannot be read is named in a warning (the drainer must still start: queued runs would
+    strand) and the default applies."""
     value = os.environ.get("TRACKRUN_MAX_PARALLEL", "").strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
@@ -87,7 +89,16 @@ def store_max_parallel(store_root: Path, gpus: list[str]) -> int:
         configured = None
     if configured:
         return configured
-    return len(gpus) if gpus else max(1, (os.cpu_count() or 2) // 2)
+    return cpu_cores()
+
+
+def cpu_cores() -> int:
+    """The CPU cores this process may run on: its affinity mask (a container, ``taskset``
+    or a SLURM allocation can hold fewer than the machine has), else ``os.cpu_count()``."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity mask on this platform (macOS)
+        return max(1, os.cpu_count() or 1)
 
 
 def slot_group(spec: dict[str, Any]) -> tuple[str | None, int | None]:

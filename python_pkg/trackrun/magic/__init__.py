@@ -85,14 +85,14 @@ class TrackRunMagics(Magics):
     @argument(
         "--on",
         metavar="BACKEND",
-        help="with --detach: where the job runs: local or slurm (default: the project config's "
-        "backend, else local)",
+        help="with --detach or --sweep: where the jobs run: local or slurm (default: the "
+        "project config's backend, else local); a sweep on slurm is one job array",
     )
     @argument(
         "--slurm",
         metavar='"K=V ..."',
-        help='with --detach --on slurm: sbatch options, e.g. "partition=gpu gres=gpu:1 '
-        "time=04:00:00\" (over the project config's [slurm] table)",
+        help='with --detach or --sweep, on slurm: sbatch options, e.g. "partition=gpu '
+        "gres=gpu:1 time=04:00:00\" (over the project config's [slurm] table)",
     )
     @argument(
         "--attach",
@@ -171,7 +171,7 @@ class TrackRunMagics(Magics):
             )
         if args.retries or args.gpu or args.outputs or args.on or args.slurm:
             raise UsageError(
-                "--retries, --gpu, --outputs, --on and --slurm only apply with --detach"
+                "--retries, --gpu, --outputs, --on and --slurm only apply with --detach or --sweep"
             )
         return run_inline(self.shell, args, cell, line)
 

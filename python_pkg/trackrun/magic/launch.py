@@ -27,14 +27,7 @@ def run_detached(
     Raises UsageError (nothing started, no run recorded) when the cell does not parse or
     reads values that cannot be sent to another process.
     """
-    try:  # bad backend options are refused before anything is recorded
-        slurm = args.slurm
-        if slurm and len(slurm) > 1 and slurm[0] == slurm[-1] and slurm[0] in "'\"":
-            slurm = slurm[1:-1]  # IPython's argument parsing keeps the quotes
-        backend, slurm_options = resolve_backend(store_root, args.on, slurm)
-        jobs.check_backend(store_root, backend, slurm_options)
-    except TrackrunError as error:
-        raise UsageError(str(error)) from None
+    backend, slurm_options = checked_backend(store_root, args)
     source = shell.transform_cell(cell)
     try:
         names = analyze_cell(source)
@@ -104,6 +97,30 @@ def run_detached(
     view = LiveView(run.dir, run.name, follow_log=True)  # the cell's one display of the run
     view.show()
     view.start_following()
+
+
+def checked_backend(store_root: Path, args: Any) -> tuple[str, dict[str, str]]:
+    """The backend and sbatch options of a detached cell or a sweep: ``--on`` and ``--slurm``
+    over the project config over ``local``.
+
+    Raises UsageError, before anything is recorded, for what cannot apply: an unknown
+    backend, ``--slurm`` text that does not parse, ``--slurm`` for a backend other than
+    SLURM, SLURM tools missing here, a partition the cluster does not have.
+    """
+    slurm = args.slurm
+    if slurm and len(slurm) > 1 and slurm[0] == slurm[-1] and slurm[0] in "'\"":
+        slurm = slurm[1:-1]  # IPython's argument parsing keeps the quotes
+    try:
+        backend, slurm_options = resolve_backend(store_root, args.on, slurm)
+        if slurm and backend != "slurm":
+            raise TrackrunError(
+                f"--slurm only applies to the SLURM backend, and this cell goes to {backend!r} "
+                "(from --on or the project config); add --on slurm, or drop --slurm"
+            )
+        jobs.check_backend(store_root, backend, slurm_options)
+    except TrackrunError as error:
+        raise UsageError(str(error)) from None
+    return backend, slurm_options
 
 
 #: Magics that need the notebook frontend or the kernel: (magic, argument prefix or "").

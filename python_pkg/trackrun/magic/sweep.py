@@ -29,6 +29,7 @@ from trackrun.jobs import (
     set_job_fields,
 )
 from trackrun.layout import StorePaths
+from trackrun.magic.launch import checked_backend
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
 from trackrun.magic.sweep_view import SweepView
 from trackrun.run import Run
@@ -57,10 +58,13 @@ def run_sweep(
 ) -> SweepRecord:
     """Queue one detached run of ``cell`` per point of ``args.sweep`` and return at once.
 
-    Raises UsageError, with nothing launched and no run recorded, for every refusal listed
-    in the module docstring.
+    The sweep goes where a detached cell would (``--on``, ``--slurm``, the project config):
+    on SLURM it is one job array with ``%parallel`` as its limit, and the store's queue is
+    not involved. Raises UsageError, with nothing launched and no run recorded, for every
+    refusal listed in the module docstring and for a backend that cannot take the runs.
     """
     sweep, total = _checked_sweep(args)
+    backend, slurm_options = checked_backend(store_root, args)
     source = shell.transform_cell(cell)
     try:
         names = analyze_cell(source)
@@ -90,7 +94,7 @@ def run_sweep(
             parallel=args.parallel,
             metric=args.sweep_metric,
             goal=args.sweep_goal,
-            backend=getattr(args, "backend", None) or jobs.DEFAULT_BACKEND,
+            backend=backend,
         )
     except TrackrunError as error:
         raise UsageError(f"%%track_run --sweep: {error}") from None
@@ -112,6 +116,7 @@ def run_sweep(
             "detached": True,
             "retries": args.retries,
             "gpu": args.gpu,
+            "backend": backend,
             "magic": f"%%track_run {line}".strip(),
             "sweep": record.launch_entry(0),
         },
@@ -135,11 +140,22 @@ def run_sweep(
     )
     runs = create_points(store, first.paths, record, points)
     record.save(store)
-    jobs.submit_many([run.root for run in runs], args.parallel, record.backend)
+    try:
+        handles = jobs.submit_many(
+            [run.root for run in runs], args.parallel, backend, slurm_options
+        )
+    except TrackrunError as error:  # submit_many recorded every run failed
+        raise UsageError(
+            f"%%track_run --sweep: sweep {record.name} ({record.sweep_id}) not submitted: {error}"
+        ) from None
     limit = f", at most {args.parallel} at once" if args.parallel else ""
+    array = handles[0].ident.get("array_job_id") if handles else None
+    where = (
+        f" as SLURM job array {array}" if array else f" on {backend}" if backend != "local" else ""
+    )
     print(
         f"trackrun: sweep {record.name} ({record.sweep_id}): {total} detached run"
-        f"{'s' if total != 1 else ''} queued{limit}. Follow it with: "
+        f"{'s' if total != 1 else ''} queued{where}{limit}. Follow it with: "
         f"%track_run --attach {record.name}"
     )
     view = SweepView(store, record)

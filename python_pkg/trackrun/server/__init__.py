@@ -30,8 +30,8 @@ class TrackrunServer(Configurable):
     max_parallel = Int(
         0,
         help="Detached runs started at once; more wait as queued (0: $TRACKRUN_MAX_PARALLEL, "
-        "else the project config's max_parallel, else one per visible GPU, else half the "
-        "CPU cores).",
+        "else the project config's max_parallel, else the CPU cores). Runs launched with "
+        "--gpu auto also wait for a free GPU: one run per visible GPU.",
     ).tag(config=True)
 
 
@@ -48,7 +48,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     if root is None:
         root = default_store_root(Path(os.path.expanduser(serverapp.root_dir)))
     gpus = visible_gpus()
-    max_parallel = config.max_parallel or store_max_parallel(root, gpus)
+    max_parallel = config.max_parallel or store_max_parallel(root)
     # A short lease: kernels and the CLI share the index with this long-lived process.
     store = Store(root, lease=0.2)
     launcher = Drainer(StorePaths(root), max_parallel, gpus)
