@@ -210,6 +210,11 @@ def _statuses(store: Store, text: str) -> dict[str, str]:
             '%%track_run --sweep "lr=[1, 2, 3]"\nwith lock:\n    x = lr',
             "cannot detach this cell",
         ),
+        (
+            "",
+            '%%track_run --sweep "lr=[1, 2]"\n%matplotlib widget\nx = lr',
+            "%matplotlib widget, which need the notebook frontend",
+        ),
     ],
     ids=[
         "grammar",
@@ -219,6 +224,7 @@ def _statuses(store: Store, text: str) -> dict[str, str]:
         "random-without-n",
         "option",
         "freeze",
+        "frontend-magic",
     ],
 )
 def test_bad_input_is_refused_before_anything_launches(

@@ -33,15 +33,7 @@ def run_detached(
         names = analyze_cell(source)
     except SyntaxError as error:
         raise UsageError(f"%%track_run --detach: the cell does not parse: {error}") from None
-    refused = refused_magics(source)
-    if refused:
-        raise UsageError(
-            "%%track_run --detach: this cell uses "
-            + ", ".join(refused)
-            + ", which need the notebook frontend or the kernel and cannot run in a "
-            "background job. Move them to a cell of their own (run it in the notebook), or "
-            "run this cell without --detach; nothing was started."
-        )
+    refuse_frontend_magics(source, "--detach")
     try:
         frozen = jobs.freeze_inputs(shell.user_ns, names.free)
     except NotSerializableError as error:
@@ -137,6 +129,21 @@ _REFUSED: tuple[tuple[str, str, str], ...] = (
 )
 _MAGIC_CALL = re.compile(r"get_ipython\(\)\.run_(?:line|cell)_magic\(\s*'(\w+)',\s*'([^']*)'")
 _WIDGETS = re.compile(r"^\s*(?:import|from)\s+(ipywidgets|ipympl)\b", re.MULTILINE)
+
+
+def refuse_frontend_magics(source: str, option: str) -> None:
+    """Raise UsageError, before anything is launched, when the transformed cell ``source``
+    uses magics or widgets a background job cannot run (``option``: how the cell was
+    launched, e.g. ``--detach`` or ``--sweep``, named in the message)."""
+    refused = refused_magics(source)
+    if refused:
+        raise UsageError(
+            f"%%track_run {option}: this cell uses "
+            + ", ".join(refused)
+            + ", which need the notebook frontend or the kernel and cannot run in a "
+            "background job. Move them to a cell of their own (run it in the notebook), or "
+            f"run this cell without {option}; nothing was started."
+        )
 
 
 def refused_magics(source: str) -> list[str]:

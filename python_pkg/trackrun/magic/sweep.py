@@ -29,7 +29,7 @@ from trackrun.jobs import (
     set_job_fields,
 )
 from trackrun.layout import StorePaths
-from trackrun.magic.launch import checked_backend
+from trackrun.magic.launch import checked_backend, refuse_frontend_magics
 from trackrun.magic.session import cell_id, notebook_path, write_code_files
 from trackrun.magic.sweep_view import SweepView
 from trackrun.run import Run
@@ -70,6 +70,7 @@ def run_sweep(
         names = analyze_cell(source)
     except SyntaxError as error:
         raise UsageError(f"%%track_run --sweep: the cell does not parse: {error}") from None
+    refuse_frontend_magics(source, "--sweep")
     _check_names_read(sweep, names.free)
     seed = None
     if sweep.random_axes:
