@@ -66,7 +66,7 @@ export function addReproduceCommand(
         autoClose: false
       });
       // An open view follows the run again until the verdict is in (it had stopped).
-      view(runId)?.content.model.start();
+      view(runId)?.content.model.refresh();
       const outcome = await tracker.follow(runId, startedAt);
       view(runId)?.content.model.refresh();
       const notice = outcomeNotice(name, outcome);
