@@ -23,12 +23,14 @@ ROUTE = "runs/{run_id}/reproduce"
 #: A deterministic script run; it sleeps inside the run so that a reproduction of it is
 #: still running when the test asks twice.
 SCRIPT = (
+    "import os\n"
     "import time\n"
     "import trackrun\n"
     "with trackrun.start_run(name='story-tiny', params={'k': 2}):\n"
     "    time.sleep(1.5)\n"
     "    for i in range(4):\n"
     "        trackrun.log(v=i * 0.1 + 2, step=i)\n"
+    "    trackrun.log(saw_jupyter_token=float('JUPYTER_TOKEN' in os.environ), step=0)\n"
 )
 
 #: A script that needs a file next to it before it starts its run.
@@ -88,10 +90,12 @@ async def until_settled(jp_fetch: Any, run_id: str, timeout: float = 180) -> dic
 
 @pytest.mark.slow
 async def test_reproduce_runs_in_the_background_and_records_identical(
-    jp_fetch: Any, isolated_store: Path, tmp_path: Path
+    jp_fetch: Any, isolated_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = script_run(tmp_path / "project", isolated_store, SCRIPT)
     assert (await detail(jp_fetch, run_id))["reproduction"] is None  # never reproduced
+    # The server's own credentials never reach the script (it would log 1.0, not identical).
+    monkeypatch.setenv("JUPYTER_TOKEN", "the-server-token")
 
     code, answer = await post_reproduce(jp_fetch, run_id)
     assert code == 202, answer
