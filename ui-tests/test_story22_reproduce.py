@@ -6,6 +6,7 @@ the page is reloaded is still shown, and ends in its verdict."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ NAME = "story22-tiny"
 HOLD = "story22.hold"
 SCRIPT = f'''"""Story 22's training: deterministic, so that its reproduction comes out identical."""
 import os
+import re
 import time
 
 import trackrun
@@ -42,6 +44,11 @@ def test_reproduce_from_the_run_view(lab: Lab, ui: LabPage, screenshots: Path) -
     repro = ReproducePage(ui)
     ui.open_sidebar()
     ui.expect_row_status(NAME, "finished")
+    # The runs table's context menu offers it too (enabled: the run has ended).
+    item = repro.menu_item(ui.right_click(NAME))
+    expect(item).to_be_visible()
+    expect(item).not_to_have_class(re.compile(r"lm-mod-disabled"))
+    ui.close_menu()
     ui.open_run(NAME)
     expect(repro.run_id()).to_have_text(original)
     expect(repro.line()).to_have_count(0)  # never reproduced: no line

@@ -7,6 +7,7 @@ from playwright.sync_api import Locator
 from .lab import LabPage
 from .selectors import (
     COMPARE_VIEW,
+    MENU_ITEM,
     REPRODUCTION_COMPARE_LINK,
     REPRODUCTION_LINE,
     REPRODUCTION_RUN_LINK,
@@ -57,3 +58,7 @@ class ReproducePage:
 
     def compare_view(self) -> Locator:
         return self.page.locator(f"{COMPARE_VIEW}:visible")
+
+    def menu_item(self, menu: Locator) -> Locator:
+        """The "Reproduce Run" item of an open context menu."""
+        return menu.locator(MENU_ITEM, has_text="Reproduce Run")
