@@ -89,6 +89,14 @@ export type ITags = Schemas['Tags'];
 /** `PATCH runs/{id}`: a new name and/or note (answered with the run's detail). */
 export type IRunEdit = Schemas['RunEditRequest'];
 
+/**
+ * `POST runs/{id}/reproduce`, and the `reproduction` of a run's detail: running, failed (in
+ * plain words), or done, with the last verdict recorded on the run.
+ */
+export type IReproductionStarted = Schemas['ReproductionStarted'];
+export type IReproductionInfo = Schemas['ReproductionInfo'];
+export type IReproductionVerdict = Schemas['ReproductionVerdict'];
+
 /** `GET keys`. */
 export type IFilterKeysAnswer = Schemas['FilterKeys'];
 
@@ -324,6 +332,17 @@ export class TrackrunClient {
       `runs/${enc(runId)}/rerun`,
       undefined,
       body
+    );
+  }
+
+  /**
+   * `POST runs/{id}/reproduce`: start reproducing the run on the server (202); its detail
+   * then reports the progress. 409 while one runs, 400 when the run cannot be reproduced.
+   */
+  reproduce(runId: string): Promise<IReproductionStarted> {
+    return this._json<IReproductionStarted>(
+      'POST',
+      `runs/${enc(runId)}/reproduce`
     );
   }
 

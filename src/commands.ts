@@ -34,6 +34,7 @@ export namespace CommandIDs {
   export const restore = 'trackrun:restore-run';
   export const deleteForever = 'trackrun:delete-forever';
   export const openTable = 'trackrun:open-table';
+  export const reproduce = 'trackrun:reproduce';
 }
 
 export interface ICommandContext {
@@ -76,7 +77,7 @@ function targets(
  * The one run an edit acts on: `args.runId`; else, outside the context menu, the run view
  * in front (the palette opened over it); else the one selected (or right-clicked) run.
  */
-function editTarget(
+export function editTarget(
   ctx: ICommandContext,
   args: Record<string, unknown>
 ): string | null {
@@ -94,11 +95,12 @@ function editTarget(
 }
 
 /** Tell the user why a command did nothing. */
-function explain(message: string): void {
+export function explain(message: string): void {
   Notification.warning(message, { autoClose: 6000 });
 }
 
-function report(action: string, error: unknown): void {
+/** Tell the user that `action` failed, and why (the server's message). */
+export function report(action: string, error: unknown): void {
   Notification.error(
     `${action}: ${error instanceof Error ? error.message : String(error)}`,
     { autoClose: 8000 }
@@ -503,6 +505,7 @@ export const CONTEXT_MENU: (string | null)[] = [
   CommandIDs.reattach,
   CommandIDs.kill,
   CommandIDs.rerun,
+  CommandIDs.reproduce,
   CommandIDs.editRun,
   CommandIDs.remove,
   null,

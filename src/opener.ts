@@ -27,7 +27,7 @@ export interface IViewOpenerOptions {
   client: TrackrunClient;
   runs: RunsModel;
   /** What a run view's buttons do (commands, wired in plugin.ts). */
-  actions: Omit<IRunViewActions, 'pin'>;
+  actions: Omit<IRunViewActions, 'pin' | 'open' | 'compare'>;
   /** JupyterLab's editors, to show code highlighted (plain text without them). */
   editorServices?: IEditorServices | null;
 }
@@ -191,7 +191,16 @@ export class ViewOpener {
     });
     const content = new RunView(
       model,
-      { ...actions, pin: id => this.pinRun(id) },
+      {
+        ...actions,
+        pin: id => this.pinRun(id),
+        // Following a link keeps this view: the other run gets a tab of its own.
+        open: id => {
+          this.pinRun(runId);
+          this.openRun(id, { pinned: true });
+        },
+        compare: ids => this.openCompare(ids)
+      },
       this._options.editorServices ?? null
     );
     const widget = new MainAreaWidget({ content });

@@ -19,8 +19,10 @@ import { trackrunIcon } from './icons';
 import { RunModel } from './models/run';
 import { RunsModel } from './models/runs';
 import { TrashModel } from './models/trash';
+import { ReproductionTracker } from './models/reproduction';
 import { persistTableState } from './models/viewstate';
 import { PANEL_ID, ViewOpener } from './opener';
+import { addReproduceCommand } from './reproduce';
 import { ITrackrun } from './tokens';
 import { RUN_MIME_TYPE, RunOutput } from './views/mime/RunOutput';
 import { RunsPanel } from './views/runs/RunsPanel';
@@ -71,7 +73,8 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         rerun: run(CommandIDs.rerun),
         edit: run(CommandIDs.editRun),
         reattach: run(CommandIDs.reattach),
-        copyId: run(CommandIDs.copyId)
+        copyId: run(CommandIDs.copyId),
+        reproduce: run(CommandIDs.reproduce)
       },
       editorServices
     });
@@ -97,7 +100,17 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     app.shell.add(panel, 'left', { rank: 600 });
     runs.start();
 
-    addCommands({ app, client, runs, trash, docManager, notebooks, opener });
+    const commandContext = {
+      app,
+      client,
+      runs,
+      trash,
+      docManager,
+      notebooks,
+      opener
+    };
+    addCommands(commandContext);
+    addReproduceCommand(commandContext, new ReproductionTracker(client));
     app.commands.addCommand(OPEN_COMPARE, {
       label: 'Compare Runs',
       execute: args => {
@@ -152,7 +165,8 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         CommandIDs.refresh,
         CommandIDs.openTable,
         CommandIDs.reattachLatest,
-        CommandIDs.editRun
+        CommandIDs.editRun,
+        CommandIDs.reproduce
       ]) {
         palette.addItem({ command, category });
       }

@@ -227,6 +227,23 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/runs/{run_id}/reproduce': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Reproduce a run in the background (into <store>/reproductions/{run_id}/); its detail reports the progress and the verdict */
+    post: operations['postRunsRunIdReproduce'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/runs/{run_id}/tags': {
     parameters: {
       query?: never;
@@ -460,6 +477,34 @@ export type components = {
         [key: string]: unknown;
       } | null;
     };
+    /** @description ``reproduction`` of a run's detail (null: never reproduced, none running). ``state``: ``running`` (started from this server at ``started_at``; poll the detail), ``failed`` (``message`` says why in plain words; ``started_at`` is when it was tried) or ``done``. ``last``: the last verdict recorded on the run, also while running or after a failure (an earlier reproduction's). */
+    ReproductionInfo: {
+      /** @enum {string} */
+      state: 'running' | 'failed' | 'done';
+      started_at: number | null;
+      message: string | null;
+      last: components['schemas']['ReproductionVerdict'] | null;
+    };
+    /** @description ``POST runs/{run_id}/reproduce``: the reproduction runs in the background on the server, into ``<store>/reproductions/<run_id>/``; follow it in ``GET runs/{run_id}``. */
+    ReproductionStarted: {
+      run_id: string;
+      /** @enum {string} */
+      state: 'started';
+      started_at: number;
+    };
+    /** @description The last verdict recorded on a run, as the original or as the reproduction: the two runs' ids, ``text`` as the CLI prints it (``within tolerance (max rel. diff 3e-06, rtol 0.0001)``), the largest relative difference over every paired metric point (null when the curves could not be paired), the tolerance, why it is not identical, and when. */
+    ReproductionVerdict: {
+      verdict: components['schemas']['ReproductionVerdictName'];
+      text: string;
+      original: string;
+      reproduction: string;
+      max_rel_diff: components['schemas']['MetricValue'];
+      rtol: number | null;
+      reasons: string[];
+      at: number | null;
+    };
+    /** @enum {string} */
+    ReproductionVerdictName: 'identical' | 'within tolerance' | 'different';
     Rerun: {
       run_id: string;
     };
@@ -510,6 +555,7 @@ export type components = {
       } | null;
       job: components['schemas']['JobInfo'] | null;
       health: components['schemas']['Health'];
+      reproduction: components['schemas']['ReproductionInfo'] | null;
     };
     /** @description ``PATCH runs/{run_id}``: a new name (1-200 characters, one line) and/or a new note (at most 10,000 characters; ``""`` clears it). At least one of the two. */
     RunEditRequest: {
@@ -1448,6 +1494,73 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Rerun'];
+        };
+      };
+      /** @description bad input: the message names the parameter and the fix */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description no such run or file */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run's state does not allow it, or the id prefix is ambiguous */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  postRunsRunIdReproduce: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        run_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Reproduce a run in the background (into <store>/reproductions/{run_id}/); its detail reports the progress and the verdict */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReproductionStarted'];
         };
       };
       /** @description bad input: the message names the parameter and the fix */

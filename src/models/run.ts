@@ -16,6 +16,7 @@ import {
 import { chartIsCurrent } from './curves';
 import { LogBuffer } from './log';
 import { STALL_MS, StepPoll } from './poll';
+import { isReproducing } from './reproduction';
 
 /** What changed in a RunModel. */
 export type RunChange =
@@ -284,7 +285,10 @@ export class RunModel implements IDisposable {
     if (this._chartRetries > 0) {
       return POLL_ACTIVE; // an ended run's chart came back behind: ask once more
     }
-    return this.isActive ? POLL_ACTIVE : null;
+    // An ended run is followed on while it is reproduced: the view shows the verdict.
+    return this.isActive || isReproducing(detail.reproduction)
+      ? POLL_ACTIVE
+      : null;
   }
 
   private async _readLog(): Promise<boolean> {

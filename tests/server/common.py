@@ -101,6 +101,11 @@ def samples(ids: list[str]) -> list[Sample]:
         ("runs/{run_id}/rerun", "post"): Sample(
             "runs/{run_id}/rerun", "post", f"runs/{first}/rerun", 409, body={"params": {}}
         ),
+        # make_runs() logs from this process, which has no script to record: nothing to
+        # reproduce, refused before anything starts.
+        ("runs/{run_id}/reproduce", "post"): Sample(
+            "runs/{run_id}/reproduce", "post", f"runs/{first}/reproduce", 400, body={}
+        ),
         ("runs/{run_id}/tags", "post"): Sample(
             "runs/{run_id}/tags", "post", f"runs/{first}/tags", 200, body={"add": ["best"]}
         ),

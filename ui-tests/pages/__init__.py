@@ -6,6 +6,7 @@ from .lab import LabPage
 from .media import MediaPage
 from .notebook7 import NotebookSevenPage
 from .notes import RunNotesPage
+from .reproduce import ReproducePage
 from .selectors import ROW
 from .table import PanelTablePage
 
@@ -15,5 +16,6 @@ __all__ = [
     "MediaPage",
     "NotebookSevenPage",
     "PanelTablePage",
+    "ReproducePage",
     "RunNotesPage",
 ]

@@ -12,6 +12,7 @@ from trackrun.ids import check_run_id
 from trackrun.layout import RunPaths, read_json_object
 from trackrun.server import schemas as s
 from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
+from trackrun.server.reproductions import Reproductions
 from trackrun.server.requests import RequestError
 from trackrun.server.run_files import (
     SERVED_FOLDERS,
@@ -41,6 +42,8 @@ class RunsManager:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._feed = ChangeFeed()
+        #: Reproductions started from the API (POST runs/{id}/reproduce), by run id.
+        self.reproductions = Reproductions(store)
 
     # -- listing --------------------------------------------------------------------------
     def change_token(self) -> str:
@@ -202,6 +205,7 @@ class RunsManager:
             "dropped_records": health.dropped_records,
             "stalled_for": health.stalled_for if health.stalled(str(detail["status"])) else 0.0,
         }
+        detail["reproduction"] = self.reproductions.state(run_id)
         return cast(s.RunDetail, jsonable(detail))
 
     def metric_series(self, run_id: str, keys: list[str] | None, max_points: int) -> s.MetricSeries:

@@ -207,6 +207,8 @@ class RunDetail(_RunFields):
     launch: dict[str, Any] | None
     job: JobInfo | None
     health: Health
+    # Declared in the reproductions block at the end of this file.
+    reproduction: "ReproductionInfo | None"
 
 
 class SeriesPoints(TypedDict):
@@ -400,3 +402,48 @@ class Operation:
     errors: tuple[int, ...] = (400, 404)
     not_modified: bool = False
     media_type: str = "application/octet-stream"
+
+
+# -- reproductions (POST runs/{run_id}/reproduce; RunDetail.reproduction) ---------------------
+#: The verdict of a reproduction (docs/reproduce.md, "The verdict").
+ReproductionVerdictName = Literal["identical", "within tolerance", "different"]
+NAMED_TYPES["ReproductionVerdictName"] = ReproductionVerdictName
+
+
+class ReproductionVerdict(TypedDict):
+    """The last verdict recorded on a run, as the original or as the reproduction: the two
+    runs' ids, ``text`` as the CLI prints it (``within tolerance (max rel. diff 3e-06, rtol
+    0.0001)``), the largest relative difference over every paired metric point (null when
+    the curves could not be paired), the tolerance, why it is not identical, and when."""
+
+    verdict: ReproductionVerdictName
+    text: str
+    original: str
+    reproduction: str
+    max_rel_diff: MetricValue
+    rtol: float | None
+    reasons: list[str]
+    at: float | None
+
+
+class ReproductionInfo(TypedDict):
+    """``reproduction`` of a run's detail (null: never reproduced, none running).
+
+    ``state``: ``running`` (started from this server at ``started_at``; poll the detail),
+    ``failed`` (``message`` says why in plain words; ``started_at`` is when it was tried) or
+    ``done``. ``last``: the last verdict recorded on the run, also while running or after a
+    failure (an earlier reproduction's)."""
+
+    state: Literal["running", "failed", "done"]
+    started_at: float | None
+    message: str | None
+    last: ReproductionVerdict | None
+
+
+class ReproductionStarted(TypedDict):
+    """``POST runs/{run_id}/reproduce``: the reproduction runs in the background on the
+    server, into ``<store>/reproductions/<run_id>/``; follow it in ``GET runs/{run_id}``."""
+
+    run_id: str
+    state: Literal["started"]
+    started_at: float

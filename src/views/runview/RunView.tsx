@@ -5,6 +5,7 @@ import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 import { ACTIVE_STATUSES, IRunDetail } from '../../api';
+import { isReproducing } from '../../models/reproduction';
 import { RunChange, RunModel } from '../../models/run';
 import { StatusBadge } from '../common/StatusIcon';
 import { LogText } from '../common/LogText';
@@ -12,6 +13,7 @@ import { attemptRows, statusDetail } from '../common/attempts';
 import { elapsed, formatDuration, formatFullTime } from '../common/format';
 import { ArtifactsSection } from './artifacts';
 import { MediaSection } from './MediaSection';
+import { ReproductionLine } from './ReproductionLine';
 import { CodeSection, OverviewSection, ProvenanceSection } from './sections';
 
 /** What the run view asks of the application (commands, in plugin.ts). */
@@ -24,6 +26,12 @@ export interface IRunViewActions {
   copyId: (runId: string) => void;
   /** Keep this view's tab (it is the preview that the next opened run replaces). */
   pin: (runId: string) => void;
+  /** Reproduce the run from its record on the server, and say the verdict. */
+  reproduce: (runId: string) => void;
+  /** Open another run's view (the other run of a reproduction). */
+  open: (runId: string) => void;
+  /** Open the comparison of these runs. */
+  compare: (runIds: string[]) => void;
 }
 
 export type RunViewTab =
@@ -187,6 +195,7 @@ function Header(props: {
   const { model, actions } = props;
   const detail = model.detail;
   const active = detail ? ACTIVE_STATUSES.has(detail.status) : false;
+  const reproducing = isReproducing(detail?.reproduction);
   return (
     <div className="trackrun-RunView-header">
       <div className="trackrun-RunView-titleRow">
@@ -230,6 +239,20 @@ function Header(props: {
           Rerun
         </button>
         <button
+          className="jp-Button trackrun-Button trackrun-RunView-reproduce"
+          disabled={!detail || active || reproducing}
+          title={
+            active
+              ? 'Reproduce the run once it has ended'
+              : reproducing
+                ? 'Being reproduced: the verdict shows below when it is recorded'
+                : 'Re-run this run from its record in a fresh process and compare the numbers'
+          }
+          onClick={() => actions.reproduce(model.runId)}
+        >
+          Reproduce
+        </button>
+        <button
           className="jp-Button trackrun-Button trackrun-RunView-edit"
           title="Rename this run and write down why it matters"
           onClick={() => actions.edit(model.runId)}
@@ -251,6 +274,13 @@ function Header(props: {
         </p>
       )}
       {detail && <Facts detail={detail} />}
+      {detail && (
+        <ReproductionLine
+          detail={detail}
+          open={actions.open}
+          compare={actions.compare}
+        />
+      )}
       {detail && <HealthBanners detail={detail} />}
       {model.problem && detail && (
         <div className="trackrun-Banner trackrun-mod-warn" role="status">

@@ -13,6 +13,7 @@ from trackrun.server import schemas as s
 from trackrun.server.base import TrackrunHandler
 from trackrun.server.handlers.files import MediaFileHandler, MediaListHandler, RunFileHandler
 from trackrun.server.handlers.jobs import KillHandler, RerunHandler
+from trackrun.server.handlers.reproduce import ReproduceHandler
 from trackrun.server.handlers.run import (
     ChartHandler,
     LogHandler,
@@ -45,6 +46,7 @@ ROUTES: list[tuple[str, type[TrackrunHandler]]] = [
     ("compare", CompareHandler),
     ("runs/{run_id}/kill", KillHandler),
     ("runs/{run_id}/rerun", RerunHandler),
+    ("runs/{run_id}/reproduce", ReproduceHandler),
     ("runs/{run_id}/tags", TagsHandler),
     ("keys", KeysHandler),
     ("trash", TrashHandler),
