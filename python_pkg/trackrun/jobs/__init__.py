@@ -15,7 +15,7 @@ from trackrun.errors import TrackrunError
 from trackrun.events import append_event
 from trackrun.jobs.backends import Backend, Handle, JobState, backend_of, get_backend, store_of
 from trackrun.jobs.drainer import Drainer
-from trackrun.jobs.environment import missing_in_server
+from trackrun.jobs.environment import missing_in_server, without_jupyter_credentials
 from trackrun.jobs.freeze import (
     FrozenInputs,
     clone,
@@ -166,6 +166,7 @@ def describe(store: Store, run_id: str, ask: bool = True) -> dict[str, Any] | No
 
 
 __all__ = [
+    "without_jupyter_credentials",
     "Backend",
     "DEFAULT_BACKEND",
     "Drainer",

@@ -15,11 +15,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from trackrun import jobs
 from trackrun.errors import RunStateError
 from trackrun.events import iter_events
 from trackrun.ids import check_run_id
@@ -158,7 +158,7 @@ class Reproductions:
             [self._python, "-m", "trackrun.cli", "--store", str(self.store.root),
              "reproduce", run_id, "-o", str(folder), "--run", "--force"],
             cwd=parent,
-            env=_without_jupyter_credentials(os.environ),
+            env=jobs.without_jupyter_credentials(os.environ),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -224,18 +224,6 @@ def last_verdict(store: Store, run_id: str) -> s.ReproductionVerdict | None:
         "at": found.get("time"),
     }
     return cast(s.ReproductionVerdict, answer)
-
-
-def _without_jupyter_credentials(environ: Mapping[str, str]) -> dict[str, str]:
-    """``environ`` minus Jupyter's own credentials: the user's script must not be able to
-    drive this server. The same rule as jobs/environment.py's for detached runs (which the
-    jobs package does not export to front ends)."""
-    return {
-        k: v
-        for k, v in environ.items()
-        if k.upper() not in ("JUPYTER_TOKEN", "JPY_API_TOKEN")
-        and not k.upper().startswith("JUPYTERHUB_")
-    }
 
 
 def _wire_number(value: float | None) -> Any:
