@@ -15,6 +15,7 @@ from trackrun.errors import TrackrunError
 from trackrun.reproduction.effects import Effects, analyze
 from trackrun.reproduction.ipython import Translated, raw_to_transformed, translate
 from trackrun.reproduction.record import Record
+from trackrun.reproduction.shell import SHELL_HELPER, helper_source
 from trackrun.reproduction.slice import Input, Slice, build_inputs, compute_slice
 
 _PREAMBLE = """\
@@ -27,6 +28,9 @@ import tempfile
 import trackrun
 from trackrun.cellcode import final_scalars
 """
+#: What the preamble imports, with each name's package: the slice knows these names before
+#: any input (``subprocess.run`` is a library call, not a change of an unknown name).
+PREAMBLE_PACKAGES = analyze(_PREAMBLE).imports
 
 
 @dataclass
@@ -56,8 +60,13 @@ def build_script(record: Record) -> Script:
         ) from None
     params = _params_block(record, target.code) if record.kind == "cell" else {}
     inputs = build_inputs(record.history, record.failed)
-    sliced = compute_slice(inputs, effects, provided=params)
+    sliced = compute_slice(inputs, effects, provided=params, packages=PREAMBLE_PACKAGES)
     parts = [_header(record, sliced), _PREAMBLE]
+    if any(f"{SHELL_HELPER}(" in code for code in [target.code, *(i.code for i in sliced.kept)]):
+        parts.append(
+            "# `!cmd` lines: IPython's expansion of $name and {expr}, then the shell.\n"
+            + helper_source()
+        )
     parts.append(
         "# A kernel imports modules from its working directory; so does this script.\n"
         "sys.path.insert(0, os.getcwd())\n"
@@ -72,7 +81,8 @@ def build_script(record: Record) -> Script:
             "# %% params: the values the tracked cell read, as recorded\n" + "\n".join(lines) + "\n"
         )
     parts.append(_target_block(record, target, effects))
-    return Script("\n\n".join(p.rstrip("\n") for p in parts) + "\n", target, sliced, inputs, params)
+    text = "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+    return Script(text, target, sliced, inputs, params)
 
 
 def _header(record: Record, sliced: Slice | None) -> str:
