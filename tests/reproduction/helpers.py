@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from trackrun.layout import RunPaths
+from trackrun.reproduction.record import Record
+
 from ..kernels import Kernel, error_of
 from ..notebooks import make_git_project
 
@@ -60,3 +63,24 @@ def runs_in(store: Path) -> list[dict[str, Any]]:
 def api_events(store: Path, run_id: str) -> list[dict[str, Any]]:
     path = store / "runs" / run_id / "events.api.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def recorded(
+    folder: Path, history: list[str], cell: str, params: dict[str, Any] | None = None
+) -> Record:
+    """The record of a ``%%track_run`` cell run in ``folder`` after the cells ``history``,
+    as the magic writes it: the history in the form IPython keeps (its own transformer turns
+    ``!cmd`` and magics into ``get_ipython()`` calls), the cell as typed."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    transform = TransformerManager().transform_cell
+    entries = [(n, transform(text).rstrip("\n")) for n, text in enumerate(history, start=1)]
+    info = {
+        "run_id": "recorded",
+        "name": "recorded",
+        "launch": {"kind": "inline"},
+        "params": params or {},
+        "provenance": {"process": {"cwd": str(folder)}},
+    }
+    paths = RunPaths(folder / ".trackrun" / "runs" / "recorded")
+    return Record("recorded", paths, info, "cell", cell, history=entries, watched_from=1)

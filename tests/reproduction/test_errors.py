@@ -14,7 +14,7 @@ import trackrun
 from trackrun.errors import RunNotFoundError, TrackrunError
 from trackrun.run import Run
 
-from .helpers import child_env, cli, runs_in
+from .helpers import api_events, child_env, cli, runs_in
 
 SCRIPT = (
     "import trackrun\n"
@@ -89,3 +89,36 @@ def test_the_function_is_not_shadowed_by_the_package() -> None:
 
     assert trackrun.reproduce is trackrun.api.reproduce
     assert callable(trackrun.reproduce)
+
+
+@pytest.mark.slow
+def test_a_script_that_fails_before_its_run_starts_is_different(
+    tmp_path: Path, isolated_store: Path
+) -> None:
+    (tmp_path / "data.txt").write_text("3\n")
+    (tmp_path / "train.py").write_text(
+        "import trackrun\n"
+        "k = int(open('data.txt').read())\n"
+        "with trackrun.start_run(name='reads-data'):\n"
+        "    trackrun.log(v=k * 2, step=0)\n"
+    )
+    env = {**os.environ, **child_env()}
+    subprocess.run([sys.executable, "train.py"], cwd=tmp_path, env=env, check=True, timeout=120)
+    (run,) = runs_in(isolated_store)
+    (tmp_path / "data.txt").unlink()  # the reproduction dies before start_run
+    out = tmp_path / "out"
+    result = cli(
+        "--store", str(isolated_store), "reproduce", run["run_id"], "-o", str(out), "--run"
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "verdict: different" in result.stdout
+    (recorded,) = [
+        e for e in api_events(isolated_store, run["run_id"]) if e["type"] == "reproduction"
+    ]
+    assert recorded["verdict"] == "different" and recorded["reproduction"] is None
+    (reason,) = recorded["reasons"]
+    assert reason.startswith("the script failed before its run started (exit status 1): ")
+    assert "FileNotFoundError" in reason and "data.txt" in reason
+    tags = [e for e in api_events(isolated_store, run["run_id"]) if e["type"] == "tags"]
+    assert tags[-1]["add"] == ["reproduced:different"]
+    assert len(runs_in(isolated_store)) == 1  # no run was started

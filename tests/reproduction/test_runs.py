@@ -206,3 +206,29 @@ def test_the_magic_inserts_the_slice_as_a_new_cell(workdir: Path, kernel: Kernel
     assert "k = 3" in text and "unused" not in text
     assert f"reproduces={run['run_id']!r}" in text
     json.dumps(payload)  # what the frontend receives is plain JSON
+
+
+@pytest.mark.slow
+def test_shell_lines_in_the_tracked_cell_reproduce(workdir: Path, kernel: Kernel) -> None:
+    (workdir / "table.txt").write_text("alpha 1\nbeta 2\ngamma 3\n")
+    run_cells(
+        kernel,
+        [
+            SETUP,
+            "n = 21",
+            "%%track_run\n"
+            "!echo $HOME\n"
+            "x = !echo {n*2}\n"
+            "cols = !awk '{print $1}' table.txt\n"
+            "trackrun.log(doubled=float(x[0]), rows=len(cols), step=0)",
+        ],
+    )
+    store = workdir / ".trackrun"
+    (run,) = runs_in(store)
+    out = workdir.parent / "repro"
+    result = reproduce_run(store, run["run_id"], out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "verdict: identical" in result.stdout
+    (new,) = [r for r in runs_in(store) if r.get("reproduces")]
+    log = (store / "runs" / new["run_id"] / "output.log").read_text()
+    assert os.environ["HOME"] in log  # the shell expanded $HOME

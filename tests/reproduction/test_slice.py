@@ -39,15 +39,15 @@ def test_augmented_assignment_and_in_place_list_changes_are_kept() -> None:
 
 def test_attribute_subscript_and_del_changes_are_kept() -> None:
     history = [
-        "cfg = {'lr': 0.1}",
+        "cfg = {'lr': 0.1, 'x': 1}",
         "cfg['lr'] = 0.2",
         "class Box: pass\nbox = Box()",
         "box.size = 3",
-        "del cfg['unused'] if False else None",
+        "del cfg['x']",
         "temp = 5",
         "del temp",
     ]
-    assert kept(history, "print(cfg['lr'], box.size)") == [1, 2, 3, 4]
+    assert kept(history, "print(cfg, box.size)") == [1, 2, 3, 4, 5]
 
 
 def test_a_name_passed_to_a_call_may_be_mutated() -> None:
@@ -63,6 +63,35 @@ def test_function_reads_globals_when_called_not_when_defined() -> None:
         "unrelated = scaled",
     ]
     assert kept(history, "y = scaled(4)") == [1, 3]
+
+
+def test_a_lambda_reads_its_globals_when_called() -> None:
+    history = ["k = 2", "f = lambda x: x * k", "k = 3", "unused = 4"]
+    assert kept(history, "print(f(1))") == [2, 3]
+
+
+def test_a_partial_reads_what_its_function_reads_when_called() -> None:
+    history = [
+        "from functools import partial",
+        "def scale(a, b):\n    return a * b * c",
+        "c = 1",
+        "double = partial(scale, 2)",
+        "c = 5",
+        "unused = 4",
+    ]
+    assert 5 in kept(history, "print(double(3))")
+    assert 6 not in kept(history, "print(double(3))")
+
+
+def test_a_decorator_is_a_call_when_its_def_runs() -> None:
+    history = [
+        "registry = []",
+        "def register(fn):\n    registry.append(fn)\n    return fn",
+        "@register\ndef task():\n    return 1",
+        "@register\nclass Job:\n    pass",
+        "def plain():\n    return 2",
+    ]
+    assert kept(history, "print(len(registry))") == [1, 2, 3, 4]
 
 
 def test_calls_inside_a_called_function_count() -> None:
@@ -115,8 +144,8 @@ def test_ipython_lines_become_python_or_are_dropped_with_a_comment() -> None:
         "%matplotlib inline\n!echo {n} $name\nfiles = !ls\n%cd /tmp\n%env MODE=fast\nx = 1"
     )
     result = translate(source)
-    assert "subprocess.run(f'echo {n} {name}', shell=True, check=False)" in result.code
-    assert "files = subprocess.run('ls'" in result.code
+    assert "_sh('echo {n} $name', globals(), locals())" in result.code
+    assert "files = _sh('ls', globals(), locals(), capture=True)" in result.code
     assert "os.chdir(os.path.expanduser('/tmp'))" in result.code
     assert "os.environ.update({'MODE': 'fast'})" in result.code
     assert (
@@ -129,7 +158,7 @@ def test_ipython_lines_become_python_or_are_dropped_with_a_comment() -> None:
 def test_an_earlier_tracked_cell_becomes_its_body() -> None:
     result = translate(raw_to_transformed("%%track_run --tag a\nloss = 1\n!echo hi"))
     assert result.tracked
-    assert result.code.startswith("loss = 1\nsubprocess.run('echo hi'")
+    assert result.code.startswith("loss = 1\n_sh('echo hi', globals(), locals())")
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackrun.errors import TrackrunError
 from trackrun.reproduction.folder import Folder, write_folder
 from trackrun.reproduction.record import Record, load_record
 from trackrun.reproduction.verdict import (
@@ -24,6 +23,7 @@ from trackrun.reproduction.verdict import (
     compare_runs,
     folder_log,
     record_verdict,
+    script_failed,
 )
 
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ __all__ = ["DEFAULT_RTOL", "Reproduction", "reproduce", "slice_text"]
 @dataclass
 class Reproduction:
     """The outcome of ``reproduce``: the ``folder`` written and, after a run, the new run's
-    id, the script's exit status and the ``comparison`` with the original."""
+    id (None when the script started none), the script's exit status and the
+    ``comparison`` with the original."""
 
     original: str
     folder: Folder
@@ -58,11 +59,10 @@ class Reproduction:
                     f"reproduce.py exited with status {self.returncode}; see {folder_log(self.folder.path)}"
                 )
             return "\n".join(lines)
-        lines.append(f"original {self.original}  reproduction {self.reproduction}")
-        if len(self.comparison.metrics):
-            lines.append(self.comparison.table().format(max_rows=200))
-        lines += [f"  {reason}" for reason in self.comparison.reasons]
-        lines.append(f"verdict: {self.comparison}")
+        lines.append(
+            f"original {self.original}  reproduction {self.reproduction or '(none started)'}"
+        )
+        lines.append(self.comparison.to_text())
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -84,6 +84,9 @@ def reproduce(
     with this interpreter, compare the new run with the original within ``rtol`` and store
     the verdict on both runs.
 
+    A script that fails (or ends) before its run starts gives ``different``, recorded on the
+    original with the reason and the end of the script's output.
+
     Raises RunNotFoundError for an unknown run, TrackrunError for a run without recorded
     code or history, or a non-empty ``out`` without ``force``; nothing is written then.
     """
@@ -100,10 +103,9 @@ def reproduce(
     result.returncode = _run_script(record, folder, the_store.root, timeout)
     result.reproduction = _find_reproduction(the_store, record, started)
     if result.reproduction is None:
-        raise TrackrunError(
-            f"reproduce.py started no run (exit status {result.returncode}); its output is "
-            f"in {folder_log(folder.path)}"
-        )
+        result.comparison = script_failed(result.returncode, folder_log(folder.path), rtol)
+        record_verdict(the_store, record.run_id, None, result.comparison)
+        return result
     result.comparison = compare_runs(the_store, record.run_id, result.reproduction, rtol)
     if result.returncode:
         result.comparison.reasons.append(f"reproduce.py exited with status {result.returncode}")

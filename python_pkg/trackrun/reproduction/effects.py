@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass, field
 
 from trackrun.cellcode import analyze_nodes, function_locals
+from trackrun.reproduction.shell import SHELL_HELPER, command_reads
 
 #: Builtins that run arbitrary code or reach the namespace: an input using them is opaque.
 OPAQUE_CALLS = frozenset({"exec", "eval", "globals", "locals", "vars", "__import__", "compile"})
@@ -61,13 +62,15 @@ class Site:
 class Body:
     """A function or class defined at top level: what calling it reads and may change
     (global names only; its locals are its own). ``params``: positional parameter names;
-    ``mutated_params``: the parameters whose objects the body may change in place."""
+    ``mutated_params``: the parameters whose objects the body may change in place;
+    ``optional``: reads that happen only when the name exists (``$name`` in ``!cmd``)."""
 
     reads: set[str] = field(default_factory=set)
     mutates: set[str] = field(default_factory=set)
     sites: list[Site] = field(default_factory=list)
     params: tuple[str, ...] = ()
     mutated_params: frozenset[str] = frozenset()
+    optional: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -77,10 +80,14 @@ class Effects:
     ``reads``: names read at execution time (function bodies excluded: they are read when
     called, see ``functions``); ``kills``: names rebound unconditionally at top level;
     ``binds``: every name bound (also inside ``if``/``for``/``try``); ``imports``: names
-    bound by ``import``, with the top-level package each comes from; ``mutates``: names changed in place by assignment or ``del`` of an
-    attribute/item, or augmented assignment; ``sites``: calls, in source order;
-    ``functions``: top-level ``def``/``class``; ``instances``: ``x = C(...)`` at top level;
-    ``star``: ``from m import *``; ``opaque``: uses exec/eval/globals() and friends.
+    bound by ``import``, with the top-level package each comes from; ``mutates``: names
+    changed in place by assignment or ``del`` of an attribute/item, or augmented assignment;
+    ``sites``: calls, in source order (a decorator is a call when its ``def`` runs);
+    ``functions``: top-level ``def``/``class`` and ``name = lambda ...``; ``instances``:
+    ``x = C(...)`` at top level, and ``x = partial(f, ...)`` (calling ``x`` calls ``f``);
+    ``optional``: top-level reads that happen only when the name exists (``$name`` in
+    ``!cmd``; a function's are in its Body); ``star``: ``from m import *``; ``opaque``:
+    uses exec/eval/globals() and friends.
     """
 
     reads: set[str] = field(default_factory=set)
@@ -91,6 +98,7 @@ class Effects:
     sites: list[Site] = field(default_factory=list)
     functions: dict[str, Body] = field(default_factory=dict)
     instances: dict[str, str] = field(default_factory=dict)
+    optional: set[str] = field(default_factory=set)
     star: bool = False
     opaque: bool = False
 
@@ -103,34 +111,116 @@ def analyze(source: str) -> Effects:
     out.reads = set(analyze_nodes(shallow).free)
     for statement in tree.body:
         _bindings(statement, out, conditional=False)
+        lambda_names = _lambda_names(statement)
         if isinstance(statement, (*_FUNCTIONS, ast.ClassDef)):
             out.functions[statement.name] = _body(statement)
             for part in _header_nodes(statement):
                 _collect(part, out.mutates, out.sites, set(), out, False)
+            # Decorators are called with the new function or class, innermost first.
+            for decorator in reversed(statement.decorator_list):
+                root, path = _callee(decorator)
+                out.sites.append(Site(root, path, frozenset(), positional=(None,)))
+        elif lambda_names:
+            value = statement.value  # type: ignore[attr-defined]
+            for name in lambda_names:
+                out.functions[name] = _body(_lambda_function(name, value))
+            for part in _header_nodes(value):
+                _collect(part, out.mutates, out.sites, set(), out, False)
         else:
             _collect(statement, out.mutates, out.sites, set(), out, _is_conditional(statement))
+            shell = _shell_reads(statement, set())
+            out.optional |= shell - out.reads
+            out.reads |= shell
+            if any(not call.keywords for call in _shell_calls(statement)):
+                out.binds.add("_exit_code")  # IPython's `!cmd` sets it; `x = !cmd` does not
         if (
             isinstance(statement, ast.Assign)
             and len(statement.targets) == 1
             and isinstance(statement.targets[0], ast.Name)
             and isinstance(statement.value, ast.Call)
-            and isinstance(statement.value.func, ast.Name)
         ):
-            out.instances[statement.targets[0].id] = statement.value.func.id
+            called = _called_through(statement.value)
+            if called is not None:
+                out.instances[statement.targets[0].id] = called
     return out
 
 
+def _called_through(call: ast.Call) -> str | None:
+    """What calling the result of ``call`` runs: ``C`` for ``C(...)`` (an instance of a
+    notebook class may run its methods), ``f`` for ``partial(f, ...)``."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    if name == "partial" and call.args and isinstance(call.args[0], ast.Name):
+        return call.args[0].id
+    return func.id if isinstance(func, ast.Name) else None
+
+
+def _lambda_names(statement: ast.stmt) -> list[str]:
+    """The names of ``name = lambda ...`` (also ``a = b = lambda``, ``f: T = lambda``)."""
+    if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Lambda):
+        targets = statement.targets
+    elif isinstance(statement, ast.AnnAssign) and isinstance(statement.value, ast.Lambda):
+        targets = [statement.target]
+    else:
+        return []
+    if all(isinstance(t, ast.Name) for t in targets):
+        return [t.id for t in targets]  # type: ignore[attr-defined]
+    return []
+
+
+def _lambda_function(name: str, node: ast.Lambda) -> ast.FunctionDef:
+    """``def name(args): return body``: a lambda's body runs when it is called."""
+    function = ast.FunctionDef(
+        name=name, args=node.args, body=[ast.Return(node.body)], decorator_list=[]
+    )
+    return ast.fix_missing_locations(ast.copy_location(function, node))
+
+
 def _without_function_bodies(statement: ast.stmt) -> ast.stmt:
-    """A top-level ``def`` reads only its decorators and defaults when it runs."""
+    """A top-level ``def`` reads only its decorators and defaults when it runs; so does
+    ``name = lambda ...`` (its body reads its globals when called)."""
     if isinstance(statement, _FUNCTIONS):
         clone = copy.copy(statement)
         clone.body = [ast.Pass()]
         return clone
+    if _lambda_names(statement) and isinstance(statement, (ast.Assign, ast.AnnAssign)):
+        assigned = copy.copy(statement)
+        value = copy.copy(statement.value)
+        assert isinstance(value, ast.Lambda)
+        value.body = ast.Constant(None)
+        assigned.value = value
+        return assigned
     return statement
 
 
-def _header_nodes(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.AST]:
-    parts: list[ast.AST] = list(node.decorator_list)
+def _shell_calls(node: ast.AST) -> list[ast.Call]:
+    """The ``_sh(template, globals(), locals())`` calls of translated ``!cmd`` lines in
+    ``node``, not inside nested functions or classes."""
+    return [
+        sub
+        for sub in _walk_in_order(node)
+        if isinstance(sub, ast.Call)
+        and isinstance(sub.func, ast.Name)
+        and sub.func.id == SHELL_HELPER
+        and sub.args
+        and isinstance(sub.args[0], ast.Constant)
+        and isinstance(sub.args[0].value, str)
+    ]
+
+
+def _shell_reads(node: ast.AST, local: set[str]) -> set[str]:
+    """Global names the ``!cmd`` lines in ``node`` expand (``$name``, ``{expr}``)."""
+    out: set[str] = set()
+    for call in _shell_calls(node):
+        out |= command_reads(call.args[0].value) - local  # type: ignore[attr-defined]
+    return out
+
+
+def _header_nodes(
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda,
+) -> list[ast.AST]:
+    """What a definition evaluates when it runs: decorators, bases, defaults."""
+    parts: list[ast.AST] = [] if isinstance(node, ast.Lambda) else list(node.decorator_list)
     if isinstance(node, ast.ClassDef):
         parts += [*node.bases, *(k.value for k in node.keywords)]
     else:
@@ -206,9 +296,14 @@ def _collect(
     """Add the in-place mutations and calls in ``node`` (names in ``local`` are not global).
 
     Calls in nested statements of ``node`` are conditional when ``node`` is; a ``with`` body
-    runs unconditionally, so only if/loops/try make a call conditional.
+    runs unconditionally, so only if/loops/try make a call conditional. The ``globals()``
+    and ``locals()`` handed to the ``!cmd`` helper do not make an input opaque: the names
+    the command expands are known (``_shell_reads``).
     """
+    helper_args = {id(a) for call in _shell_calls(node) for a in call.args}
     for sub in _walk_in_order(node):
+        if id(sub) in helper_args:
+            continue
         if isinstance(sub, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = sub.targets if isinstance(sub, (ast.Assign, ast.Delete)) else [sub.target]
             for target in targets:
@@ -346,6 +441,9 @@ def _body(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Body:
         declared = {n for s in ast.walk(function) if isinstance(s, ast.Global) for n in s.names}
         for statement in function.body:
             _collect(statement, body.mutates, body.sites, local, None, _is_conditional(statement))
+            shell = _shell_reads(statement, local)
+            body.optional |= shell - body.reads
+            body.reads |= shell
             for sub in ast.walk(statement):
                 if (
                     isinstance(sub, ast.Name)

@@ -1,5 +1,6 @@
 """What a reproduction script cannot rebuild from code: outside files, network data, widget
-values, dropped IPython lines and names with no recorded source (written to inputs.md)."""
+values, secrets, dropped IPython lines and names with no recorded source (written to
+inputs.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ _NETWORK_CALLS = frozenset(
     {"urlopen", "urlretrieve", "load_dataset", "from_pretrained", "hf_hub_download", "download"}
 )
 _NETWORK_ROOTS = frozenset({"requests", "httpx", "urllib", "wget", "gdown", "boto3"})
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 @dataclass
@@ -35,6 +37,8 @@ class Externals:
     files: list[OutsideFile] = field(default_factory=list)
     network: list[str] = field(default_factory=list)
     widgets: list[str] = field(default_factory=list)
+    #: Environment variables the code reads (``os.environ[...]``, ``os.getenv``).
+    environment: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
     unknown_outcomes: list[int] = field(default_factory=list)
@@ -79,6 +83,9 @@ def find_externals(
                 note = _network_call(node)
                 if note:
                     out.network.append(f"{note} (in {label})")
+            variable = _environment_read(node)
+            if variable is not None and variable not in out.environment:
+                out.environment.append(variable)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 module = node.module if isinstance(node, ast.ImportFrom) else None
                 names = [a.name for a in node.names]
@@ -150,12 +157,42 @@ def _network_call(node: ast.Call) -> str | None:
     return None
 
 
+def _environment_read(node: ast.AST) -> str | None:
+    """The variable of ``os.environ["X"]``, ``os.environ.get("X")`` or ``os.getenv("X")``."""
+    if isinstance(node, ast.Subscript):
+        key = node.slice
+        if _is_environ(node.value) and isinstance(key, ast.Constant):
+            return key.value if isinstance(key.value, str) else None
+        return None
+    if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+        return None
+    func = node.func
+    is_get = isinstance(func, ast.Attribute) and func.attr == "get" and _is_environ(func.value)
+    is_getenv = (isinstance(func, ast.Name) and func.id == "getenv") or (
+        isinstance(func, ast.Attribute) and func.attr == "getenv"
+    )
+    value = node.args[0].value
+    return value if (is_get or is_getenv) and isinstance(value, str) else None
+
+
+def _is_environ(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "environ") or (
+        isinstance(node, ast.Attribute) and node.attr == "environ"
+    )
+
+
 def _true(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
 
-def inputs_markdown(record: Record, externals: Externals, params: dict[str, object]) -> str:
-    """The text of inputs.md."""
+def inputs_markdown(
+    record: Record,
+    externals: Externals,
+    params: dict[str, object],
+    secrets: dict[str, str] | None = None,
+) -> str:
+    """The text of inputs.md. ``params``: those reproduce.py sets; ``secrets``: params
+    recorded redacted (name -> recorded text), which it leaves to the code."""
     lines = [
         f"# What reproduce.py cannot rebuild for run {record.name} ({record.run_id})",
         "",
@@ -183,14 +220,15 @@ def inputs_markdown(record: Record, externals: Externals, params: dict[str, obje
     lines += [f"- {n}" for n in dict.fromkeys(externals.network)] or ["None found in the code."]
     lines += ["", "## Values typed into widgets", ""]
     if externals.widgets:
-        lines.append(
-            "The notebook used ipywidgets ("
-            + ", ".join(externals.widgets)
-            + "). A widget's value is not in the code: reproduce.py sets the recorded params"
-            " instead (" + (", ".join(f"`{k} = {v!r}`" for k, v in params.items()) or "none") + ")."
-        )
+        lines.append(_widgets_note(externals.widgets, params))
     else:
         lines.append("None found in the code.")
+    if secrets:
+        lines += ["", "## Secrets", ""]
+        lines += [_secret_note(n, v, externals) for n, v in secrets.items()]
+    if externals.environment:
+        lines += ["", "## Environment variables the code reads", ""]
+        lines += [f"- `{v}`" for v in externals.environment]
     lines += ["", "## IPython lines dropped", ""]
     lines += [f"- `{d}`" for d in externals.dropped] or ["None."]
     lines += ["", "## Names with no recorded source", ""]
@@ -212,3 +250,45 @@ def inputs_markdown(record: Record, externals: Externals, params: dict[str, obje
             + ", ".join(f"In[{n}]" for n in externals.unknown_outcomes),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _widgets_note(labels: list[str], params: dict[str, object]) -> str:
+    """What reproduce.py does about widget values: recorded params stand in for values the
+    cell read as plain names; a widget read directly has its initial value in the script."""
+    used = (
+        "The notebook used ipywidgets ("
+        + ", ".join(labels)
+        + "). A value set by hand in a widget is not in the code. "
+    )
+    if params:
+        shown = ", ".join(f"`{k} = {v!r}`" for k, v in params.items())
+        return (
+            used + f"reproduce.py sets the params recorded for the tracked cell ({shown}), so a "
+            "value the cell read through one of these names is the recorded one; code that "
+            "reads a widget itself (`slider.value`) gets the widget's initial value instead: "
+            "set such values in reproduce.py by hand."
+        )
+    return (
+        used + "No param was recorded for the tracked cell, so code that reads a widget "
+        "(`slider.value`) gets the widget's initial value, not the one set by hand: set such "
+        "values in reproduce.py by hand."
+    )
+
+
+def _secret_note(name: str, recorded: str, externals: Externals) -> str:
+    """One line for a param recorded redacted: where the script gets its value from."""
+    head = f"- `{name}`: a secret (recorded as `{recorded}`), so reproduce.py does not set it"
+    variable = recorded.removeprefix("<redacted:").removesuffix(">")
+    if externals.environment:
+        shown = ", ".join(f"`{v}`" for v in externals.environment)
+        return (
+            f"{head}; the code that defined it runs instead and reads the environment: set "
+            f"{shown} in the environment before running."
+        )
+    if name in externals.unresolved:
+        suggested = variable if _ENV_NAME.match(variable) else name.upper()
+        return (
+            f"{head}, and no recorded input defines it: set it in the environment as "
+            f"`{suggested}` and add `{name} = os.environ[{suggested!r}]` above the tracked cell."
+        )
+    return f"{head}; the code that defined it runs instead (see its input in reproduce.py)."

@@ -40,7 +40,7 @@ def plan_folder(record: Record) -> tuple[Script, Externals, dict[str, str]]:
         "reproduce.py": script.text,
         "requirements.txt": _requirements(record),
         "README.md": _readme(record),
-        "inputs.md": inputs_markdown(record, externals, script.params),
+        "inputs.md": inputs_markdown(record, externals, script.params, script.secrets),
     }
     git = record.provenance.get("git") or {}
     if git.get("dirty") and git.get("diff"):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
-import re
 import shlex
 from dataclasses import dataclass, field
+
+from trackrun.reproduction.shell import SHELL_HELPER
 
 #: Magics that only change display or tooling; dropping them changes no state the run reads.
 _NO_EFFECT = frozenset(
@@ -21,7 +22,6 @@ _NO_EFFECT = frozenset(
 )  # fmt: skip
 _DISPLAY_CELLS = frozenset({"html", "javascript", "js", "markdown", "latex", "svg", "HTML"})
 _SHELL_CELLS = frozenset({"bash", "sh", "script"})
-_DOLLAR = re.compile(r"(?<!\$)\$([A-Za-z_]\w*)")
 
 
 @dataclass
@@ -58,7 +58,7 @@ def raw_to_transformed(cell: str) -> str:
         indent = text[: len(text) - len(stripped)]
         target, sep, rest = stripped.partition("=")
         if sep and target.strip().isidentifier() and rest.lstrip().startswith(("!", "%")):
-            value = _line_call(rest.strip())
+            value = _line_call(rest.strip(), assigned=True)
             out.append(f"{indent}{target.strip()} = {value}")
         elif stripped.startswith(("!", "%")) and not stripped.startswith("%%"):
             out.append(indent + _line_call(stripped))
@@ -69,9 +69,12 @@ def raw_to_transformed(cell: str) -> str:
     return "\n".join(out)
 
 
-def _line_call(text: str) -> str:
+def _line_call(text: str, assigned: bool = False) -> str:
+    """IPython's call for one ``!cmd``/``%magic`` line; ``x = !cmd`` keeps the output."""
     if text.startswith("!!"):
         return f"get_ipython().getoutput({text[2:].strip()!r})"
+    if text.startswith("!") and assigned:
+        return f"get_ipython().getoutput({text[1:].strip()!r})"
     if text.startswith("!"):
         return f"get_ipython().system({text[1:].strip()!r})"
     name, _, line = text[1:].partition(" ")
@@ -81,9 +84,10 @@ def _line_call(text: str) -> str:
 def translate(source: str) -> Translated:
     """Plain Python for ``source`` in IPython's transformed form (``get_ipython()`` calls).
 
-    A ``%%track_run`` (or other cell magic) input becomes its body; ``!cmd`` becomes
-    ``subprocess``; ``%cd`` and ``%env`` become ``os`` calls; display and tooling magics are
-    dropped with a comment. Code that does not parse is returned unchanged.
+    A ``%%track_run`` (or other cell magic) input becomes its body; ``!cmd`` and ``x = !cmd``
+    become calls of the script's ``_sh`` helper (shell.py); ``%cd`` and ``%env`` become ``os``
+    calls; display and tooling magics are dropped with a comment. Code that does not parse
+    is returned unchanged.
     """
     try:
         tree = ast.parse(source)
@@ -170,16 +174,10 @@ def _equivalent(method: str, literal: list[str] | None, whole: bool) -> tuple[st
     if literal is None:
         note = f"get_ipython().{method}(...) with computed arguments"
         return f"{drop_value}  # dropped IPython call: {note}", note + ": cannot translate", False
-    if method == "system" and literal:
-        return f"subprocess.run({_expand(literal[0])}, shell=True, check=False)", "", False
-    if method == "getoutput" and literal:
-        command = _expand(literal[0])
-        return (
-            f"subprocess.run({command}, shell=True, capture_output=True, text=True)"
-            ".stdout.splitlines()",
-            "",
-            False,
-        )
+    if method in ("system", "getoutput") and literal:
+        # The helper expands $name and {expr} at run time, as IPython does (see shell.py).
+        capture = ", capture=True" if method == "getoutput" else ""
+        return f"{SHELL_HELPER}({literal[0]!r}, globals(), locals(){capture})", "", False
     if method == "run_line_magic" and len(literal) == 2:
         return _line_magic(literal[0], literal[1], whole)
     note = f"get_ipython().{method}({', '.join(map(repr, literal))})"
@@ -213,14 +211,6 @@ def _line_magic(name: str, line: str, whole: bool) -> tuple[str, str, bool]:
     return f"{drop_value}  # dropped IPython magic: {note} ({why})", f"{note}: {why}", False
 
 
-def _expand(command: str) -> str:
-    """A Python expression for a shell command with IPython's ``{expr}``/``$name`` expansion."""
-    if "{" not in command and "$" not in command:
-        return repr(command)
-    text = _DOLLAR.sub(r"{\1}", command).replace("$$", "$")
-    return "f" + repr(text)
-
-
 def _is_ipython_call(node: ast.Call) -> bool:
     func = node.func
     return (
@@ -248,12 +238,3 @@ def _literals(call: ast.Call) -> list[str] | None:
             return None
         values.append(arg.value)
     return values
-
-
-def needs_imports(code: str) -> list[str]:
-    """Modules the translated ``code`` uses for IPython equivalents (os, subprocess, runpy)."""
-    wanted = []
-    for module in ("os", "subprocess", "runpy"):
-        if f"{module}." in code:
-            wanted.append(module)
-    return wanted

@@ -15,6 +15,7 @@ from trackrun.errors import TrackrunError
 from trackrun.reproduction.effects import Effects, analyze
 from trackrun.reproduction.ipython import Translated, raw_to_transformed, translate
 from trackrun.reproduction.record import Record
+from trackrun.reproduction.shell import SHELL_HELPER, helper_source
 from trackrun.reproduction.slice import Input, Slice, build_inputs, compute_slice
 
 _PREAMBLE = """\
@@ -27,18 +28,25 @@ import tempfile
 import trackrun
 from trackrun.cellcode import final_scalars
 """
+#: What the preamble imports, with each name's package: the slice knows these names before
+#: any input (``subprocess.run`` is a library call, not a change of an unknown name).
+PREAMBLE_PACKAGES = analyze(_PREAMBLE).imports
+#: How a redacted param was recorded (trackrun.redaction): its value is not in the record.
+_REDACTED = "<redacted"
 
 
 @dataclass
 class Script:
     """reproduce.py for one run: ``text``, the ``slice`` it holds (None for a script run),
-    the ``target`` (the tracked code as plain Python) and the ``params`` it sets."""
+    the ``target`` (the tracked code as plain Python), the ``params`` it sets and the
+    ``secrets``: params recorded redacted (name -> recorded text), left to the code."""
 
     text: str
     target: Translated
     slice: Slice | None = None
     inputs: list[Input] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
 
 
 def build_script(record: Record) -> Script:
@@ -54,10 +62,15 @@ def build_script(record: Record) -> Script:
         raise TrackrunError(
             f"run {record.run_id}: its recorded cell does not parse ({error})"
         ) from None
-    params = _params_block(record, target.code) if record.kind == "cell" else {}
+    params, secrets = _params_block(record, target.code) if record.kind == "cell" else ({}, {})
     inputs = build_inputs(record.history, record.failed)
-    sliced = compute_slice(inputs, effects, provided=params)
+    sliced = compute_slice(inputs, effects, provided=params, packages=PREAMBLE_PACKAGES)
     parts = [_header(record, sliced), _PREAMBLE]
+    if any(f"{SHELL_HELPER}(" in code for code in [target.code, *(i.code for i in sliced.kept)]):
+        parts.append(
+            "# `!cmd` lines: IPython's expansion of $name and {expr}, then the shell.\n"
+            + helper_source()
+        )
     parts.append(
         "# A kernel imports modules from its working directory; so does this script.\n"
         "sys.path.insert(0, os.getcwd())\n"
@@ -72,7 +85,8 @@ def build_script(record: Record) -> Script:
             "# %% params: the values the tracked cell read, as recorded\n" + "\n".join(lines) + "\n"
         )
     parts.append(_target_block(record, target, effects))
-    return Script("\n\n".join(p.rstrip("\n") for p in parts) + "\n", target, sliced, inputs, params)
+    text = "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+    return Script(text, target, sliced, inputs, params, secrets)
 
 
 def _header(record: Record, sliced: Slice | None) -> str:
@@ -163,29 +177,30 @@ def _split_future(source: str) -> tuple[str, str]:
     return "".join(future), "".join(rest)
 
 
-def _params_block(record: Record, code: str) -> dict[str, Any]:
-    """Recorded params that the cell read from the notebook (auto params), set before it.
+def _params_block(record: Record, code: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Recorded params that the cell read from the notebook (auto params), set before it,
+    and the secrets among them: params recorded redacted (``<redacted:api_key>``), whose
+    values are not in the record.
 
     Left to the code: names given by ``--param`` (recorded, never set in the notebook),
-    lists (they may have been tuples) and names that are not identifiers.
+    lists (they may have been tuples), names that are not identifiers, and the secrets.
     """
     params = record.info.get("params") or {}
     explicit = _explicit_param_names(str(record.launch.get("magic") or ""))
     try:
         free = set(analyze_cell(code).free)
     except SyntaxError:
-        return {}
+        return {}, {}
     out: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
     for name, value in params.items():
-        if (
-            name in free
-            and name not in explicit
-            and name.isidentifier()
-            and not keyword.iskeyword(name)
-            and not isinstance(value, list)
-        ):
+        if name not in free or name in explicit:
+            continue
+        if isinstance(value, str) and _REDACTED in value:
+            secrets[name] = value
+        elif name.isidentifier() and not keyword.iskeyword(name) and not isinstance(value, list):
             out[name] = value
-    return out
+    return out, secrets
 
 
 def _explicit_param_names(magic: str) -> set[str]:

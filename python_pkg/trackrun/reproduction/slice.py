@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from trackrun.reproduction.effects import ARG_MUTATORS, PURE_BUILTINS, Body, Effects, Site, analyze
 from trackrun.reproduction.ipython import Translated, translate
+from trackrun.reproduction.shell import SHELL_HELPER
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _HEADER = re.compile(r"^# In\[(\d+)\]$", re.MULTILINE)
@@ -38,7 +39,8 @@ PURE_CALLS = frozenset(
         "loads", "deepcopy", "copy", "namedtuple", "dataclass", "field", "partial", "perf_counter",
         "time", "monotonic", "strftime", "sleep", "runs", "compare", "metrics", "sql",
         "get_store", "current_run", "Generator", "default_rng", "RandomState", "PCG64",
-        "SeedSequence",
+        "SeedSequence", "lru_cache", "cache", "wraps", "total_ordering", "cached_property",
+        "contextmanager", "singledispatch",
     }
 )  # fmt: skip
 
@@ -132,6 +134,8 @@ def _resolve(effects: Effects, before: _Context) -> _Resolved:
     out = _Resolved(set(effects.reads), set(effects.mutates), set(effects.kills))
     seeded: set[str] = set()
     _follow_reads(effects.reads, context, out, set())
+    # Reading a package's attributes reads its settings (`os.environ["MODE"]` after `%env`).
+    out.reads |= {f"{context.packages[n]}:state" for n in out.reads if n in context.packages}
     _resolve_sites(effects.sites, context, out, seeded, set(), conditional=False)
     # A name the input binds before any read is its own new object: changing it in place
     # (``opt = SGD(...); opt.step()``) needs nothing from earlier inputs.
@@ -165,6 +169,10 @@ def _resolve_sites(
     for site in sites:
         when = conditional or site.conditional
         root = site.root
+        if root == SHELL_HELPER and not site.path:
+            # `!cmd`: what it expands is read (Effects.reads); its effects on files are not
+            # followed, as for Python code that writes files (the script runs where they are).
+            continue
         package = context.packages.get(root) if root is not None else None
         if package is not None:
             _package_call(site, package, out, seeded, when)
@@ -243,16 +251,23 @@ def _package_call(
         out.mutates.add(state)
 
 
-def compute_slice(inputs: list[Input], target: Effects, provided: Iterable[str] = ()) -> Slice:
+def compute_slice(
+    inputs: list[Input],
+    target: Effects,
+    provided: Iterable[str] = (),
+    packages: Mapping[str, str] | None = None,
+) -> Slice:
     """Keep the inputs ``target`` depends on. ``provided``: names set just before the target
-    (the params block), which therefore need no input.
+    (the params block), which therefore need no input. ``packages``: names the script binds
+    before every input (its preamble's imports), each with its package: calls through them
+    are package calls, and they are never unresolved.
 
     Failed and unparseable inputs are dropped first; an opaque input (exec, ``%run``) or a
     star import is kept whenever something is still needed.
     """
     reasons: dict[int, str] = {}
     usable: list[tuple[Input, _Resolved]] = []
-    context = _Context()
+    context = _Context(packages=dict(packages or {}))
     for item in inputs:
         if item.failed:
             reasons[item.number] = "failed (raised an error)"
@@ -284,8 +299,25 @@ def compute_slice(inputs: list[Input], target: Effects, provided: Iterable[str] 
     kept.reverse()
     kept_numbers = {i.number for i in kept}
     dropped = [i for i in inputs if i.number not in kept_numbers]
-    unresolved = {n for n in needed if ":" not in n and n not in _BUILTIN_NAMES}
+    known = _BUILTIN_NAMES | set(packages or {}) | {SHELL_HELPER}
+    maybe = _only_optional([target, *(e for i, _ in usable if (e := i.effects) is not None)])
+    unresolved = {n for n in needed if ":" not in n and n not in known and n not in maybe}
     return Slice(kept, dropped, reasons, unresolved)
+
+
+def _only_optional(effects: list[Effects]) -> set[str]:
+    """Names read only where they may not exist (``$HOME`` in ``!cmd`` is the shell's when
+    no notebook name matches): no input defining them is not a missing input."""
+    optional: set[str] = set()
+    hard: set[str] = set()
+    for item in effects:
+        for reads, maybe in [
+            (item.reads, item.optional),
+            *((b.reads, b.optional) for b in item.functions.values()),
+        ]:
+            optional |= maybe
+            hard |= reads - maybe
+    return optional - hard
 
 
 def _shown(names: set[str]) -> list[str]:

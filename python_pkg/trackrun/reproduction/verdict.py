@@ -51,6 +51,13 @@ class Verdict:
             return f"different (max rel. diff {self.max_rel_diff:.3g}, rtol {self.rtol:g})"
         return self.verdict
 
+    def to_text(self) -> str:
+        """The final metrics side by side (when any were logged), each reason, the verdict."""
+        lines = [self.table().format(max_rows=200)] if self.metrics else []
+        lines += [f"  {reason}" for reason in self.reasons]
+        lines.append(f"verdict: {self}")
+        return "\n".join(lines)
+
     def table(self) -> Table:
         """Final metric values side by side."""
         return Table(
@@ -137,10 +144,11 @@ def _log(store: Store, run_id: str) -> bytes:
         return b""
 
 
-def record_verdict(store: Store, original: str, reproduced: str, verdict: Verdict) -> None:
+def record_verdict(store: Store, original: str, reproduced: str | None, verdict: Verdict) -> None:
     """Store the verdict on both runs: a ``reproduction`` event with the numbers, and a tag
     the index ingests (``reproduced:<verdict>`` on the original, ``reproduction:<verdict>``
-    on the new run), in each run's ``events.api.jsonl`` as tags set through the API are."""
+    on the new run), in each run's ``events.api.jsonl`` as tags set through the API are.
+    ``reproduced`` is None when the script started no run: only the original gets them."""
     fields: dict[str, Any] = {
         "original": original,
         "reproduction": reproduced,
@@ -154,10 +162,28 @@ def record_verdict(store: Store, original: str, reproduced: str, verdict: Verdic
     slug = _TAG_SLUGS[verdict.verdict]
     events: list[tuple[str, str, dict[str, Any]]] = []
     for run_id, prefix in ((original, "reproduced"), (reproduced, "reproduction")):
+        if run_id is None:
+            continue
         stale = [f"{prefix}:{s}" for s in _TAG_SLUGS.values() if s != slug]
         events.append((run_id, "reproduction", fields))
         events.append((run_id, "tags", {"add": [f"{prefix}:{slug}"], "remove": stale}))
     store.append_api_events(events)
+
+
+def script_failed(returncode: int | None, log: Path, rtol: float) -> Verdict:
+    """The verdict when reproduce.py started no run: ``different``, with the reason and the
+    last lines of its output (its traceback, when it raised)."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    tail = [line[:300] for line in lines if line.strip()][-8:]
+    if returncode:
+        status = "timed out" if returncode == 124 else f"exit status {returncode}"
+        reason = f"the script failed before its run started ({status}): " + "\n".join(tail)
+    else:
+        reason = "the script finished without starting a run linked to the original"
+    return Verdict(DIFFERENT, None, rtol, [], [reason])
 
 
 def folder_log(folder: Path) -> Path:
