@@ -193,8 +193,9 @@ def notebook_path(shell: Any, cell: str) -> Path | None:
     2. The command line of the process that started the kernel (``jupyter nbconvert
        --execute NB``, ``papermill IN OUT``, ``jupyter execute NB``): a notebook named
        there that holds the executing ``cell``.
-    3. The kernel's working directory (nbclient and papermill start it in the notebook's
-       folder, or ``--cwd``): the one notebook there that holds the executing ``cell``.
+    3. The kernel's working directory (the caller's, unless nbclient is given a resources
+       path or papermill ``--cwd``): the one notebook there that holds the executing
+       ``cell``.
     None when no source names a notebook, or several notebooks there hold the cell.
     """
     named = [
