@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,6 +22,10 @@ CHANGE_LOG_NAME = "changes.log"
 TERMINAL_STATUSES = frozenset({"finished", "failed", "killed", "lost"})
 #: Statuses of a run that may still change.
 ACTIVE_STATUSES = frozenset({"queued", "running"})
+
+# Every step below a base folder is opened without following a symlink; a FIFO never blocks.
+_NOFOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY = _NOFOLLOW | getattr(os, "O_DIRECTORY", 0)
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,32 @@ class RunPaths:
     def job(self) -> Path:
         return self.root / "job"
 
+    def open_inside(self, *parts: str) -> BinaryIO:
+        """Open the run's regular file ``<root>/<parts...>`` for reading bytes, with no
+        symlink from ``runs/`` down (the run folder itself may not be one): see open_no_follow.
+        Raises OSError (FileNotFoundError when missing) for anything else."""
+        return open_no_follow(self.root.parent, [self.root.name, *parts])
+
+    def read_json_inside(self, *parts: str) -> dict[str, Any]:
+        """The JSON object in the run's file ``<root>/<parts...>``, opened as open_inside
+        does; an empty dict when it is missing, behind a symlink, not JSON or not an object."""
+        try:
+            with self.open_inside(*parts) as f:
+                value = json.loads(f.read().decode("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
     def event_files(self) -> list[Path]:
-        """All event files present, ``events.jsonl`` first, then the others by name."""
+        """All event files present, ``events.jsonl`` first, then the others by name; a
+        symlink is not an event file (what it points to is never indexed or shown)."""
         try:
             names = sorted(
                 e.name
                 for e in os.scandir(self.root)
-                if e.name.startswith("events") and e.name.endswith(".jsonl")
+                if e.name.startswith("events")
+                and e.name.endswith(".jsonl")
+                and e.is_file(follow_symlinks=False)
             )
         except FileNotFoundError:
             return []
@@ -177,6 +200,52 @@ def make_dir(path: Path, *, private: bool = True, exist_ok: bool = False) -> Non
 def file_mode_in(folder: Path) -> int:
     """The mode for a new file in ``folder``: 0600, or 0660 in a group-shared folder."""
     return 0o660 if is_group_shared(folder) else 0o600
+
+
+def open_folder_no_follow(base: Path, parts: Sequence[str]) -> int:
+    """A file descriptor of the folder ``base/<parts...>`` (the caller closes it).
+
+    ``base`` is resolved first (a store may sit behind a symlink its user made); below it,
+    each step is opened relative to the one above with O_NOFOLLOW, so no symlink on the way,
+    and no swap of one mid-way, leads outside. Raises OSError: FileNotFoundError when a step
+    is missing, ELOOP or ENOTDIR for a symlink or a file where a folder should be.
+    """
+    fd = os.open(base.resolve(), _DIRECTORY)
+    try:
+        for part in parts:
+            if part in ("", ".", "..") or "/" in part:
+                raise FileNotFoundError(f"not a plain name: {part!r}")
+            inner = os.open(part, _DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_no_follow(base: Path, parts: Sequence[str]) -> BinaryIO:
+    """Open the regular file ``base/<parts...>`` for reading bytes, no symlink below ``base``.
+
+    Each folder and the file are opened relative to the one above without following
+    symlinks (see open_folder_no_follow); a FIFO does not block the open. This is how
+    anything that shows a run's files to someone else (the REST API, code diffs) reads them.
+    Raises OSError: FileNotFoundError when missing, ELOOP for a symlink, and an OSError
+    naming the path when it is not a regular file.
+    """
+    *folders, name = parts
+    if name in ("", ".", "..") or "/" in name:
+        raise FileNotFoundError(f"not a plain name: {name!r}")
+    parent = open_folder_no_follow(base, folders)
+    try:
+        fd = os.open(name, _NOFOLLOW | os.O_NONBLOCK, dir_fd=parent)
+    finally:
+        os.close(parent)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"not a regular file: {os.path.join(base, *parts)}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def change_log_of_event_file(path: Path) -> Path | None:
