@@ -63,8 +63,8 @@ def diff(a: str, b: str, store: str | os.PathLike[str] | Store | None = None) ->
     """Diff the recorded cell code, notebook text and package versions of runs ``a`` and ``b``.
 
     ``a`` and ``b`` are run ids, unique prefixes or names. Files missing from a run
-    (``code/cell.py``, ``code/notebook.py``, packages in ``run.json``) are diffed as empty
-    and named in ``notes``. Raises RunNotFoundError / AmbiguousRunIdError for a run that
+    (``code/cell.py``, ``code/notebook.py``, packages in ``run.json``), or reached through a
+    symlink (never followed), are diffed as empty and named in ``notes``. Raises RunNotFoundError / AmbiguousRunIdError for a run that
     does not resolve.
     """
     st = open_store(store)
