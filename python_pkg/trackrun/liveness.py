@@ -55,13 +55,17 @@ def _exists_token(pid: int) -> str | None:
 
 
 def is_alive(pid: int | None, start_token: str | None) -> bool:
-    """True when ``pid`` runs on this host and is the same process that recorded ``start_token``."""
-    if not pid:
+    """True when ``pid`` runs on this host and is the same process that recorded ``start_token``.
+
+    Without a recorded token (None) the answer is False: nothing tells that process from a
+    later one that took its pid, so it is never taken for alive (and never signalled).
+    """
+    if not pid or start_token is None:
         return False
     current = process_start_time(pid)
     if current is None:
         return False
-    return start_token is None or current == start_token or current == "alive"
+    return current == start_token or current == "alive"
 
 
 def is_lost(
@@ -77,6 +81,8 @@ def is_lost(
     only the heartbeat age can, with ``REMOTE_HEARTBEAT_TIMEOUT``.
     """
     if host == hostname():
+        if start_token is None:  # no token to check: only a pid that is gone is certain
+            return not pid or process_start_time(pid) is None
         return not is_alive(pid, start_token)
     if last_event_at is None:
         return False
