@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,6 +283,83 @@ def open_private(path: Path) -> BinaryIO:
         "ab",
         buffering=0,
     )
+
+
+#: Bytes of output an OutputLog holds while its file cannot be written (beyond: dropped, counted).
+MAX_HELD_OUTPUT = 16 * 2**20
+
+
+class OutputLog(io.RawIOBase):
+    """A run's ``output.log`` opened for appending bytes, that never fails its writer.
+
+    What the file system refuses (a full disk, a file size limit) is held in memory and
+    written, in order, before the next bytes, at ``flush()`` or at ``close()``: a warning
+    printed while the disk is full reaches the log once space is back. Beyond
+    ``MAX_HELD_OUTPUT`` held bytes, new output is dropped and counted in ``dropped_bytes``.
+    Build it with ``OutputLog.open(path)`` (created 0600, or 0660 in a group-shared folder)
+    or over a file descriptor it then owns (``OutputLog(fd)``). Thread-safe.
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._held = bytearray()
+        self._lock = threading.RLock()  # close() -> IOBase.close() -> flush()
+        #: Bytes dropped because more than MAX_HELD_OUTPUT were held.
+        self.dropped_bytes = 0
+
+    @classmethod
+    def open(cls, path: Path) -> OutputLog:
+        """Open (create) ``path`` for appending, readable by the user only (see open_private)."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        return cls(os.open(path, flags, file_mode_in(path.parent)))
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: Any) -> int:
+        """Append ``data`` (bytes-like); returns its length, whether written now or held."""
+        size = len(data)
+        with self._lock:
+            if self.closed:
+                raise ValueError("write to a closed output log")
+            if len(self._held) + size > MAX_HELD_OUTPUT:
+                self.dropped_bytes += size
+            else:
+                self._held += data
+            self._drain()
+        return size
+
+    def flush(self) -> None:
+        """Write what is held, if the file takes it now (never raises for a refusal)."""
+        with self._lock:
+            if not self.closed:
+                self._drain()
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes waiting for the file system to take them."""
+        return len(self._held)
+
+    def _drain(self) -> None:
+        held = self._held
+        try:
+            while held:
+                del held[: os.write(self._fd, held)]
+        except OSError:
+            pass  # kept: retried with the next write, flush or close
+
+    def close(self) -> None:
+        """Write what is held (one last try), then close the file."""
+        with self._lock:
+            if self.closed:
+                return
+            self._drain()
+            os.close(self._fd)
+            super().close()
 
 
 def create_private_file(path: Path) -> BinaryIO:

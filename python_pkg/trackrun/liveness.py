@@ -15,6 +15,8 @@ REMOTE_HEARTBEAT_TIMEOUT = 60.0
 STALL_AFTER = float(os.environ.get("TRACKRUN_STALL_AFTER", "300"))
 #: CPU seconds a thread must use between two samples to count as moving.
 _CPU_PROGRESS_S = 0.01
+#: When this process last wrote a line of output (see note_output).
+_last_output = 0.0
 
 
 @cache
@@ -87,6 +89,18 @@ def is_lost(
     if last_event_at is None:
         return False
     return (now or time.time()) - last_event_at > REMOTE_HEARTBEAT_TIMEOUT
+
+
+def note_output() -> None:
+    """Record that this process wrote output now (the streams that copy a run's output into
+    output.log call it): an output line is activity, like a log call, for the stall flag."""
+    global _last_output
+    _last_output = time.time()
+
+
+def last_output_time() -> float:
+    """When this process last wrote output through a run's streams (0.0: never)."""
+    return _last_output
 
 
 class ProgressMonitor:
