@@ -19,6 +19,16 @@ def test_this_process_is_alive_and_a_reused_pid_is_not() -> None:
     assert not liveness.is_alive(None, token)
 
 
+def test_a_process_without_a_recorded_start_time_is_never_taken_for_alive() -> None:
+    # Its pid may belong to another process by now: it must not be signalled...
+    assert not liveness.is_alive(os.getpid(), None)
+    # ...but a run is judged lost only when the pid is certainly gone.
+    assert not liveness.is_lost(liveness.hostname(), os.getpid(), None, time.time())
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    assert liveness.is_lost(liveness.hostname(), proc.pid, None, time.time())
+
+
 def test_an_ended_process_is_not_alive() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     token = liveness.process_start_time(proc.pid)

@@ -133,7 +133,14 @@ import sys, time, trackrun
 run = trackrun.start_run(store=sys.argv[1])
 trackrun.log(x=1.0, step=0)
 print(run.paths.events, flush=True)
-if sys.argv[2] == "hang":
+if sys.argv[2] == "printing":  # a worker thread prints lines: output is activity
+    import threading
+    def chatter():
+        while True:
+            print("batch done", flush=True)
+            time.sleep(0.2)
+    threading.Thread(target=chatter, daemon=True).start()
+if sys.argv[2] in ("hang", "printing"):
     time.sleep(600)  # one C call that never returns to Python
 else:
     def work(n):
@@ -155,7 +162,7 @@ def _heartbeats_until(events: Path, enough: Any, timeout: float = 60) -> list[di
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["hang", "busy"])
+@pytest.mark.parametrize("mode", ["hang", "busy", "printing"])
 def test_a_hung_main_thread_is_reported_stalled_and_left_alone(
     mode: str, isolated_store: Path
 ) -> None:
@@ -177,7 +184,7 @@ def test_a_hung_main_thread_is_reported_stalled_and_left_alone(
         if mode == "hang":
             beats = _heartbeats_until(events, lambda b: any(h["stalled_for"] >= 2 for h in b))
             assert proc.poll() is None  # flagged, never killed
-        else:
+        else:  # busy, or hung while output lines keep coming (the flag counts both)
             beats = _heartbeats_until(events, lambda b: len(b) >= 15)
             assert all(h["stalled_for"] == 0 for h in beats), beats
     finally:

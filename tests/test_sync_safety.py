@@ -122,3 +122,23 @@ def test_cli_exits_non_zero_on_a_refusal(project: Path) -> None:
     )
     assert result.returncode == 1, result.stderr
     assert "refused: both" in result.stdout and "extra = 1" in script.read_text()
+
+
+def test_sync_creates_the_store_folder_and_backups_private(project: Path) -> None:
+    """Before any store exists, sync's state and backups make ``.trackrun/`` as trackrun
+    would: 0700 folders and 0600 files, whatever the umask."""
+    assert not (project / ".trackrun").exists()
+    umask = os.umask(0o022)
+    try:
+        sync_pairs(project)  # records the state
+        _checkout_only_the_notebook(project)
+        sync_pairs(project)  # overwrites nb.py: a backup
+    finally:
+        os.umask(umask)
+    (backup,) = (project / BACKUP_DIR).rglob("nb.py")
+    below = backup.relative_to(project).parents[:-2]  # pairing-backup/<time>, pairing-backup
+    folders = [project / ".trackrun", *(project / p for p in below)]
+    modes = {str(p.relative_to(project)): oct(p.stat().st_mode & 0o7777) for p in folders}
+    assert modes == {str(p.relative_to(project)): "0o700" for p in folders}
+    for file in (backup, project / ".trackrun" / "pairing-state.json"):
+        assert oct(file.stat().st_mode & 0o777) == "0o600", file

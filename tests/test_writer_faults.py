@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -172,3 +173,98 @@ def test_finish_reports_what_could_not_be_written(tmp_path: Path) -> None:
     assert 0 < int(dropped) < int(lost) <= 51  # dropped ones, plus the held ones at the end
     assert f"ended with {int(lost):,} records not written" in result.stderr
     assert f"{int(dropped):,} dropped while the store was not writable" in result.stderr
+
+
+_HEARTBEAT_SCRIPT = r"""
+import json, os, resource, signal, sys, time
+from pathlib import Path
+from trackrun.event_writer import EventWriter
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the limit, write() fails with EFBIG
+path = Path(sys.argv[1])
+writer = EventWriter(path, flush_interval=0.05, heartbeat_interval=0.2)
+writer.log_metrics({"x": 0.0}, 0)
+writer.flush()
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size, hard))  # the disk is full
+failed_at = time.time()
+writer.log_metrics({"x": 1.0}, 1)
+time.sleep(2.0)
+print(json.dumps({"held": writer.held_records, "failed_at": failed_at, "back_at": time.time()}))
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space is back
+writer.close(retry_for=10)
+"""
+
+
+@pytest.mark.slow
+def test_heartbeats_go_on_while_records_are_held_and_arrive_in_order(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-c", _HEARTBEAT_SCRIPT, str(events)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    outage = json.loads(result.stdout)
+    assert outage["held"] >= 4  # the metric and the heartbeats queued behind it
+    records, _, bad = read_events(events, 0)
+    assert bad == 0
+    assert [e["seq"] for e in records] == list(range(1, len(records) + 1))
+    beats = [
+        e["time"]
+        for e in records
+        if e["type"] == "heartbeat" and outage["failed_at"] < e["time"] < outage["back_at"]
+    ]
+    assert len(beats) >= 4, records  # about one per 0.2 s over the 2 s outage
+    metric = next(i for i, e in enumerate(records) if e["type"] == "metrics" and e["step"] == 1)
+    assert all(records[metric]["time"] <= t for t in beats)  # held in the order they came
+
+
+_FULL_DISK_SCRIPT = r"""
+import sys, time
+from pathlib import Path
+import trackrun
+
+disk = Path(sys.argv[1])
+run = trackrun.start_run(store=disk / "store")  # a script: its output goes to output.log
+for step in range(100):
+    trackrun.log(x=float(step), step=step)
+run.flush()
+# Fill the disk to the last byte: output.log, still empty, cannot take a single one.
+filler = disk / "filler"
+with open(filler, "wb", buffering=0) as f:
+    for size in (65536, 4096, 1):
+        try:
+            while True:
+                f.write(b"\0" * size)
+        except OSError:
+            pass
+for step in range(100, 300):
+    trackrun.log(x=float(step), step=step)
+while run._writer.held_records == 0:
+    time.sleep(0.01)
+time.sleep(0.3)
+filler.unlink()  # space is back
+while run._writer.held_records:
+    time.sleep(0.01)
+run.finish()
+print(run.paths.output_log)
+"""
+
+
+@pytest.mark.slow
+def test_the_disk_full_warning_reaches_output_log_once_space_is_back(tiny_disk: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_SCRIPT, str(tiny_disk)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TRACKRUN_FLUSH_INTERVAL": "0.1"},
+    )
+    assert result.returncode == 0, result.stderr
+    warning = "trackrun: cannot write to the store (No space left on device)"
+    assert warning in result.stderr  # the console at once...
+    log = Path(result.stdout.splitlines()[-1]).read_text()
+    assert warning in log  # ...and output.log, held until the disk took it
+    assert log.index(warning) < log.index("held records written")

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from trackrun.layout import RunPaths, open_private
+from trackrun.layout import OutputLog, RunPaths
+from trackrun.liveness import note_output
 from trackrun.redaction import redact_text
 
 #: The attribute of the IPython shell holding the outcomes this module watched.
@@ -73,7 +74,7 @@ class CodeCapture:
         """Copy stdout/stderr into output.log from now until ``stop()``."""
         if self._log is None or self._handle is not None:
             return
-        self._handle = open_private(self._log)
+        self._handle = OutputLog.open(self._log)
         for name in ("stdout", "stderr"):
             tee = _Tee(getattr(sys, name), self._handle)
             setattr(sys, name, tee)
@@ -274,6 +275,7 @@ class _Tee:
     def write(self, text: str) -> int:
         written = self._stream.write(text)
         if self._log is not None:
+            note_output()
             # If the log went away, the console still gets the text.
             with contextlib.suppress(OSError, ValueError):
                 self._log.write(redact_text(text).encode("utf-8", "replace"))

@@ -6,10 +6,9 @@ import difflib
 import html
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trackrun.layout import read_json_object
+from trackrun.layout import RunPaths
 from trackrun.store.registry import get_store as open_store
 
 if TYPE_CHECKING:
@@ -64,18 +63,19 @@ def diff(a: str, b: str, store: str | os.PathLike[str] | Store | None = None) ->
     """Diff the recorded cell code, notebook text and package versions of runs ``a`` and ``b``.
 
     ``a`` and ``b`` are run ids, unique prefixes or names. Files missing from a run
-    (``code/cell.py``, ``code/notebook.py``, packages in ``run.json``) are diffed as empty
-    and named in ``notes``. Raises RunNotFoundError / AmbiguousRunIdError for a run that
+    (``code/cell.py``, ``code/notebook.py``, packages in ``run.json``), or reached through a
+    symlink (never followed), are diffed as empty and named in ``notes``. Raises RunNotFoundError / AmbiguousRunIdError for a run that
     does not resolve.
     """
     st = open_store(store)
     ids = (st.resolve(a), st.resolve(b))
-    records = [read_json_object(st.paths.run(run_id).run_json) for run_id in ids]
+    runs = [st.paths.run(run_id) for run_id in ids]
+    records = [run.read_json_inside(run.run_json.name) for run in runs]
     names = [str(r.get("name") or run_id) for r, run_id in zip(records, ids, strict=True)]
     notes: list[str] = []
     texts: list[str] = []
     for what, file in (("cell code", "cell.py"), ("notebook", "notebook.py")):
-        pair = [_read_text(st.paths.run(run_id).code / file) for run_id in ids]
+        pair = [_read_text(run, file) for run in runs]
         labels = [
             f"{run_id} ({name}) {file}" if text is not None else f"{run_id}: no {what} recorded"
             for run_id, name, text in zip(ids, names, pair, strict=True)
@@ -104,8 +104,11 @@ def diff(a: str, b: str, store: str | os.PathLike[str] | Store | None = None) ->
     return CodeDiff(ids[0], ids[1], names[0], names[1], texts[0], texts[1], packages, notes)
 
 
-def _read_text(path: Path) -> str | None:
+def _read_text(run: RunPaths, file: str) -> str | None:
+    """The text of ``code/<file>`` of ``run``; None when it is missing or has a symlink on
+    the way (never followed: a diff is shown to others, e.g. over REST)."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+        with run.open_inside(run.code.name, file) as f:
+            return f.read().decode("utf-8", errors="replace")
+    except OSError:
         return None

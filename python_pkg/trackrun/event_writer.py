@@ -55,7 +55,9 @@ class EventWriter:
 
     The flusher never dies and never drops what it holds: when a write fails (disk full, a
     read-only folder...) the formatted bytes stay in memory and are retried with backoff,
-    and one warning per kind of error goes to stderr. Only when more than ``max_buffer_bytes``
+    heartbeats go on queueing behind them (written with them, in order, once the file takes
+    bytes again), and one warning per kind of error goes to stderr (which the run copies
+    into the cell and output.log). Only when more than ``max_buffer_bytes``
     are held are new metric records dropped, and counted (``dropped_records``).
     """
 
@@ -84,6 +86,7 @@ class EventWriter:
         self._failing: str | None = None
         self._dropped = 0
         self._last_write = time.time()
+        self._last_heartbeat = 0.0
         #: When the newest metric record that reached the flusher was logged.
         self.last_metric_time = time.time()
         self._change_log = change_log_of(path)
@@ -192,13 +195,17 @@ class EventWriter:
                             self._close_fd()
                             _open_writers.discard(self)
                         continue
+                    # Heartbeats go on while records are held (a full disk): each is queued
+                    # behind them and reaches the file with them, in order, once it can.
+                    now = time.time()
                     if (
                         not self._pending
-                        and not self._unwritten
                         and self._heartbeat_interval is not None
-                        and time.time() - self._last_write >= self._heartbeat_interval
+                        and now - max(self._last_write, self._last_heartbeat)
+                        >= self._heartbeat_interval
                     ):
-                        self._pending.append((time.time(), "heartbeat", self._heartbeat()))
+                        self._last_heartbeat = now
+                        self._pending.append((now, "heartbeat", self._heartbeat()))
                     self._write_pending()
             except Exception as error:  # noqa: BLE001 - the flusher must survive anything
                 self._warn_once(

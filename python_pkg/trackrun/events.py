@@ -163,6 +163,12 @@ def _parse_each_line(data: bytes) -> tuple[list[dict[str, Any]], int]:
     return events, bad
 
 
+def events_in(data: bytes) -> list[dict[str, Any]]:
+    """The events in ``data``, the bytes of an event file; lines that are not complete JSON
+    events (a half-written last line, garbage) are skipped."""
+    return _parse_lines(data.rstrip(b"\n"))[0] if data.strip() else []
+
+
 def iter_events(path: Path) -> Iterator[dict[str, Any]]:
     """Every complete event of ``path`` from the start (for small files such as supervisor logs)."""
     events, _, _ = read_events(path, 0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from trackrun.layout import RunPaths
@@ -40,7 +39,7 @@ def read_health(run: RunPaths) -> RunHealth:
     """The health the run's writers last reported (an unreadable file counts as silent)."""
     dropped, stalled, exit_code = 0, 0.0, None
     for path in run.event_files():
-        for event in tail_events(path):
+        for event in tail_events(run, path.name):
             if event.get("type") == "status":
                 dropped = max(dropped, _int(event.get("dropped_records")))
                 if isinstance(event.get("exit_code"), int):
@@ -51,10 +50,12 @@ def read_health(run: RunPaths) -> RunHealth:
     return RunHealth(dropped, stalled, exit_code)
 
 
-def tail_events(path: Path, size: int = TAIL_BYTES) -> list[dict[str, Any]]:
-    """The complete events in the last ``size`` bytes of an event file, oldest first."""
+def tail_events(run: RunPaths, name: str, size: int = TAIL_BYTES) -> list[dict[str, Any]]:
+    """The complete events in the last ``size`` bytes of the run's event file ``name``,
+    oldest first; none when it is missing, unreadable or behind a symlink (never followed:
+    the server shows health to others)."""
     try:
-        with open(path, "rb") as f:
+        with run.open_inside(name) as f:
             f.seek(0, 2)
             start = max(0, f.tell() - size)
             f.seek(start)

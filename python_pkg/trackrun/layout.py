@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,6 +24,10 @@ CHANGE_LOG_NAME = "changes.log"
 TERMINAL_STATUSES = frozenset({"finished", "failed", "killed", "lost"})
 #: Statuses of a run that may still change.
 ACTIVE_STATUSES = frozenset({"queued", "running"})
+
+# Every step below a base folder is opened without following a symlink; a FIFO never blocks.
+_NOFOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY = _NOFOLLOW | getattr(os, "O_DIRECTORY", 0)
 
 
 @dataclass(frozen=True)
@@ -67,13 +73,32 @@ class RunPaths:
     def job(self) -> Path:
         return self.root / "job"
 
+    def open_inside(self, *parts: str) -> BinaryIO:
+        """Open the run's regular file ``<root>/<parts...>`` for reading bytes, with no
+        symlink from ``runs/`` down (the run folder itself may not be one): see open_no_follow.
+        Raises OSError (FileNotFoundError when missing) for anything else."""
+        return open_no_follow(self.root.parent, [self.root.name, *parts])
+
+    def read_json_inside(self, *parts: str) -> dict[str, Any]:
+        """The JSON object in the run's file ``<root>/<parts...>``, opened as open_inside
+        does; an empty dict when it is missing, behind a symlink, not JSON or not an object."""
+        try:
+            with self.open_inside(*parts) as f:
+                value = json.loads(f.read().decode("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
     def event_files(self) -> list[Path]:
-        """All event files present, ``events.jsonl`` first, then the others by name."""
+        """All event files present, ``events.jsonl`` first, then the others by name; a
+        symlink is not an event file (what it points to is never indexed or shown)."""
         try:
             names = sorted(
                 e.name
                 for e in os.scandir(self.root)
-                if e.name.startswith("events") and e.name.endswith(".jsonl")
+                if e.name.startswith("events")
+                and e.name.endswith(".jsonl")
+                and e.is_file(follow_symlinks=False)
             )
         except FileNotFoundError:
             return []
@@ -179,6 +204,52 @@ def file_mode_in(folder: Path) -> int:
     return 0o660 if is_group_shared(folder) else 0o600
 
 
+def open_folder_no_follow(base: Path, parts: Sequence[str]) -> int:
+    """A file descriptor of the folder ``base/<parts...>`` (the caller closes it).
+
+    ``base`` is resolved first (a store may sit behind a symlink its user made); below it,
+    each step is opened relative to the one above with O_NOFOLLOW, so no symlink on the way,
+    and no swap of one mid-way, leads outside. Raises OSError: FileNotFoundError when a step
+    is missing, ELOOP or ENOTDIR for a symlink or a file where a folder should be.
+    """
+    fd = os.open(base.resolve(), _DIRECTORY)
+    try:
+        for part in parts:
+            if part in ("", ".", "..") or "/" in part:
+                raise FileNotFoundError(f"not a plain name: {part!r}")
+            inner = os.open(part, _DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_no_follow(base: Path, parts: Sequence[str]) -> BinaryIO:
+    """Open the regular file ``base/<parts...>`` for reading bytes, no symlink below ``base``.
+
+    Each folder and the file are opened relative to the one above without following
+    symlinks (see open_folder_no_follow); a FIFO does not block the open. This is how
+    anything that shows a run's files to someone else (the REST API, code diffs) reads them.
+    Raises OSError: FileNotFoundError when missing, ELOOP for a symlink, and an OSError
+    naming the path when it is not a regular file.
+    """
+    *folders, name = parts
+    if name in ("", ".", "..") or "/" in name:
+        raise FileNotFoundError(f"not a plain name: {name!r}")
+    parent = open_folder_no_follow(base, folders)
+    try:
+        fd = os.open(name, _NOFOLLOW | os.O_NONBLOCK, dir_fd=parent)
+    finally:
+        os.close(parent)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"not a regular file: {os.path.join(base, *parts)}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def change_log_of_event_file(path: Path) -> Path | None:
     """The store's change log for an event file ``<store>/runs/<id>/events*.jsonl``, else None."""
     runs = path.parent.parent
@@ -212,6 +283,83 @@ def open_private(path: Path) -> BinaryIO:
         "ab",
         buffering=0,
     )
+
+
+#: Bytes of output an OutputLog holds while its file cannot be written (beyond: dropped, counted).
+MAX_HELD_OUTPUT = 16 * 2**20
+
+
+class OutputLog(io.RawIOBase):
+    """A run's ``output.log`` opened for appending bytes, that never fails its writer.
+
+    What the file system refuses (a full disk, a file size limit) is held in memory and
+    written, in order, before the next bytes, at ``flush()`` or at ``close()``: a warning
+    printed while the disk is full reaches the log once space is back. Beyond
+    ``MAX_HELD_OUTPUT`` held bytes, new output is dropped and counted in ``dropped_bytes``.
+    Build it with ``OutputLog.open(path)`` (created 0600, or 0660 in a group-shared folder)
+    or over a file descriptor it then owns (``OutputLog(fd)``). Thread-safe.
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._held = bytearray()
+        self._lock = threading.RLock()  # close() -> IOBase.close() -> flush()
+        #: Bytes dropped because more than MAX_HELD_OUTPUT were held.
+        self.dropped_bytes = 0
+
+    @classmethod
+    def open(cls, path: Path) -> OutputLog:
+        """Open (create) ``path`` for appending, readable by the user only (see open_private)."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        return cls(os.open(path, flags, file_mode_in(path.parent)))
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: Any) -> int:
+        """Append ``data`` (bytes-like); returns its length, whether written now or held."""
+        size = len(data)
+        with self._lock:
+            if self.closed:
+                raise ValueError("write to a closed output log")
+            if len(self._held) + size > MAX_HELD_OUTPUT:
+                self.dropped_bytes += size
+            else:
+                self._held += data
+            self._drain()
+        return size
+
+    def flush(self) -> None:
+        """Write what is held, if the file takes it now (never raises for a refusal)."""
+        with self._lock:
+            if not self.closed:
+                self._drain()
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes waiting for the file system to take them."""
+        return len(self._held)
+
+    def _drain(self) -> None:
+        held = self._held
+        try:
+            while held:
+                del held[: os.write(self._fd, held)]
+        except OSError:
+            pass  # kept: retried with the next write, flush or close
+
+    def close(self) -> None:
+        """Write what is held (one last try), then close the file."""
+        with self._lock:
+            if self.closed:
+                return
+            self._drain()
+            os.close(self._fd)
+            super().close()
 
 
 def create_private_file(path: Path) -> BinaryIO:

@@ -15,6 +15,8 @@ REMOTE_HEARTBEAT_TIMEOUT = 60.0
 STALL_AFTER = float(os.environ.get("TRACKRUN_STALL_AFTER", "300"))
 #: CPU seconds a thread must use between two samples to count as moving.
 _CPU_PROGRESS_S = 0.01
+#: When this process last wrote a line of output (see note_output).
+_last_output = 0.0
 
 
 @cache
@@ -55,13 +57,17 @@ def _exists_token(pid: int) -> str | None:
 
 
 def is_alive(pid: int | None, start_token: str | None) -> bool:
-    """True when ``pid`` runs on this host and is the same process that recorded ``start_token``."""
-    if not pid:
+    """True when ``pid`` runs on this host and is the same process that recorded ``start_token``.
+
+    Without a recorded token (None) the answer is False: nothing tells that process from a
+    later one that took its pid, so it is never taken for alive (and never signalled).
+    """
+    if not pid or start_token is None:
         return False
     current = process_start_time(pid)
     if current is None:
         return False
-    return start_token is None or current == start_token or current == "alive"
+    return current == start_token or current == "alive"
 
 
 def is_lost(
@@ -77,10 +83,24 @@ def is_lost(
     only the heartbeat age can, with ``REMOTE_HEARTBEAT_TIMEOUT``.
     """
     if host == hostname():
+        if start_token is None:  # no token to check: only a pid that is gone is certain
+            return not pid or process_start_time(pid) is None
         return not is_alive(pid, start_token)
     if last_event_at is None:
         return False
     return (now or time.time()) - last_event_at > REMOTE_HEARTBEAT_TIMEOUT
+
+
+def note_output() -> None:
+    """Record that this process wrote output now (the streams that copy a run's output into
+    output.log call it): an output line is activity, like a log call, for the stall flag."""
+    global _last_output
+    _last_output = time.time()
+
+
+def last_output_time() -> float:
+    """When this process last wrote output through a run's streams (0.0: never)."""
+    return _last_output
 
 
 class ProgressMonitor:

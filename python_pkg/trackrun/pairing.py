@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from trackrun.errors import TrackrunError
+from trackrun.layout import create_private_file, is_group_shared, make_dir, write_json_atomic
 
 _SKIP_DIRS = {"node_modules", "__pycache__", "site-packages"}
 
@@ -235,8 +236,9 @@ def sync_pairs(root: Path) -> list[str]:
                 lines.append(f"{name}: wrote {path.relative_to(root)} from {source}")
                 continue
             backup = backup_dir / path.relative_to(root)
-            backup.parent.mkdir(parents=True, exist_ok=True)
-            backup.write_bytes(old)
+            _make_store_dirs(root, backup.parent)
+            with create_private_file(backup) as f:
+                f.write(old)
             lines.append(
                 f"{name}: updated {path.relative_to(root)} from {source} "
                 f"(previous version kept in {backup.relative_to(root)})"
@@ -356,10 +358,22 @@ def _read_state(path: Path) -> dict[str, str]:
 def _write_state(path: Path, state: dict[str, str]) -> None:
     if not state and not path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    _make_store_dirs(path.parent.parent, path.parent)
+    write_json_atomic(path, dict(sorted(state.items())))
+
+
+def _make_store_dirs(root: Path, folder: Path) -> None:
+    """Create ``folder`` and its missing parents below ``root`` (the project) with the
+    store's modes: ``.trackrun/`` private (0700), as ``trackrun`` itself would make it, and
+    each folder below it private, or group-shared where its parent is (a shared store)."""
+    missing = []
+    for part in (folder, *folder.parents):
+        if part == root or part.is_dir():
+            break
+        missing.append(part)
+    for part in reversed(missing):
+        shared = part.parent != root and is_group_shared(part.parent)
+        make_dir(part, private=not shared, exist_ok=True)
 
 
 def notebooks(root: Path) -> list[Path]:

@@ -349,8 +349,10 @@ class Run:
             self.finish("failed", error="".join(traceback.format_exception(exc_type, exc, tb)))
 
     def _heartbeat_fields(self) -> dict[str, Any]:
-        """Extra heartbeat fields: ``stalled_for``, seconds the main thread made no progress."""
-        return {"stalled_for": self._progress.stalled_for(self._writer.last_metric_time)}
+        """Extra heartbeat fields: ``stalled_for``, seconds the main thread made no progress
+        since the last log call or output line."""
+        activity = max(self._writer.last_metric_time, liveness.last_output_time())
+        return {"stalled_for": self._progress.stalled_for(activity)}
 
 
 def active_run() -> Run | None:

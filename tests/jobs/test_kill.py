@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -95,6 +97,84 @@ def test_kill_never_signals_a_reused_pid(store_root: Path, make_job: MakeJob) ->
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_kill_never_signals_a_process_whose_start_time_is_unknown(
+    store_root: Path, make_job: MakeJob
+) -> None:
+    # The dead supervisor recorded a zombie leader and a descendant that ended mid-sample:
+    # no start time for either. Their pids now belong to unrelated group leaders.
+    run = make_job("print('never runs')")
+    bystanders = [subprocess.Popen(["sleep", "1000"], start_new_session=True) for _ in range(2)]
+    try:
+        assert jobs.queue.claim(run.root)
+        events = run.events_of("supervisor")
+        append_event(events, "status", status="running", pid=2**22 + 1, proc_start="1")
+        append_event(
+            events, "attempt", attempt=1, pid=bystanders[0].pid, proc_start=None, state="started"
+        )
+        append_event(events, "process", pid=bystanders[1].pid, proc_start=None)
+        store = Store(store_root, lease=0)
+        jobs.kill(store, run.run_id, timeout=1)
+        assert store.summary(run.run_id)["status"] == "killed"
+        time.sleep(0.2)  # a signal, had one been sent, has landed by now
+        assert [b.poll() for b in bystanders] == [None, None], "kill signalled a bystander"
+    finally:
+        for bystander in bystanders:
+            bystander.kill()
+            bystander.wait()
+
+
+def _double_fork(marker: Path, command: str) -> str:
+    """Source that starts ``command`` as a daemon (fork, setsid, fork, the middle process
+    exits at once) and writes the daemon's pid to ``marker``."""
+    return (
+        "middle = os.fork()\n"
+        "if middle == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        open({str(marker)!r} + '.tmp', 'w').write(str(os.getpid()))\n"
+        f"        os.rename({str(marker)!r} + '.tmp', {str(marker)!r})\n"
+        f"        argv = shlex.split({command!r})\n"
+        "        os.execvp(argv[0], argv)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(middle, 0)\n"
+    )
+
+
+def test_kill_reaches_a_double_forked_daemon(
+    store_root: Path, make_job: MakeJob, tmp_path: Path
+) -> None:
+    # Two daemons leave the job at once, well inside one /proc sampling interval: one that
+    # runs until killed, one that ends by itself (it must not stay a zombie meanwhile).
+    daemon_pid, brief_pid = tmp_path / "daemon.pid", tmp_path / "brief.pid"
+    source = (
+        "import os, shlex, time\n"
+        + _double_fork(daemon_pid, "sleep 1000")
+        + _double_fork(brief_pid, "sleep 0.3")
+        + "while True:\n    time.sleep(0.1)\n"
+    )
+    run = make_job(source)
+    jobs.submit(run.root)
+    store = Store(store_root, lease=0)
+    wait_status(store, run.run_id, {"running"})
+    daemon, brief = int(wait_for_file(daemon_pid)), int(wait_for_file(brief_pid))
+    assert _alive(daemon)
+    _wait_recorded(run.events_of("supervisor"), daemon)
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{brief}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{brief}"), "an ended daemon of the job stayed a zombie"
+    result = subprocess.run(
+        [sys.executable, "-m", "trackrun.cli", "kill", run.run_id],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TRACKRUN_HOME": str(store_root)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert store.summary(run.run_id)["status"] == "killed"
+    assert _wait_gone(daemon), "the double-forked daemon survived trackrun kill"
 
 
 def test_killing_a_queued_run_means_it_never_starts(

@@ -76,3 +76,22 @@ def test_a_secret_the_cell_prints_is_shown_but_never_kept(tmp_path: Path) -> Non
     assert "token is <redacted:HF_TOKEN>" in log.read_text()
     leaks = [p for p in store.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
     assert leaks == []
+
+
+def test_an_auto_param_holding_a_secret_is_stored_redacted(tmp_path: Path) -> None:
+    project = make_git_project(tmp_path / "key-project")
+    key = "sk-live-0123456789abcdefXYZ"
+    k = Kernel.start(project, env={"MY_API_KEY": key})
+    try:
+        k.run("%load_ext trackrun")
+        k.run('import os\napi_key = os.environ["MY_API_KEY"]\nlr = 0.1')
+        messages = k.run("%%track_run\nprint(len(api_key), lr)")
+    finally:
+        k.shutdown()
+    assert error_of(messages) is None, stdout_of(messages)
+    store = project / ".trackrun"
+    (run,) = Store(store, lease=0).runs().to_dicts()
+    assert run["params.lr"] == 0.1  # read by the cell: an auto-param
+    assert str(run["params.api_key"]).startswith("<redacted:"), run["params.api_key"]
+    leaks = [p for p in store.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
+    assert leaks == []

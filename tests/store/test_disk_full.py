@@ -3,9 +3,6 @@ store answers again once space is back (a real tmpfs of a few MB, filled for rea
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,24 +12,6 @@ from trackrun.errors import StoreError
 from trackrun.store import Store
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 3 MB tmpfs (needs root, as in CI; elsewhere the test is skipped, never in CI)."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True
-    )
-    if made.returncode != 0:
-        if os.environ.get("CI"):
-            raise AssertionError(f"cannot mount a tmpfs in CI: {made.stderr.decode()}")
-        pytest.skip("mounting a tmpfs needs root")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def _fill(folder: Path) -> Path:

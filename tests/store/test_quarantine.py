@@ -13,6 +13,8 @@ import pytest
 import trackrun
 from trackrun.store import Store
 
+pytestmark = pytest.mark.chaos  # it injects broken lines into event files
+
 
 def _run_with_points() -> str:
     with trackrun.start_run(name="victim") as run:

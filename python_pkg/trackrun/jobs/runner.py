@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import os
 import re
 import signal
@@ -17,11 +18,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from trackrun import liveness
 from trackrun.cellcode import final_scalars
 from trackrun.event_writer import flush_all_writers
 from trackrun.jobs.freeze import read_spec, save_outputs, store_root_of
 from trackrun.jobs.graph import load_graph, track_optimizer_steps
-from trackrun.layout import RunPaths
+from trackrun.layout import OutputLog, RunPaths
 from trackrun.redaction import RedactingStream
 from trackrun.run import Run, active_run
 from trackrun.signing import read_verified
@@ -39,10 +41,7 @@ def run_job(run_dir: Path) -> int:
     """
     paths = RunPaths(run_dir)
     _exit_with_supervisor(paths)  # first: the supervisor may die while this job still starts
-    # stdout and stderr are the run's output.log: what the cell prints is kept, its
-    # secrets are not.
-    sys.stdout = RedactingStream(sys.stdout)
-    sys.stderr = RedactingStream(sys.stderr)
+    _redirect_output()
     spec = read_spec(paths)
     sys.path[:0] = [p for p in spec["sys_path"] if p not in sys.path]
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
@@ -208,6 +207,37 @@ def _record_error(paths: RunPaths, error: BaseException, show: bool) -> None:
     if show:
         sys.stderr.write(text)
     (paths.job / "error.txt").write_text(text, encoding="utf-8")
+
+
+class _JobStream(RedactingStream):
+    """stdout or stderr of the job: redacted, and each write counts as the run's activity."""
+
+    def write(self, text: str) -> int:
+        liveness.note_output()
+        return super().write(text)
+
+
+def _redirect_output() -> None:
+    """Point sys.stdout and sys.stderr, whose file is the run's output.log, at one OutputLog
+    on that file: what the cell prints is kept (held while a full disk refuses it, written
+    once space is back), in the order printed, and its secrets are not."""
+    if sys.stdout is None or sys.stderr is None:
+        return
+    try:
+        log = OutputLog(os.dup(sys.stdout.fileno()))
+    except (OSError, ValueError, io.UnsupportedOperation):
+        log = None
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if log is not None:
+            stream.flush()
+            stream = io.TextIOWrapper(
+                log,
+                encoding=stream.encoding or "utf-8",
+                errors="backslashreplace",
+                write_through=True,
+            )
+        setattr(sys, name, _JobStream(stream))
 
 
 def _exit_with_supervisor(paths: RunPaths) -> None:

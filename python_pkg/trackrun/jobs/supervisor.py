@@ -51,6 +51,9 @@ class Supervisor:
         signal.signal(signal.SIGTERM, self._on_cancel)
         signal.signal(signal.SIGINT, self._on_cancel)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        # Orphans of the job (a daemon that double-forks) are reparented to us, not to init,
+        # however fast they leave: they stay in the tree that is sampled and killed.
+        processes.become_subreaper()
         self.writer.emit("status", status="running", **process_identity())
         self.writer.flush()
         attempts = 1 + int(self.spec.get("retries") or 0)
@@ -115,37 +118,58 @@ class Supervisor:
             "attempt", attempt=attempt, pid=leader.pid, proc_start=leader.start, state="started"
         )
         self.writer.flush()
-        code = self._wait()
+        self._wait()
         # Whatever the job left behind (worker processes, daemons in their own session...)
-        # goes with it.
+        # goes with it. The leader is not reaped yet: its zombie keeps its pid, and so the
+        # group id, from being reused, so its group is still the job's.
         self._sample_tree()
-        processes.signal_group(leader, signal.SIGKILL)
+        _killpg(leader.pid, signal.SIGKILL)
         processes.signal_procs(list(self.tree.values()), signal.SIGKILL)
+        code = self.child.wait()
+        processes.reap_adopted(keep=0)
         self.writer.emit("attempt", attempt=attempt, state="ended", exit_code=code)
         self.writer.flush()
         return code
 
-    def _wait(self) -> int:
-        assert self.child is not None
+    def _wait(self) -> None:
+        """Wait until the job child ends, sampling its tree; the child is left unreaped."""
         killed = False
-        while True:
-            try:
-                return self.child.wait(timeout=0.2)
-            except subprocess.TimeoutExpired:
-                pass
+        while not self._child_ended():
+            time.sleep(0.1)
             if time.monotonic() - self._sampled_at > TREE_SAMPLE_EVERY:
                 self._sample_tree()
             if self.cancelled and not killed and time.monotonic() - self.cancelled_at > KILL_GRACE:
                 self._signal_tree(signal.SIGKILL)
                 killed = True
 
+    def _child_ended(self) -> bool:
+        """True once the job child has ended, without reaping it (WNOWAIT)."""
+        assert self.child is not None
+        if self.child.returncode is not None:
+            return True
+        if not hasattr(os, "waitid"):
+            return self.child.poll() is not None
+        try:
+            return (
+                os.waitid(os.P_PID, self.child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                is not None
+            )
+        except ChildProcessError:
+            return True
+
     def _sample_tree(self) -> None:
-        """Record new descendants of the job, whatever their session, as they appear (a
-        daemon that double-forks is reparented away from the job: only a record finds it)."""
+        """Record new processes of the job, whatever their session, as they appear.
+
+        Everything below the supervisor is the job's: its child and what descends from it,
+        and orphans it left (reparented to the supervisor, a subreaper). A process whose
+        start time cannot be read is never recorded (it could not be signalled safely).
+        Orphans that ended are reaped here.
+        """
         self._sampled_at = time.monotonic()
         if self.child is None:
             return
-        for proc in processes.descendants(self.child.pid):
+        processes.reap_adopted(keep=self.child.pid)
+        for proc in processes.descendants(os.getpid()):
             if proc.pid not in self.tree or self.tree[proc.pid].start != proc.start:
                 self.tree[proc.pid] = proc
                 self.writer.emit("process", pid=proc.pid, proc_start=proc.start)
@@ -161,10 +185,10 @@ class Supervisor:
             return
         self.cancelled = True
         self.cancelled_at = time.monotonic()
-        if self.child is not None and self.child.poll() is None:
+        if self.child is not None and not self._child_ended():
             # A signal handler must not write events (the main loop may hold the writer):
             # signal the recorded tree plus whatever descends from the job right now.
-            fresh = processes.descendants(self.child.pid)
+            fresh = processes.descendants(os.getpid())
             self._signal_tree(signal.SIGTERM)
             processes.signal_procs(fresh, signal.SIGTERM)
 

@@ -20,7 +20,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from trackrun.cellcode import CellNames, analyze_cell, auto_params, final_scalars
-from trackrun.layout import default_store_root, open_private
+from trackrun.layout import OutputLog, default_store_root
 from trackrun.magic.figures import FigureCapture
 from trackrun.magic.live import LiveView
 from trackrun.magic.outputs import TeeStream
@@ -327,7 +327,7 @@ def show_run_bundle(run: Run) -> None:
 
 @contextlib.contextmanager
 def _tee_output(log_path: Path) -> Iterator[None]:
-    log = open_private(log_path)
+    log = OutputLog.open(log_path)
     saved = sys.stdout, sys.stderr
     sys.stdout = TeeStream(saved[0], log)
     sys.stderr = TeeStream(saved[1], log)

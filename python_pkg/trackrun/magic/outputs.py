@@ -5,23 +5,26 @@ from __future__ import annotations
 import io
 from typing import Any, BinaryIO
 
+from trackrun.liveness import note_output
 from trackrun.redaction import redact_text
 
 
 class TeeStream(io.TextIOBase):
     """A text stream that writes to ``stream`` (what the user sees) and appends to ``log``,
-    with secret values redacted there.
+    with secret values redacted there. Each write counts as activity of the run (see
+    liveness.note_output); a log that refuses bytes (a full disk) holds them (OutputLog).
 
     Other attributes (``isatty``, ``fileno``, ``encoding``...) are the wrapped stream's, so
     progress bars and libraries that inspect the stream behave as without trackrun.
     """
 
-    def __init__(self, stream: Any, log: BinaryIO) -> None:
+    def __init__(self, stream: Any, log: BinaryIO | io.RawIOBase) -> None:
         super().__init__()
         self._stream = stream
         self._log = log
 
     def write(self, text: str) -> int:
+        note_output()
         with _suppress_closed():
             # The store never keeps a secret's value, even one the cell printed.
             self._log.write(redact_text(text).encode("utf-8", "replace"))

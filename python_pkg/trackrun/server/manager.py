@@ -6,10 +6,10 @@ import time
 from typing import Any, BinaryIO, cast
 
 from trackrun.errors import TrackrunError
-from trackrun.events import iter_events
+from trackrun.events import events_in
 from trackrun.health import read_health
 from trackrun.ids import check_run_id
-from trackrun.layout import RunPaths, read_json_object
+from trackrun.layout import RunPaths
 from trackrun.server import schemas as s
 from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
 from trackrun.server.reproductions import Reproductions
@@ -159,7 +159,8 @@ class RunsManager:
     def run_detail(self, run_id: str) -> s.RunDetail:
         info = self.store.summary(check_run_id(run_id))
         paths = self.store.paths.run(run_id)
-        record = read_json_object(paths.run_json)
+        # Every file below is read with no symlink on the way (see RunPaths.open_inside).
+        record = paths.read_json_inside(paths.run_json.name)
         detail: dict[str, Any] = {key: info.get(key) for key in _ROW_FIELDS}
         detail["tags"] = info["tags"]
         if detail["status"] == "running" and info.get("started_at"):
@@ -189,17 +190,16 @@ class RunsManager:
         detail["code_files"] = served_names(paths, "code")
         detail["attempts"] = [
             {k: e.get(k) for k in ("attempt", "state", "exit_code", "time")}
-            for e in iter_events(paths.events_of("supervisor"))
+            for e in _supervisor_events(paths)
             if e.get("type") == "attempt"
         ]
-        outputs = read_json_object(paths.job / "outputs.json") if paths.job.is_dir() else {}
-        detail["outputs"] = outputs or None
+        detail["outputs"] = paths.read_json_inside(paths.job.name, "outputs.json") or None
         provenance = record.get("provenance") or {}
         detail["provenance"] = {
             k: provenance.get(k) for k in ("git", "python", "hardware", "packages", "process")
         }
         detail["launch"] = record.get("launch") or {}
-        detail["job"] = _job_info(self.store, run_id) if detail.get("detached") else None
+        detail["job"] = _job_info(self.store, paths) if detail.get("detached") else None
         health = read_health(paths)
         detail["health"] = {
             "dropped_records": health.dropped_records,
@@ -235,7 +235,7 @@ class RunsManager:
         """The log from ``offset`` (negative: from the end); reads only what it returns."""
         paths = self.store.paths.run(check_run_id(run_id))
         status = self.store.summary(run_id)["status"]
-        return read_log_slice(paths.output_log, offset, max_bytes, status)
+        return read_log_slice(paths, offset, max_bytes, status)
 
     def open_run_file(self, run_id: str, folder: str, name: str) -> BinaryIO:
         """Open ``<run>/<folder>/<name>`` for reading; the caller closes it.
@@ -334,12 +334,15 @@ class RunsManager:
         return jobs.clone(self.store.paths, check_run_id(run_id), overrides)
 
 
-def _job_info(store: Store, run_id: str) -> s.JobInfo | None:
+def _job_info(store: Store, paths: RunPaths) -> s.JobInfo | None:
     """The backend's facts of a detached run, from what its drainer saved (never asking a
-    scheduler in a request: its tools can block for seconds)."""
+    scheduler in a request: its tools can block for seconds); None when the run's job files
+    have a symlink on the way (never followed into a response)."""
     from trackrun import jobs
 
-    info = jobs.describe(store, run_id, ask=False)
+    if not all(_plain_or_missing(paths, ["job", name]) for name in _JOB_FILES):
+        return None
+    info = jobs.describe(store, paths.run_id, ask=False)
     if info is None:
         return None
     wait = info.get("queue_wait")
@@ -349,6 +352,31 @@ def _job_info(store: Store, run_id: str) -> s.JobInfo | None:
         "state": info.get("state"),
         "queue_wait": float(wait) if isinstance(wait, (int, float)) else None,
     }
+
+
+#: The files of job/ that jobs.describe reads.
+_JOB_FILES = ("handle.json", "slurm-state.json")
+
+
+def _plain_or_missing(paths: RunPaths, parts: list[str]) -> bool:
+    """True when the run's file ``parts`` is missing or opens with no symlink on the way."""
+    try:
+        paths.open_inside(*parts).close()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _supervisor_events(paths: RunPaths) -> list[dict[str, Any]]:
+    """The events of the run's supervisor file (none when it is missing or behind a symlink)."""
+    try:
+        with paths.open_inside(paths.events_of("supervisor").name) as f:
+            data = f.read()
+    except OSError:
+        return []
+    return events_in(data)
 
 
 def run_row(row: dict[str, Any]) -> s.RunRow:

@@ -5,22 +5,18 @@ from __future__ import annotations
 import codecs
 import os
 import re
-import stat
 from pathlib import Path
 from typing import BinaryIO
 
 from trackrun.errors import TrackrunError
 from trackrun.ids import check_run_id
-from trackrun.layout import ACTIVE_STATUSES, RunPaths
+from trackrun.layout import ACTIVE_STATUSES, RunPaths, open_folder_no_follow, open_no_follow
 from trackrun.server import schemas as s
 
 MAX_LOG_BYTES = 4 * 1024 * 1024
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,200}$")
 #: Folders of a run whose files the API serves.
 SERVED_FOLDERS = ("code", "artifacts", "checkpoints")
-# Every step of a served path is opened without following a symlink; a FIFO never blocks us.
-_NOFOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-_DIRECTORY = _NOFOLLOW | getattr(os, "O_DIRECTORY", 0)
 
 
 class FileNotInRunError(TrackrunError):
@@ -29,19 +25,21 @@ class FileNotInRunError(TrackrunError):
     code = "file_not_found"
 
 
-def read_log_slice(log_path: Path, offset: int, max_bytes: int, status: s.RunStatus) -> s.LogChunk:
-    """At most ``max_bytes`` (capped at MAX_LOG_BYTES) of the log at ``log_path`` from
+def read_log_slice(run: RunPaths, offset: int, max_bytes: int, status: s.RunStatus) -> s.LogChunk:
+    """At most ``max_bytes`` (capped at MAX_LOG_BYTES) of the run's ``output.log`` from
     ``offset`` (negative: from the end), decoded as UTF-8 without splitting a character; the
-    run's ``status`` says whether more may come. A missing log is an empty one."""
+    run's ``status`` says whether more may come. A missing log is an empty one, and so is a
+    log with a symlink on the way (the run folder or output.log itself): it is never followed.
+    """
     max_bytes = max(1, min(max_bytes, MAX_LOG_BYTES))
     try:
-        with open(log_path, "rb") as f:
+        with run.open_inside(run.output_log.name) as f:
             size = os.fstat(f.fileno()).st_size
             start = size + offset if offset < 0 else offset
             start = max(0, min(start, size))
             f.seek(start)
             data = f.read(max_bytes)
-    except FileNotFoundError:
+    except OSError:
         size, start, data = 0, 0, b""
     skipped = 0
     if offset < 0:
@@ -74,30 +72,27 @@ def open_in_run(runs: Path, run_id: str, folders: list[str], name: str) -> Binar
     if not all(_FILE_NAME.match(p) and ".." not in p for p in [*folders, name]):
         raise refused
     # The store folder itself may sit behind a symlink the user made; below it, nothing may.
-    opened: list[int] = []
     try:
-        opened.append(os.open(runs.resolve() / run_id, _DIRECTORY))
-        for folder in folders:
-            opened.append(os.open(folder, _DIRECTORY, dir_fd=opened[-1]))
-        fd = os.open(name, _NOFOLLOW | os.O_NONBLOCK, dir_fd=opened[-1])
+        return open_no_follow(runs, [run_id, *folders, name])
     except OSError:
         raise refused from None
-    finally:
-        for parent in opened:
-            os.close(parent)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise refused
-    return os.fdopen(fd, "rb")
 
 
 def served_names(paths: RunPaths, folder: str) -> list[str]:
-    """Names of the regular files open_run_file would serve from ``folder`` (sorted)."""
-    base = paths.root / folder
-    if paths.root.is_symlink() or base.is_symlink() or not base.is_dir():
+    """Names of the regular files open_run_file would serve from ``folder`` (sorted); none
+    when the run folder or ``folder`` is a symlink or missing."""
+    try:
+        fd = open_folder_no_follow(paths.root.parent, [paths.root.name, folder])
+    except OSError:
         return []
-    return sorted(
-        p.name
-        for p in base.iterdir()
-        if _FILE_NAME.match(p.name) and ".." not in p.name and not p.is_symlink() and p.is_file()
-    )
+    try:
+        with os.scandir(fd) as entries:
+            return sorted(
+                e.name
+                for e in entries
+                if _FILE_NAME.match(e.name)
+                and ".." not in e.name
+                and e.is_file(follow_symlinks=False)
+            )
+    finally:
+        os.close(fd)

@@ -204,7 +204,12 @@ def scan(snap: Snapshot, paths: StorePaths) -> Plan:
 
 def list_runs(runs: str) -> set[str]:
     try:
-        return {e.name for e in os.scandir(runs) if is_run_id(e.name) and e.is_dir()}
+        # A run folder that is a symlink is not a run: what it points to is never indexed.
+        return {
+            e.name
+            for e in os.scandir(runs)
+            if is_run_id(e.name) and e.is_dir(follow_symlinks=False)
+        }
     except FileNotFoundError:
         return set()
 
@@ -260,7 +265,9 @@ def dir_signature(
             names = sorted(
                 e.name
                 for e in os.scandir(folder)
-                if e.name.startswith("events") and e.name.endswith(".jsonl")
+                if e.name.startswith("events")
+                and e.name.endswith(".jsonl")
+                and e.is_file(follow_symlinks=False)
             )
         except FileNotFoundError:
             return None
