@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -24,7 +25,8 @@ def run_id_of(text: str) -> str:
     return match.group(1)
 
 
-def wait_finished(project: Path, run_id: str, timeout: float = 240) -> None:
+def wait_ended(project: Path, run_id: str, timeout: float = 240) -> str:
+    """Wait until the run has a final status; return it."""
     store = Store(project / ".trackrun", lease=0)
     deadline = time.time() + timeout
     status = ""
@@ -33,6 +35,11 @@ def wait_finished(project: Path, run_id: str, timeout: float = 240) -> None:
         if status in ("finished", "failed", "lost", "killed"):
             break
         time.sleep(0.3)
+    return status
+
+
+def wait_finished(project: Path, run_id: str, timeout: float = 240) -> None:
+    status = wait_ended(project, run_id, timeout)
     log = project / ".trackrun" / "runs" / run_id / "output.log"
     assert status == "finished", (status, log.read_text() if log.exists() else "")
 
@@ -202,6 +209,56 @@ def test_what_cannot_merge_is_rebound_and_named(project: Path) -> None:
     assert inline == {"arr": [7.0] * 5, "small": [1.0, 1.0], "small_same": True, "arr_same": True}
     assert detached == {**inline, "arr_same": False}, text
     assert re.search(r"rebound \(could not merge in place.*\): arr \(shape or dtype changed", text)
+
+
+RECORDS_SETUP = """
+import gc, weakref, torch
+from trackrun.jobs.merge import recorded
+def held(ref):
+    gc.collect()
+    return ref() is not None
+"""
+
+
+def test_launch_records_go_when_nothing_will_be_loaded(project: Path) -> None:
+    """The kernel's launch record holds named lists (here of tensors) until attach. It is
+    dropped when the attached run failed, on ``--no-load``, and, at the next attach or
+    launch, for runs that ended without outputs or were deleted: the tensors are freed."""
+    kernel = Kernel.start(project)
+    try:
+        ok(kernel, "%load_ext trackrun")
+        ok(kernel, RECORDS_SETUP)
+        cases = {}
+        for name, cell in [
+            ("failed", "raise ValueError('boom')"),
+            ("no_load", "x = 1"),
+            ("never_attached", "raise ValueError('boom')"),
+            ("deleted", "y = 2"),
+        ]:
+            ok(kernel, f"{name} = [torch.zeros(1000)]\n{name}_ref = weakref.ref({name}[0])")
+            cases[name] = run_id_of(ok(kernel, f"%%track_run --detach\nn = len({name})\n{cell}"))
+        for run_id in cases.values():
+            wait_ended(project, run_id)
+        kernel.run(f"%track_run --attach {cases['failed']}")
+        ok(kernel, f"%track_run --attach {cases['no_load']} --no-load")
+        shutil.rmtree(project / ".trackrun" / "runs" / cases["deleted"])
+        ok(kernel, "del failed, no_load, never_attached, deleted")
+        check = "print(json.dumps({n: [recorded(r), held(globals()[n + '_ref'])] for n, r in %r.items()}))"
+        before = last_json(ok(kernel, "import json\n" + check % cases))
+        # The next launch prunes the record of the deleted run.
+        wait_finished(project, run_id_of(ok(kernel, "%%track_run --detach\nz = 3")))
+        after = last_json(ok(kernel, check % cases))
+    finally:
+        kernel.shutdown()
+    # The attaches dropped their own runs' records, and that of the run that failed
+    # unattached; the run folder deleted after them is found at the next launch.
+    assert before == {
+        "failed": [False, False],
+        "no_load": [False, False],
+        "never_attached": [False, False],
+        "deleted": [True, True],
+    }, before
+    assert after == {name: [False, False] for name in cases}, after
 
 
 MAGIC_CELL = """%time total = sum(range(1000))

@@ -25,7 +25,7 @@ from trackrun.jobs.freeze import (
     write_job,
 )
 from trackrun.jobs.kill import kill
-from trackrun.jobs.merge import attach_outputs, remember
+from trackrun.jobs.merge import attach_outputs, forget, prune_records, remember
 from trackrun.jobs.queue import live_drainer
 from trackrun.jobs.slots import store_max_parallel, visible_gpus
 from trackrun.jobs.sweep import Sweep, SweepError, new_seed, parse_sweep
@@ -181,6 +181,7 @@ __all__ = [
     "create_points",
     "describe",
     "find_sweep",
+    "forget",
     "freeze_inputs",
     "get_backend",
     "kill",
@@ -192,6 +193,7 @@ __all__ = [
     "new_seed",
     "new_sweep",
     "parse_sweep",
+    "prune_records",
     "queued",
     "read_launch",
     "read_spec",
