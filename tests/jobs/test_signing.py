@@ -218,3 +218,52 @@ def test_a_key_the_user_cannot_read_is_a_clear_error(team_store: Path) -> None:
     assert not (team_store / "runs").exists()  # nothing was recorded
     checkpoint = as_team_member(lambda: sign_and_load_a_checkpoint(team_store))
     assert checkpoint.startswith(expected), checkpoint
+
+
+def test_a_checkpoint_is_loaded_from_the_bytes_that_were_verified(tmp_path: Path) -> None:
+    """The checkpoint file is read once. Here it is a FIFO that serves the signed bytes to
+    its first reader and a pickle that would create a file to a second one: a loader that
+    reopened the file after checking it (time of check, time of use) would run that."""
+    import io
+    import threading
+    import time
+
+    import torch
+
+    from trackrun.run import Run
+
+    run = Run.start(tmp_path / "store", name="ck")
+    try:
+        path = run.checkpoint({"w": [1, 2]}, step=3)
+        signed = path.read_bytes()
+        marker = tmp_path / "pwned"
+        evil = io.BytesIO()
+        torch.save(_CreatesFile(marker), evil)
+        path.unlink()
+        os.mkfifo(path)
+
+        def serve() -> None:
+            with open(path, "wb") as fifo:  # blocks until the loader opens it
+                fifo.write(signed)
+            # Let the first reader see the end of the file and close it: a writer opening
+            # before that would append to what it reads.
+            time.sleep(0.5)
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:  # a second reader gets the evil pickle
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError:  # no reader (yet)
+                    time.sleep(0.01)
+                    continue
+                with os.fdopen(fd, "wb") as fifo:
+                    fifo.write(evil.getvalue())
+                return
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        loaded = run.latest_checkpoint()
+        server.join()
+        assert loaded is not None and loaded.state == {"w": [1, 2]} and loaded.step == 3
+        assert not marker.exists()
+    finally:
+        run.finish()
