@@ -256,3 +256,61 @@ def test_launch_records_that_can_never_load_are_pruned(tmp_path: Path) -> None:
     for paths in runs.values():
         shutil.rmtree(paths.root, ignore_errors=True)
     prune_records()
+
+
+class _CudaStorage:
+    """Pickles as a torch storage saved on ``cuda:0`` does (torch's legacy bytes, location
+    ``cuda:0``): what a job on a GPU node writes into outputs.pkl."""
+
+    def __init__(self, values: Any) -> None:
+        _, (storage, *_) = values.__reduce_ex__(4)  # torch's own reduce of a tensor
+        _, (data,) = storage.__reduce__()  # its storage's legacy torch.save bytes
+        cpu, cuda = b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0"
+        assert data.count(cpu) == 1
+        self.data = data.replace(cpu, cuda)
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        return (torch.storage._load_from_bytes, (self.data,))
+
+
+class _CudaTensor:
+    """Pickles as a float tensor on ``cuda:0`` (torch's own reduce, storage on the GPU)."""
+
+    def __init__(self, values: Any) -> None:
+        self.storage = _CudaStorage(values)
+        self.shape, self.stride = tuple(values.shape), values.stride()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        import collections
+
+        args = (self.storage, 0, self.shape, self.stride, False, collections.OrderedDict())
+        return (torch._utils._rebuild_tensor_v2, args)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a kernel without CUDA")
+def test_gpu_tensors_of_a_job_load_to_cpu_and_attach_says_so(tmp_path: Path) -> None:
+    import json
+    import pickle
+
+    from trackrun.jobs.merge import attach_outputs
+    from trackrun.signing import write_signed
+
+    values = torch.arange(3.0)
+    cuda_t = _CudaTensor(values)
+    outputs = {"names": {"t": cuda_t, "box": {"w": cuda_t}, "n": 3}, "grads": []}
+    payload = pickle.dumps(outputs, protocol=4)
+    with pytest.raises(RuntimeError, match="deserialize object on a CUDA device"):
+        pickle.loads(payload)  # plain unpickling fails in a kernel without CUDA
+    store = StorePaths(tmp_path / "store").ensure()
+    paths = store.new_run()
+    paths.job.mkdir()
+    write_signed(paths.job / "outputs.pkl", payload, store.root)
+    info = {"saved": ["box", "n", "t"], "skipped": [], "links": {}}
+    (paths.job / "outputs.json").write_text(json.dumps(info))
+    ns: dict[str, Any] = {"__name__": "__main__"}
+    attached = attach_outputs(paths, ns)
+    assert attached is not None
+    bound, report, _ = attached
+    assert torch.equal(bound["t"], values) and bound["t"].device.type == "cpu"
+    assert bound["box"]["w"] is bound["t"] and bound["n"] == 3
+    assert report.notes == ["loaded to CPU: t, box (saved on cuda:0; CUDA is not available here)"]

@@ -24,7 +24,15 @@ from trackrun.errors import NotSerializableError, RunStateError, TrackrunError
 from trackrun.events import append_event
 from trackrun.ids import check_run_id
 from trackrun.jobs.environment import spec_environment
-from trackrun.jobs.graph import dump_graph, load_graph, reached_names, restore_names
+from trackrun.jobs.graph import (
+    MovedStorage,
+    cpu_note,
+    dump_graph,
+    load_graph,
+    names_on_storages,
+    reached_names,
+    restore_names,
+)
 from trackrun.jobs.pickled_secrets import secrets_held
 from trackrun.layout import RunPaths, StorePaths, write_json_atomic
 from trackrun.signing import read_verified, write_signed
@@ -240,13 +248,15 @@ def _grads_of(namespace: Mapping[str, Any], names: list[str]) -> list[tuple[Any,
 
 @dataclass
 class LoadedOutputs:
-    """The outputs of a finished job as loaded: names, memo, links, grads, skipped."""
+    """The outputs of a finished job as loaded: names, memo, links, grads, skipped, and
+    notes for the user (e.g. tensors loaded to CPU)."""
 
     names: dict[str, Any]
     memo: dict[int, Any]
     links: dict[int, int]
     grads: list[tuple[Any, Any]]
     skipped: list[dict[str, str]]
+    notes: list[str] = field(default_factory=list)
 
 
 def load_outputs(
@@ -254,6 +264,7 @@ def load_outputs(
 ) -> LoadedOutputs | None:
     """Load the saved outputs of a finished detached run, its functions bound to
     ``namespace`` (whose existing names are left as they were). None when it saved none.
+    Tensors saved on a GPU load to CPU where CUDA is not available (``notes`` say which).
 
     Raises UntrustedPickleError (nothing unpickled) when ``outputs.pkl`` is not signed by
     this store's key, unless ``trust``.
@@ -266,12 +277,14 @@ def load_outputs(
     except FileNotFoundError:
         return None
     before = dict(namespace)
+    on_cpu: list[MovedStorage] = []
     try:
-        value, memo = load_graph(payload, namespace)
+        value, memo = load_graph(payload, namespace, on_cpu)
     finally:
         restore_names(namespace, before)
     links = {int(k): int(v) for k, v in (info.get("links") or {}).items()}
-    return LoadedOutputs(value["names"], memo, links, value["grads"], info["skipped"])
+    notes = [cpu_note(on_cpu, names_on_storages(value["names"], on_cpu))] if on_cpu else []
+    return LoadedOutputs(value["names"], memo, links, value["grads"], info["skipped"], notes)
 
 
 # -- cloning a frozen job (reruns, sweep points) --------------------------------------------

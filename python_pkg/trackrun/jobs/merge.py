@@ -397,4 +397,5 @@ def attach_outputs(
     values, report = merge_graph(
         paths.run_id, loaded.names, loaded.memo, loaded.links, loaded.grads
     )
+    report.notes.extend(loaded.notes)
     return values, report, loaded.skipped
