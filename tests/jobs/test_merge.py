@@ -314,3 +314,44 @@ def test_gpu_tensors_of_a_job_load_to_cpu_and_attach_says_so(tmp_path: Path) -> 
     assert torch.equal(bound["t"], values) and bound["t"].device.type == "cpu"
     assert bound["box"]["w"] is bound["t"] and bound["n"] == 3
     assert report.notes == ["loaded to CPU: t, box (saved on cuda:0; CUDA is not available here)"]
+
+
+def test_c_implemented_classes_are_told_from_python_ones() -> None:
+    """Which objects keep state Python cannot see: static C types, and C types made at run
+    time (``_random.Random``) too; classes from a class statement never, slots or not."""
+    import collections
+    import dataclasses
+    import datetime
+    import enum
+    import io
+    import random
+
+    from trackrun.jobs.native_state import c_state_class
+
+    class Plain:
+        pass
+
+    class Slotted:
+        __slots__ = ("a",)
+
+    @dataclasses.dataclass
+    class Record:
+        x: int = 0
+
+    class Color(enum.Enum):
+        RED = 1
+
+    class MyDeque(collections.deque):  # type: ignore[type-arg]
+        pass
+
+    python = [Plain, Slotted, Record, Color, torch.nn.Linear, torch.optim.SGD]
+    assert [c for c in python if c_state_class(c) is not None] == []
+    c_kinds = {
+        io.BytesIO: io.BytesIO,
+        datetime.datetime: datetime.datetime,
+        MyDeque: collections.deque,
+        random.Random: random.Random.__mro__[1],  # _random.Random, a heap type
+        torch.Generator: torch.Generator,
+        np.random.Generator: np.random.Generator,
+    }
+    assert {c: c_state_class(c) for c in c_kinds} == c_kinds

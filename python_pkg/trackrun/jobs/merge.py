@@ -328,6 +328,8 @@ _UNSET = object()
 
 def _merge_problem(target: Any, obj: Any) -> str | None:
     """Why loaded ``obj`` cannot be merged into kernel object ``target`` (None: it can)."""
+    if target is obj:  # loaded by reference (a module-level singleton): nothing to merge
+        return None
     if type(target) is not type(obj):
         return f"type changed ({type(target).__name__} -> {type(obj).__name__})"
     if _is_ndarray(target):
