@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import sys
@@ -63,23 +64,26 @@ def list_checkpoints(paths: RunPaths) -> list[Path]:
 
 
 def load_latest_checkpoint(paths: RunPaths) -> Checkpoint | None:
-    """Load the newest checkpoint in ``paths`` (torch.load for .pt, pickle otherwise)."""
+    """Load the newest checkpoint in ``paths`` (torch.load for .pt, pickle otherwise).
+
+    The file is read once: the bytes whose signature was checked are the bytes unpickled
+    (reading the file again could load a file swapped in meanwhile). Raises
+    UntrustedPickleError (nothing unpickled) when its signature is not this store's.
+    """
     files = list_checkpoints(paths)
     if not files:
         return None
     newest = files[-1]
     step = int(newest.name[5:17])
-    # -- signed checkpoints (jobs helper; issue 17): raises UntrustedPickleError --
-    read_verified(
+    data = read_verified(
         newest, paths.root.parent.parent, "checkpoint", signature=_checkpoint_signature(newest)
     )
     if newest.suffix == ".pt":
         import torch
 
-        state = torch.load(newest, weights_only=False)
+        state = torch.load(io.BytesIO(data), weights_only=False)
     else:
-        with open(newest, "rb") as f:
-            state = pickle.load(f)
+        state = pickle.loads(data)
     return Checkpoint(step=step, state=state, path=newest)
 
 

@@ -1,7 +1,8 @@
 """The store's private key and the HMAC signatures of the pickles trackrun writes and loads.
 
 Unpickling runs code, so a pickle is loaded only when it carries a valid signature made
-with this store's key (``<store>/key``, 0600). The signature sits next to the pickle in
+with this store's key (``<store>/key``: 0600, or 0640 in a store shared with a group, whose
+members all sign and verify with it). The signature sits next to the pickle in
 ``<file>.sig`` (or where the caller says): the key's public fingerprint and the HMAC-SHA256
 of the bytes. A pickle signed by another store (a copied run folder) is told apart from one
 changed after signing. Layer 1 (standard library only): jobs and checkpoints both use it.
@@ -9,38 +10,121 @@ changed after signing. Layer 1 (standard library only): jobs and checkpoints bot
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
 
-from trackrun.errors import TrackrunError
+from trackrun.errors import StoreError, TrackrunError
+from trackrun.layout import is_group_shared, make_dir
 
 KEY_FILE = "key"
+PRIVATE_KEY_MODE, SHARED_KEY_MODE = 0o600, 0o640
 
 
 class UntrustedPickleError(TrackrunError):
     """A pickle has no valid signature of this store: it is not unpickled."""
 
 
+class StoreKeyError(StoreError):
+    """The store's key cannot be read or created: nothing can be signed or verified."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: the message says what to do.
+        return [f"{type(self).__name__}: {self}"]
+
+
+def key_mode(store_root: Path) -> int:
+    """The key's mode in ``store_root``: 0600, or 0640 when the store is group-shared (its
+    members sign and verify with it; none needs to rewrite it)."""
+    return SHARED_KEY_MODE if is_group_shared(store_root) else PRIVATE_KEY_MODE
+
+
 def store_key(store_root: Path) -> bytes:
-    """This store's private key, created (32 random bytes, mode 0600) on first use."""
+    """This store's key: 32 random bytes, created on first use with :func:`key_mode`.
+
+    In a group-shared store, a key of the user's own that only they can read (made before
+    the store was shared) is made group-readable. Raises StoreKeyError, naming the file and
+    the fix, when the key cannot be read or created.
+    """
     path = store_root / KEY_FILE
     try:
-        return path.read_bytes()
+        key = path.read_bytes()
     except FileNotFoundError:
-        pass
-    store_root.mkdir(parents=True, exist_ok=True)
+        return _create_key(store_root, path)
+    except PermissionError as error:
+        raise StoreKeyError(_unreadable_key(store_root, path, error)) from None
+    if is_group_shared(store_root):
+        _let_group_read(path)
+    return key
+
+
+def _create_key(store_root: Path, path: Path) -> bytes:
     key = secrets.token_bytes(32)
+    mode = key_mode(store_root)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        if not store_root.is_dir():  # a new store is private, as StorePaths.ensure makes it
+            store_root.parent.mkdir(parents=True, exist_ok=True)
+            make_dir(store_root, private=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except FileExistsError:  # another process created it first: use theirs
-        return path.read_bytes()
+        return store_key(store_root)
+    except PermissionError as error:
+        raise StoreKeyError(
+            f"cannot create this store's key {path} ({error.strerror}): it signs the pickles "
+            "of detached runs and checkpoints. Use a store you can write to (TRACKRUN_HOME "
+            "or --store), or ask the store's owner to give you write access."
+        ) from None
     with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), mode)  # the umask must not take the group's read access away
         f.write(key)
     return key
+
+
+def _let_group_read(path: Path) -> None:
+    """Make the user's own key readable by the store's group, if it is not yet."""
+    with contextlib.suppress(OSError):
+        info = path.stat()
+        if info.st_uid == os.geteuid() and not info.st_mode & stat.S_IRGRP:
+            os.chmod(path, SHARED_KEY_MODE)
+
+
+def _unreadable_key(store_root: Path, path: Path, error: OSError) -> str:
+    """What to say when the key exists but this user cannot read it."""
+    problem = (
+        f"cannot read this store's key {path} ({error.strerror}): it signs the pickles of "
+        "detached runs and checkpoints, so neither can be made or loaded."
+    )
+    try:
+        info = path.stat()
+    except OSError:
+        return f"{problem} Check the permissions of {store_root}."
+    owner = _user_name(info.st_uid)
+    if is_group_shared(store_root):
+        return (
+            f"{problem} The store is shared with a group, but the key is readable by its "
+            f"owner ({owner}) only (mode {stat.S_IMODE(info.st_mode):04o}). Its owner, or an "
+            f"administrator, can fix it for everyone with: chmod g+r {path} (and chgrp it "
+            "to the store's group); see 'Sharing a store with a team' in docs/guide.md."
+        )
+    return (
+        f"{problem} The store is private to {owner}: use a store of your own (TRACKRUN_HOME "
+        "or --store), or ask them to share it with your group (see 'Sharing a store with "
+        "a team' in docs/guide.md)."
+    )
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"
 
 
 def _fingerprint(key: bytes) -> str:
@@ -85,8 +169,9 @@ def read_verified(
     checks out with the store's key.
 
     ``what`` names the file in messages (e.g. "outputs"); ``trust`` skips the check (the
-    user vouched for the file). Raises FileNotFoundError when the file is missing and
-    UntrustedPickleError when the signature is missing, from another store, or wrong.
+    user vouched for the file). Raises FileNotFoundError when the file is missing,
+    UntrustedPickleError when the signature is missing, from another store, or wrong, and
+    StoreKeyError when the store's key cannot be read.
     """
     data = path.read_bytes()
     if trust:

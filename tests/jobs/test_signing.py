@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import stat
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,164 @@ def test_job_refuses_changed_inputs_and_never_unpickles_them(
     assert result.returncode == 1
     assert "changed after this store wrote them" in (paths.job / "error.txt").read_text()
     assert not marker.exists() and "ran" not in result.stdout
+
+
+MEMBER_UID, TEAM_GID = 64123, 64124  # another user of the store's group, made up for the test
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+
+
+def as_team_member(action: Callable[[], object]) -> str:
+    """Run ``action`` in a forked child as another user (MEMBER_UID, in group TEAM_GID);
+    return ``ok: <repr of its result>`` or ``<ExceptionType>: <message>``."""
+    import select
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: become the other user, act, report, and leave at once
+        try:
+            os.close(read_end)
+            os.setgroups([TEAM_GID])
+            os.setgid(TEAM_GID)
+            os.setuid(MEMBER_UID)
+            try:
+                outcome = f"ok: {action()!r}"
+            except BaseException as error:  # reported to the parent
+                outcome = f"{type(error).__name__}: {error}"
+            os.write(write_end, outcome.encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    chunks = []
+    try:
+        while select.select([read_end], [], [], 60)[0]:
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    return b"".join(chunks).decode()
+
+
+@pytest.fixture
+def team_store() -> Iterator[Path]:
+    """A store folder shared with a group as docs/guide.md says (chgrp team, chmod 2770),
+    in a folder other users can reach (pytest's tmp_path is private to its user)."""
+    base = Path(tempfile.mkdtemp(prefix="trackrun-team-"))
+    try:
+        base.chmod(0o755)
+        store = base / "store"
+        store.mkdir()
+        if os.geteuid() == 0:
+            os.chown(store, -1, TEAM_GID)
+        store.chmod(0o2770)
+        yield store
+    finally:
+        shutil.rmtree(base)
+
+
+def sign_and_load_a_checkpoint(store: Path) -> object:
+    """What an inline ``trackrun.checkpoint`` and ``trackrun.resume`` do with the key."""
+    from trackrun.run import Run
+
+    run = Run.start(store, name="member")
+    try:
+        run.checkpoint({"w": 1}, step=1)
+        loaded = run.latest_checkpoint()
+        return None if loaded is None else loaded.state
+    finally:
+        run.finish()
+
+
+def test_key_of_a_group_shared_store_is_readable_by_the_group(team_store: Path) -> None:
+    store_key(team_store)
+    assert stat.S_IMODE((team_store / "key").stat().st_mode) == 0o640
+    if os.geteuid() == 0:  # another member signs and loads with it, and may detach
+        from trackrun import jobs
+
+        assert as_team_member(lambda: sign_and_load_a_checkpoint(team_store)) == "ok: {'w': 1}"
+        assert as_team_member(lambda: jobs.check_backend(team_store, "local", {})) == "ok: None"
+
+
+def test_own_key_becomes_group_readable_once_the_store_is_shared(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    key = store_key(store)
+    assert stat.S_IMODE((store / "key").stat().st_mode) == 0o600
+    store.chmod(0o2770)
+    assert store_key(store) == key
+    assert stat.S_IMODE((store / "key").stat().st_mode) == 0o640
+
+
+@as_root
+def test_a_key_the_user_cannot_read_is_a_clear_error(team_store: Path) -> None:
+    """A key its owner made before sharing the store (0600): another member gets an error
+    naming the file and the fix, from --detach's check (before any run is recorded) and
+    from an inline checkpoint, instead of a PermissionError traceback."""
+    from trackrun import jobs
+
+    team_store.chmod(0o700)
+    store_key(team_store)  # made while the store was private
+    team_store.chmod(0o2770)
+    key = team_store / "key"
+    expected = (
+        f"StoreKeyError: cannot read this store's key {key} (Permission denied): it signs the "
+        "pickles of detached runs and checkpoints, so neither can be made or loaded. The "
+        "store is shared with a group, but the key is readable by its owner (root) only "
+        f"(mode 0600). Its owner, or an administrator, can fix it for everyone with: chmod "
+        f"g+r {key}"
+    )
+    detach = as_team_member(lambda: jobs.check_backend(team_store, "local", {}))
+    assert detach.startswith(expected), detach
+    assert not (team_store / "runs").exists()  # nothing was recorded
+    checkpoint = as_team_member(lambda: sign_and_load_a_checkpoint(team_store))
+    assert checkpoint.startswith(expected), checkpoint
+
+
+def test_a_checkpoint_is_loaded_from_the_bytes_that_were_verified(tmp_path: Path) -> None:
+    """The checkpoint file is read once. Here it is a FIFO that serves the signed bytes to
+    its first reader and a pickle that would create a file to a second one: a loader that
+    reopened the file after checking it (time of check, time of use) would run that."""
+    import io
+    import threading
+    import time
+
+    import torch
+
+    from trackrun.run import Run
+
+    run = Run.start(tmp_path / "store", name="ck")
+    try:
+        path = run.checkpoint({"w": [1, 2]}, step=3)
+        signed = path.read_bytes()
+        marker = tmp_path / "pwned"
+        evil = io.BytesIO()
+        torch.save(_CreatesFile(marker), evil)
+        path.unlink()
+        os.mkfifo(path)
+
+        def serve() -> None:
+            with open(path, "wb") as fifo:  # blocks until the loader opens it
+                fifo.write(signed)
+            # Let the first reader see the end of the file and close it: a writer opening
+            # before that would append to what it reads.
+            time.sleep(0.5)
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:  # a second reader gets the evil pickle
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError:  # no reader (yet)
+                    time.sleep(0.01)
+                    continue
+                with os.fdopen(fd, "wb") as fifo:
+                    fifo.write(evil.getvalue())
+                return
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        loaded = run.latest_checkpoint()
+        server.join()
+        assert loaded is not None and loaded.state == {"w": [1, 2]} and loaded.step == 3
+        assert not marker.exists()
+    finally:
+        run.finish()

@@ -25,7 +25,7 @@ from trackrun.jobs.freeze import (
     write_job,
 )
 from trackrun.jobs.kill import kill
-from trackrun.jobs.merge import attach_outputs, remember
+from trackrun.jobs.merge import attach_outputs, forget, prune_records, remember
 from trackrun.jobs.queue import live_drainer
 from trackrun.jobs.slots import store_max_parallel, visible_gpus
 from trackrun.jobs.sweep import Sweep, SweepError, new_seed, parse_sweep
@@ -39,6 +39,7 @@ from trackrun.jobs.sweep_runs import (
     set_job_fields,
 )
 from trackrun.layout import RunPaths, StorePaths, read_json_object
+from trackrun.signing import store_key
 
 if TYPE_CHECKING:
     from trackrun.store import Store
@@ -138,7 +139,9 @@ def queued(store: StorePaths) -> list[str]:
 
 def check_backend(store_root: Path, backend: str, options: dict[str, str]) -> None:
     """Refuse a backend that cannot take runs before any run is recorded: an unknown name,
-    SLURM tools missing, a partition the cluster does not have. Raises TrackrunError."""
+    SLURM tools missing, a partition the cluster does not have, a store key this user
+    cannot read (the job's pickles are signed with it). Raises TrackrunError."""
+    store_key(store_root)
     get_backend(backend, StorePaths(store_root))
     if backend == "slurm":
         from trackrun.jobs.backends.slurm import SlurmBackend
@@ -183,6 +186,7 @@ __all__ = [
     "create_points",
     "describe",
     "find_sweep",
+    "forget",
     "freeze_inputs",
     "get_backend",
     "kill",
@@ -194,6 +198,7 @@ __all__ = [
     "new_seed",
     "new_sweep",
     "parse_sweep",
+    "prune_records",
     "queued",
     "read_launch",
     "read_spec",

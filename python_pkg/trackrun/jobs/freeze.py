@@ -24,7 +24,16 @@ from trackrun.errors import NotSerializableError, RunStateError, TrackrunError
 from trackrun.events import append_event
 from trackrun.ids import check_run_id
 from trackrun.jobs.environment import spec_environment
-from trackrun.jobs.graph import dump_graph, load_graph, reached_names, restore_names
+from trackrun.jobs.graph import (
+    MovedStorage,
+    cpu_note,
+    dump_graph,
+    load_graph,
+    names_on_storages,
+    reached_names,
+    restore_names,
+)
+from trackrun.jobs.pickled_secrets import secrets_held
 from trackrun.layout import RunPaths, StorePaths, write_json_atomic
 from trackrun.signing import read_verified, write_signed
 from trackrun.values import normalize_params
@@ -57,7 +66,8 @@ def freeze_inputs(namespace: Mapping[str, Any], names: list[str]) -> FrozenInput
     Modules travel by reference; functions and classes defined in the notebook by value.
     Raises NotSerializableError listing every value that cannot be pickled (name, type,
     reason) with the advice to build it inside the cell. Names absent from the namespace
-    are skipped (they may be builtins or defined by the cell itself).
+    are skipped (they may be builtins or defined by the cell itself). ``warnings`` say
+    which names hold the value of a secret variable (it cannot be redacted in a pickle).
     """
     import cloudpickle
 
@@ -79,7 +89,7 @@ def freeze_inputs(namespace: Mapping[str, Any], names: list[str]) -> FrozenInput
             "process:\n" + "\n".join(problems) + "\nCreate them inside the cell instead (e.g. "
             "open the file or build the data loader there); nothing was started."
         ) from None
-    warnings: list[str] = []
+    warnings = secrets_held(graph.payload, {n: namespace[n] for n in present}, "inputs")
     if len(graph.payload) > LARGE_INPUT_BYTES:
         warnings.append(
             f"trackrun: the values the cell reads ({', '.join(present)}) are "
@@ -167,7 +177,8 @@ def save_outputs(
     """Save the job's outputs as ONE signed pickle (``job/outputs.pkl``) bound to the
     namespace, plus ``job/outputs.json``: saved and skipped names, and ``links`` (output
     memo index -> input memo index) for objects that came in as inputs. ``origins`` maps
-    ``id()`` of an input object in this process to its input memo index."""
+    ``id()`` of an input object in this process to its input memo index. Says on stderr
+    (the run's log) which names hold the value of a secret variable."""
     import cloudpickle
 
     names = output_names(namespace, spec)
@@ -194,6 +205,8 @@ def save_outputs(
             if not bad:
                 raise
             names = [n for n in names if n not in bad]
+    for warning in secrets_held(graph.payload, {n: namespace[n] for n in names}, "outputs"):
+        print(warning, file=sys.stderr)
     links = {}
     for index, obj in graph.objects.items():
         origin = (origins or {}).get(id(obj))
@@ -235,13 +248,15 @@ def _grads_of(namespace: Mapping[str, Any], names: list[str]) -> list[tuple[Any,
 
 @dataclass
 class LoadedOutputs:
-    """The outputs of a finished job as loaded: names, memo, links, grads, skipped."""
+    """The outputs of a finished job as loaded: names, memo, links, grads, skipped, and
+    notes for the user (e.g. tensors loaded to CPU)."""
 
     names: dict[str, Any]
     memo: dict[int, Any]
     links: dict[int, int]
     grads: list[tuple[Any, Any]]
     skipped: list[dict[str, str]]
+    notes: list[str] = field(default_factory=list)
 
 
 def load_outputs(
@@ -249,6 +264,7 @@ def load_outputs(
 ) -> LoadedOutputs | None:
     """Load the saved outputs of a finished detached run, its functions bound to
     ``namespace`` (whose existing names are left as they were). None when it saved none.
+    Tensors saved on a GPU load to CPU where CUDA is not available (``notes`` say which).
 
     Raises UntrustedPickleError (nothing unpickled) when ``outputs.pkl`` is not signed by
     this store's key, unless ``trust``.
@@ -261,12 +277,14 @@ def load_outputs(
     except FileNotFoundError:
         return None
     before = dict(namespace)
+    on_cpu: list[MovedStorage] = []
     try:
-        value, memo = load_graph(payload, namespace)
+        value, memo = load_graph(payload, namespace, on_cpu)
     finally:
         restore_names(namespace, before)
     links = {int(k): int(v) for k, v in (info.get("links") or {}).items()}
-    return LoadedOutputs(value["names"], memo, links, value["grads"], info["skipped"])
+    notes = [cpu_note(on_cpu, names_on_storages(value["names"], on_cpu))] if on_cpu else []
+    return LoadedOutputs(value["names"], memo, links, value["grads"], info["skipped"], notes)
 
 
 # -- cloning a frozen job (reruns, sweep points) --------------------------------------------

@@ -60,14 +60,19 @@ def dump_graph(value: Any, namespace: Mapping[str, Any] | None) -> DumpedGraph:
     return DumpedGraph(buffer.getvalue(), index_of, objects)
 
 
-def load_graph(payload: bytes, namespace: dict[str, Any]) -> tuple[Any, dict[int, Any]]:
+def load_graph(
+    payload: bytes, namespace: dict[str, Any], on_cpu: list[MovedStorage] | None = None
+) -> tuple[Any, dict[int, Any]]:
     """Unpickle ``payload`` (verified by the caller: unpickling runs code), binding notebook
     functions to ``namespace``; returns the value and memo index -> loaded object.
 
     Loading a function sets the globals it referenced in ``namespace`` (cloudpickle does
     that); callers that must not change names restore them afterwards (see
-    :func:`restore_names`).
+    :func:`restore_names`). Torch storages saved on a CUDA device (a job on a GPU node)
+    are loaded to CPU when this process has no CUDA; each is added to ``on_cpu``, or, when
+    the caller does not collect them, said on stderr.
     """
+    moved: list[MovedStorage] = [] if on_cpu is None else on_cpu
 
     class _Unpickler(pickle.Unpickler):
         def persistent_load(self, pid: Any) -> Any:
@@ -75,9 +80,77 @@ def load_graph(payload: bytes, namespace: dict[str, Any]) -> tuple[Any, dict[int
                 return namespace
             raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
 
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) == ("torch.storage", "_load_from_bytes"):
+                return functools.partial(_load_storage, moved=moved)
+            return super().find_class(module, name)
+
     unpickler = _Unpickler(io.BytesIO(payload))
     value = unpickler.load()
+    if moved and on_cpu is None:
+        print(f"trackrun: {cpu_note(moved)}", file=sys.stderr)
     return value, dict(unpickler.memo.copy())
+
+
+@dataclass(frozen=True)
+class MovedStorage:
+    """A torch storage saved on ``location`` (e.g. ``cuda:0``) and loaded to CPU instead;
+    ``pointer`` is its data pointer on CPU (tensors on it share it)."""
+
+    location: str
+    pointer: int
+
+
+def _load_storage(data: bytes, moved: list[MovedStorage]) -> Any:
+    """``torch.storage._load_from_bytes`` (how a pickled tensor's storage is loaded), with
+    CUDA storages kept on CPU when this process has no CUDA (torch would refuse them)."""
+    import torch
+
+    def place(storage: Any, location: str) -> Any:
+        if location.startswith("cuda") and not torch.cuda.is_available():
+            moved.append(MovedStorage(location, int(storage.data_ptr())))
+            return storage  # as deserialized: on CPU
+        return None  # torch's own placement
+
+    return torch.load(io.BytesIO(data), weights_only=False, map_location=place)
+
+
+def cpu_note(moved: list[MovedStorage], names: Iterable[str] = ()) -> str:
+    """The message for storages loaded to CPU: ``loaded to CPU: a, b (saved on cuda:0;
+    CUDA is not available here)``."""
+    shown = ", ".join(names) or f"{len(moved)} tensor storage(s)"
+    where = ", ".join(sorted({m.location for m in moved}))
+    return f"loaded to CPU: {shown} (saved on {where}; CUDA is not available here)"
+
+
+def names_on_storages(values: Mapping[str, Any], moved: list[MovedStorage]) -> list[str]:
+    """The names among ``values`` that hold (through containers, attributes, modules and
+    optimizers) a tensor whose storage is one of ``moved``."""
+    torch = sys.modules.get("torch")
+    pointers = {m.pointer for m in moved}
+    if torch is None or not pointers:
+        return []
+    found = []
+    for name, value in values.items():
+        seen: set[int] = set()
+        todo = [value]
+        while todo and len(seen) < 100_000:
+            obj = todo.pop()
+            if id(obj) in seen or isinstance(obj, (str, bytes, int, float, type)):
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, torch.Tensor):
+                if obj.untyped_storage().data_ptr() in pointers:
+                    found.append(name)
+                    break
+            elif isinstance(obj, dict):
+                todo.extend(obj.keys())
+                todo.extend(obj.values())
+            elif isinstance(obj, (list, tuple, set, frozenset)):
+                todo.extend(obj)
+            elif not isinstance(obj, types.ModuleType) and hasattr(obj, "__dict__"):
+                todo.extend(vars(obj).values())
+    return found
 
 
 def track_optimizer_steps(objects: Iterable[Any]) -> None:

@@ -7,60 +7,132 @@ remembered kernel object puts its state INTO that kernel object (tensor values, 
 or optimizer's state, array contents, container contents, instance attributes), so every
 other reference the kernel holds (an alias, a list of parameters, an optimizer made in an
 earlier cell, a closure) sees the job's work. New objects are kept, with their references to
-merged objects rewired to the kernel's. What cannot merge is rebound, with a reason.
+merged objects rewired to the kernel's. What cannot merge is rebound, with a reason
+(objects whose state lives in C, except the kinds ``jobs/native_state.py`` can copy).
+
+A record is dropped once its run is attached, or when it can never be attached: its run
+folder is gone (deleted) or the run ended without outputs (:func:`prune_records`, at each
+launch and attach), so it never keeps kernel objects alive for nothing.
 """
 
 from __future__ import annotations
 
+import collections
 import sys
 import types
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from trackrun.events import read_events
 from trackrun.jobs.freeze import load_outputs
-from trackrun.layout import RunPaths
+from trackrun.jobs.native_state import (
+    C_OBJECT_REASON,
+    c_state_class,
+    copy_native,
+    is_native_kind,
+    native_problem,
+    same_state,
+    slot_names,
+)
+from trackrun.layout import TERMINAL_STATUSES, RunPaths
 
-_RECORDS: dict[str, dict[int, Callable[[], Any]]] = {}
 _SCALARS = (type(None), bool, int, float, complex, str, bytes, range, type(Ellipsis))
+#: Values that cannot change in place: nothing of theirs can go stale.
+_IMMUTABLE = (*_SCALARS, tuple, frozenset, type, types.ModuleType)
+
+
+@dataclass
+class _Record:
+    """What the kernel launched run ``run_id`` with: its folder, and input memo index ->
+    reference to the kernel object."""
+
+    run_dir: Path | None
+    refs: dict[int, Callable[[], Any]]
+
+
+_RECORDS: dict[str, _Record] = {}
 
 
 def _linkable(obj: Any) -> bool:
-    """Kernel objects worth remembering: those a merge can put state into (or functions)."""
-    if isinstance(obj, (list, dict, set, types.FunctionType)):
-        return True
-    if isinstance(obj, (type, types.ModuleType, types.BuiltinFunctionType, *_SCALARS)):
-        return False
-    if _is_tensor(obj) or _is_ndarray(obj):
-        return True
-    return hasattr(obj, "__dict__")
+    """Kernel objects worth remembering: all that can change in place (a merge puts state
+    into them, or rebinds them and says so), functions included; not immutable values
+    nor bound methods (rebuilt on the merged object instead)."""
+    return not isinstance(obj, (*_IMMUTABLE, types.BuiltinFunctionType, types.MethodType))
 
 
-def remember(run_id: str, objects: Mapping[int, Any], roots: list[Any]) -> None:
-    """Remember, for run ``run_id``, the kernel object behind each input memo index.
+def remember(
+    run_id: str, objects: Mapping[int, Any], roots: list[Any], run_dir: Path | None = None
+) -> None:
+    """Remember, for run ``run_id`` (folder ``run_dir``), the kernel object behind each
+    input memo index; drops the records :func:`prune_records` finds stale first.
 
     Objects are held weakly (``del model`` in the kernel still frees it, GPU memory
-    included). Containers cannot be: those named in the notebook (``roots``) are held
-    strongly until attach; nested ones (a module's parameter dict) are not remembered,
-    their loaded copies are rewired to the kernel's merged objects instead.
+    included). Those that cannot be (lists, dicts, many C objects) are held strongly until
+    attach only when named in the notebook (``roots``); nested ones (a module's parameter
+    dict) are not remembered, their loaded copies are rewired to the kernel's merged
+    objects instead.
     """
+    prune_records()
     named = {id(root) for root in roots}
-    record: dict[int, Callable[[], Any]] = {}
+    refs: dict[int, Callable[[], Any]] = {}
     for index, obj in objects.items():
         if not _linkable(obj):
             continue
         try:
-            record[index] = weakref.ref(obj)
+            refs[index] = weakref.ref(obj)
         except TypeError:
             if id(obj) in named:
-                record[index] = _Strong(obj)
-    _RECORDS[run_id] = record
+                refs[index] = _Strong(obj)
+    _RECORDS[run_id] = _Record(run_dir, refs)
 
 
 def forget(run_id: str) -> None:
-    """Drop the launch record of ``run_id`` (attached or deleted)."""
+    """Drop the launch record of ``run_id``: attached, deleted, or ended without outputs."""
     _RECORDS.pop(run_id, None)
+
+
+def prune_records() -> list[str]:
+    """Drop the launch records that can never be used: their run folder is gone (deleted,
+    moved to the trash) or the run ended without outputs (failed, killed). Returns the run
+    ids dropped. Reads only the run folders' files, never the index."""
+    dropped = []
+    for run_id, record in list(_RECORDS.items()):
+        folder = record.run_dir
+        if folder is None:
+            continue
+        if not folder.is_dir() or _ended_without_outputs(RunPaths(folder)):
+            _RECORDS.pop(run_id, None)
+            dropped.append(run_id)
+    return dropped
+
+
+#: Bytes read from the end of each status-bearing event file: a final status is the last
+#: thing its writer appends, and a long run's heartbeats make these files grow.
+_STATUS_TAIL = 64 * 1024
+
+
+def _ended_without_outputs(paths: RunPaths) -> bool:
+    """Whether the run at ``paths`` has a final status and saved no outputs. Looks at the
+    supervisor's and observers' event files (not the metrics in ``events.jsonl``)."""
+    if (paths.job / "outputs.pkl").exists():
+        return False
+    last: tuple[float, str] | None = None
+    for path in paths.event_files():
+        if path == paths.events:
+            continue
+        try:
+            start = max(0, path.stat().st_size - _STATUS_TAIL)
+        except FileNotFoundError:
+            continue
+        for event in read_events(path, start)[0]:  # a cut first line is skipped as bad
+            if event.get("type") == "status":
+                when = float(event.get("time") or 0.0)
+                if last is None or when >= last[0]:
+                    last = (when, str(event.get("status")))
+    return last is not None and last[1] in TERMINAL_STATUSES
 
 
 def recorded(run_id: str) -> bool:
@@ -98,10 +170,11 @@ def merge_graph(
     bind, and a report. ``loaded`` is the outputs' memo (index -> loaded object), ``links``
     maps an output memo index to the input memo index it came from. Without a launch record
     (another kernel), nothing merges: the loaded graph is bound as is. Drops the record."""
-    record = _RECORDS.pop(run_id, {})
+    record = _RECORDS.pop(run_id, None)
+    refs = record.refs if record is not None else {}
     targets: dict[int, Any] = {}
     for out_index, in_index in links.items():
-        ref = record.get(in_index)
+        ref = refs.get(in_index)
         kernel_obj = ref() if ref is not None else None
         if kernel_obj is not None and out_index in loaded:
             targets[id(loaded[out_index])] = kernel_obj
@@ -148,13 +221,35 @@ class _Merger:
             self.rebound.append((path, problem))
         if isinstance(obj, tuple):
             items = tuple(self.resolve(x, path) for x in obj)
-            same = all(a is b for a, b in zip(items, obj, strict=True))
-            fresh = obj if same or type(obj) is not tuple else items
+            fresh = obj
+            if not all(a is b for a, b in zip(items, obj, strict=True)):
+                if type(obj) is tuple:
+                    fresh = items
+                elif hasattr(obj, "_make"):  # a named tuple
+                    fresh = obj._make(items)
+            self.done[key] = fresh
+            return fresh
+        if isinstance(obj, (types.MethodType, types.BuiltinMethodType)):
+            fresh = self._rebind_method(obj, path)
             self.done[key] = fresh
             return fresh
         self.done[key] = obj
         self._rewire(obj, path)
         return obj
+
+    def _rebind_method(self, method: Any, path: str) -> Any:
+        """A bound method of a loaded object, bound to the kernel's object it merged into
+        (``step = opt.step`` then steps the kernel's optimizer)."""
+        owner = getattr(method, "__self__", None)
+        if owner is None or isinstance(owner, (type, types.ModuleType)):
+            return method
+        new_owner = self.resolve(owner, path)
+        if isinstance(method, types.MethodType):
+            function = self.resolve(method.__func__, path)
+            if new_owner is owner and function is method.__func__:
+                return method
+            return types.MethodType(function, new_owner)
+        return method if new_owner is owner else getattr(new_owner, method.__name__, method)
 
     def _fill(self, target: Any, obj: Any, path: str) -> None:
         """Put the state of loaded ``obj`` into kernel object ``target`` (types checked)."""
@@ -172,17 +267,27 @@ class _Merger:
             items = [(self.resolve(k, path), self.resolve(v, path)) for k, v in obj.items()]
             target.clear()
             target.update(items)
+            if isinstance(target, collections.defaultdict):
+                target.default_factory = self.resolve(obj.default_factory, path)
         elif isinstance(target, set):
             members = [self.resolve(x, path) for x in obj]
             target.clear()
             target.update(members)
-        if hasattr(target, "__dict__") and not isinstance(target, types.FunctionType):
+        elif is_native_kind(target):
+            copy_native(target, obj, lambda x: self.resolve(x, path))
+        if hasattr(target, "__dict__"):
             state = {k: self.resolve(v, f"{path}.{k}") for k, v in vars(obj).items()}
             own = vars(target)
             if not _is_torch_object(target):
                 for k in [k for k in own if k not in state]:
                     del own[k]
             own.update(state)
+        for name in slot_names(type(target)):
+            value = getattr(obj, name, _UNSET)
+            if value is not _UNSET:
+                setattr(target, name, self.resolve(value, f"{path}.{name}"))
+            elif hasattr(target, name):
+                delattr(target, name)
 
     def _rewire(self, obj: Any, path: str) -> None:
         """Point a new object's references to merged objects at the kernel's objects."""
@@ -201,16 +306,30 @@ class _Merger:
             members = [self.resolve(x, path) for x in obj]
             obj.clear()
             obj.update(members)
+        elif isinstance(obj, collections.deque):
+            items = [self.resolve(x, path) for x in obj]
+            if any(a is not b for a, b in zip(items, obj, strict=True)):
+                obj.clear()
+                obj.extend(items)
         own = getattr(obj, "__dict__", None)
         if isinstance(own, dict):
             for k, v in list(own.items()):
                 new = self.resolve(v, f"{path}.{k}")
                 if new is not v:
                     own[k] = new
+        for name in slot_names(type(obj)):
+            value = getattr(obj, name, _UNSET)
+            if value is not _UNSET and (new := self.resolve(value, f"{path}.{name}")) is not value:
+                setattr(obj, name, new)
+
+
+_UNSET = object()
 
 
 def _merge_problem(target: Any, obj: Any) -> str | None:
     """Why loaded ``obj`` cannot be merged into kernel object ``target`` (None: it can)."""
+    if target is obj:  # loaded by reference (a module-level singleton): nothing to merge
+        return None
     if type(target) is not type(obj):
         return f"type changed ({type(target).__name__} -> {type(obj).__name__})"
     if _is_ndarray(target):
@@ -225,8 +344,10 @@ def _merge_problem(target: Any, obj: Any) -> str | None:
         return None
     if isinstance(target, (list, dict, set, types.FunctionType)):
         return None
-    if not hasattr(target, "__dict__") or type(target).__module__ == "builtins":
-        return "a C extension object, which holds its state outside Python"
+    if is_native_kind(target):
+        return native_problem(target, obj)
+    if c_state_class(type(target)) is not None and not same_state(target, obj):
+        return C_OBJECT_REASON
     return None
 
 
@@ -278,4 +399,5 @@ def attach_outputs(
     values, report = merge_graph(
         paths.run_id, loaded.names, loaded.memo, loaded.links, loaded.grads
     )
+    report.notes.extend(loaded.notes)
     return values, report, loaded.skipped

@@ -202,8 +202,11 @@ def _exit_code(error: SystemExit) -> int:
 
 
 def _record_error(paths: RunPaths, error: BaseException, show: bool) -> None:
-    """Write the error to ``job/error.txt`` (and to the log unless the shell showed it)."""
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    """Write the error to ``job/error.txt`` (and to the log unless the shell showed it),
+    secret values redacted: an error message may quote a token."""
+    from trackrun.redaction import redact_text
+
+    text = redact_text("".join(traceback.format_exception(type(error), error, error.__traceback__)))
     if show:
         sys.stderr.write(text)
     (paths.job / "error.txt").write_text(text, encoding="utf-8")

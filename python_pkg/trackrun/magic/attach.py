@@ -11,7 +11,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from trackrun.errors import TrackrunError
-from trackrun.jobs import attach_outputs
+from trackrun.jobs import attach_outputs, forget, prune_records
 from trackrun.magic.live import LiveView, collapse_carriage_returns
 from trackrun.magic.session import notebook_path
 from trackrun.signing import UntrustedPickleError
@@ -24,7 +24,12 @@ def attach(shell: Any, run: str, store: Path, load: bool = True, trust: bool = F
     """Follow run ``run`` (id, prefix or name; empty: this notebook's newest running run)
     until it ends or the user interrupts (which detaches the view, never the run); then
     merge its saved outputs into the namespace unless ``load`` is False (``trust``: load
-    outputs this store did not sign, e.g. a run copied from another store)."""
+    outputs this store did not sign, e.g. a run copied from another store).
+
+    The kernel's launch record of the run (what it merges into) is dropped once the run
+    ended and nothing will be loaded: it failed, was killed, or ``load`` is False.
+    """
+    prune_records()
     index = Store(store)
     try:
         run_id = index.resolve(run) if run else _newest_running(index, shell)
@@ -52,6 +57,8 @@ def attach(shell: Any, run: str, store: Path, load: bool = True, trust: bool = F
     view.stop()
     if load and view.follower.status == "finished":
         load_into_kernel(shell, paths, trust)
+    else:  # never loaded: the record would only keep kernel objects alive
+        forget(run_id)
 
 
 def _newest_running(store: Store, shell: Any) -> str:

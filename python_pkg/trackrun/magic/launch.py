@@ -74,7 +74,7 @@ def run_detached(
         args.gpu,
         capture_figures=not args.no_capture_figures,
     )
-    remember(run.run_id, frozen.objects, [shell.user_ns[n] for n in frozen.names])
+    remember(run.run_id, frozen.objects, [shell.user_ns[n] for n in frozen.names], run.dir)
     del frozen
     run.release()
     _warn_missing_secrets(store_root)
