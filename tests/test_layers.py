@@ -47,6 +47,7 @@ LAYERS: dict[str, int] = {
     "api": 4,
     "jobs": 4,
     "comparison": 4,
+    "comparison_stats": 4,
     "codediff": 4,
     "reproduce": 4,
     "reproduction": 4,

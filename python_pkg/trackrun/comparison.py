@@ -1,4 +1,8 @@
-"""Comparing runs: params that differ, final metrics, grouped statistics, and code diffs."""
+"""Comparing runs: the runs a list or filter names, their differing params, final metrics and
+groups, and how a comparison displays (tables, curves, parallel coordinates).
+
+The statistics over the groups (mean ± sd, Welch's t-test) are ``comparison_stats``'s.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,11 @@ import json
 import math
 import os
 import re
-import statistics
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from trackrun.comparison_stats import group_table, group_tests
 from trackrun.errors import FilterError, RunNotFoundError, TrackrunError
 from trackrun.table import Table
 
@@ -23,33 +26,7 @@ if TYPE_CHECKING:
     from trackrun.jobs import SweepRecord
     from trackrun.store import Store
 
-#: Confidence level of the interval reported for a difference in means.
-CONFIDENCE = 0.95
 _IDENTITY = ("run_id", "name", "status")
-
-
-@dataclass(frozen=True)
-class MetricTest:
-    """Welch's t-test of one metric's final values between two groups of runs.
-
-    ``difference`` is the first group's mean minus the second's; ``ci`` its 95% confidence
-    interval (Welch–Satterthwaite ``df``). Numbers are None when the test could not run;
-    ``message`` then says why, and otherwise states the result in words.
-    """
-
-    metric: str
-    groups: tuple[str, str]
-    n: tuple[int, int]
-    means: tuple[float | None, float | None]
-    stds: tuple[float | None, float | None]
-    difference: float | None
-    ci: tuple[float, float] | None
-    df: float | None
-    p_value: float | None
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class Comparison:
@@ -86,9 +63,13 @@ class Comparison:
         self.params_diff = _params_table(runs, only_differing=True)
         self.summary = _with_metrics(_identity(runs, _IDENTITY), runs, self.metrics)
         self._groups = _assign_groups(runs, self.group_by) if self.group_by else None
-        self.groups = self._group_table() if self._groups is not None else None
+        self.groups = (
+            group_table(runs, self._groups, self.metrics) if self._groups is not None else None
+        )
         self.test = (
-            self._run_tests() if self._groups is not None and len(self._groups) >= 2 else None
+            group_tests(runs, self._groups, self.metrics, goal)
+            if self._groups is not None and len(self._groups) >= 2
+            else None
         )
 
     @cached_property
@@ -100,48 +81,6 @@ class Comparison:
         history = self.store.metrics(ids, self.metrics or None, max_points=MAX_POINTS)
         names = dict(zip(ids, self.runs["name"], strict=True))
         return metric_curves(history, names, self.metrics or None)
-
-    # -- statistics -----------------------------------------------------------------------
-    def _finals(self, metric: str, rows: list[int]) -> list[float]:
-        column = self.runs.columns.get(f"metrics.{metric}", [None] * len(self.runs))
-        return [float(v) for v in (column[i] for i in rows) if _finite(v)]
-
-    def _group_table(self) -> Table:
-        out: dict[str, list[Any]] = {k: [] for k in ("group", "metric", "n", "mean", "std")}
-        out["missing"] = []
-        for label, rows in self._groups or []:
-            for metric in self.metrics:
-                values = self._finals(metric, rows)
-                out["group"].append(label)
-                out["metric"].append(metric)
-                out["n"].append(len(values))
-                out["mean"].append(statistics.fmean(values) if values else None)
-                out["std"].append(statistics.stdev(values) if len(values) > 1 else None)
-                out["missing"].append(len(rows) - len(values))
-        return Table(out)
-
-    def _run_tests(self) -> list[MetricTest]:
-        groups = self._groups or []
-        tests = []
-        for m in self.metrics:
-            pair = groups if len(groups) == 2 else self._best_two(m)
-            if len(pair) < 2:
-                continue
-            (label_a, rows_a), (label_b, rows_b) = pair[:2]
-            tests.append(
-                welch_test(m, (label_a, label_b), self._finals(m, rows_a), self._finals(m, rows_b))
-            )
-        return tests
-
-    def _best_two(self, metric: str) -> list[tuple[str, list[int]]]:
-        """The groups of ``metric``'s best and second-best mean (toward ``goal``)."""
-        scored = [
-            (statistics.fmean(v), g)
-            for g in self._groups or []
-            if (v := self._finals(metric, g[1]))
-        ]
-        scored.sort(key=lambda item: -item[0] if self.goal == "max" else item[0])
-        return [g for _, g in scored[:2]]
 
     @cached_property
     def parallel_chart(self) -> alt.Chart:
@@ -246,43 +185,6 @@ def compare(
         if metrics is None and record.metric in _metric_keys(runs, None):
             metrics = [record.metric]
     return Comparison(st, runs, metrics, group_by, goal or "max", sweep=record)
-
-
-def welch_test(
-    metric: str, labels: tuple[str, str], a: Sequence[float], b: Sequence[float]
-) -> MetricTest:
-    """Welch's t-test of ``a`` against ``b`` (scipy), with the CI of ``mean(a) - mean(b)``."""
-    n = (len(a), len(b))
-    means = (statistics.fmean(a) if a else None, statistics.fmean(b) if b else None)
-    stds = (statistics.stdev(a) if n[0] > 1 else None, statistics.stdev(b) if n[1] > 1 else None)
-    (mean_a, mean_b), (sd_a, sd_b) = means, stds
-    if sd_a is None or sd_b is None or mean_a is None or mean_b is None or sd_a == sd_b == 0:
-        why = (
-            "the t-test needs at least 2 runs per group with a final value "
-            f"({labels[0]}: {n[0]}, {labels[1]}: {n[1]})"
-            if sd_a is None or sd_b is None
-            else f"no run-to-run variation in either group ({mean_a:.6g} vs {mean_b:.6g})"
-        )
-        return MetricTest(
-            metric, labels, n, means, stds, None, None, None, None, f"{metric}: {why}"
-        )
-    from scipy import stats
-
-    var_a, var_b = sd_a**2 / n[0], sd_b**2 / n[1]
-    difference = mean_a - mean_b
-    df = (var_a + var_b) ** 2 / (var_a**2 / (n[0] - 1) + var_b**2 / (n[1] - 1))
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * math.sqrt(var_a + var_b)
-    p_value = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-    d = _decimals(half)
-    over = f"{n[0]} runs each" if n[0] == n[1] else f"{n[0]} and {n[1]} runs"
-    p_text = "p < 0.0001" if p_value < 1e-4 else f"p = {p_value:.2g}"
-    ci = (difference - half, difference + half)
-    message = (
-        f"{metric}: {labels[0]} {mean_a:.{d}f} ± {sd_a:.{d}f} vs {labels[1]} {mean_b:.{d}f} ± "
-        f"{sd_b:.{d}f} (mean ± sd) over {over}: difference {difference:.{d}f}, "
-        f"{CONFIDENCE:.0%} CI [{ci[0]:.{d}f}, {ci[1]:.{d}f}], Welch {p_text}"
-    )
-    return MetricTest(metric, labels, n, means, stds, difference, ci, df, p_value, message)
 
 
 # -- selecting and tabulating runs ----------------------------------------------------------
@@ -423,14 +325,3 @@ def _canonical(value: Any) -> Any:
 
 def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _decimals(half_width: float) -> int:
-    """Decimals that show the CI half-width to two significant digits."""
-    if not math.isfinite(half_width) or half_width <= 0:
-        return 4
-    return min(12, max(0, 1 - math.floor(math.log10(half_width))))

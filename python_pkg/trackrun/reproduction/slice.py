@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from trackrun.reproduction.effects import ARG_MUTATORS, PURE_BUILTINS, Body, Effects, Site, analyze
+from trackrun.reproduction.calls import ARG_MUTATORS, PURE_BUILTINS, Site
+from trackrun.reproduction.effects import Body, Effects, analyze
 from trackrun.reproduction.ipython import Translated, translate
 from trackrun.reproduction.shell import SHELL_HELPER
 
