@@ -7,6 +7,7 @@ from .media import MediaPage
 from .notebook7 import NotebookSevenPage
 from .notes import RunNotesPage
 from .selectors import ROW
+from .sweeps import SweepsPage
 from .table import PanelTablePage
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "NotebookSevenPage",
     "PanelTablePage",
     "RunNotesPage",
+    "SweepsPage",
 ]
