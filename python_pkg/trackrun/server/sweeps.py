@@ -18,8 +18,8 @@ from typing import Any, cast
 
 from trackrun.comparison import welch_test
 from trackrun.errors import InvalidRunIdError, RunNotFoundError, TrackrunError
+from trackrun.ids import is_run_id
 from trackrun.jobs import SweepRecord, kill_sweep
-from trackrun.jobs.sweep_runs import SWEEP_ID_PATTERN, sweeps_dir
 from trackrun.server import schemas as s
 from trackrun.store import Store
 from trackrun.store.filters import compile_filter, compile_order_by
@@ -29,6 +29,8 @@ from trackrun.table import Table, jsonable
 SEED = "seed"
 #: Statuses a sweep's progress counts as failed (the magic's live view counts the same).
 FAILED = ("failed", "killed", "lost")
+#: A sweep id is ``sw-`` and a run id (jobs.new_sweep makes them so).
+SWEEP_ID_PREFIX = "sw-"
 #: Run id and sweep id of every run that belongs to a sweep, from its ``sweep:<id>`` tag.
 _SWEEP_OF_RUN = (
     "SELECT run_id, min(substr(tag, 7)) AS sweep_id FROM tags "
@@ -53,7 +55,7 @@ def check_sweep_id(text: str) -> str:
 
     A checked id has only digits, lowercase hex letters and dashes after ``sw-``: it is safe
     in a file name and in a filter."""
-    if not SWEEP_ID_PATTERN.match(text):
+    if not (text.startswith(SWEEP_ID_PREFIX) and is_run_id(text[len(SWEEP_ID_PREFIX) :])):
         raise InvalidSweepIdError(
             f"{text!r} is not a sweep id; sweep ids look like sw-20261130-004957-2c2066 "
             "(GET /trackrun/api/sweeps lists them)"
@@ -73,7 +75,9 @@ class Sweeps:
     # -- records --------------------------------------------------------------------------
     def records(self) -> list[SweepRecord]:
         """Every readable sweep record of the store, newest first."""
-        folder = sweeps_dir(self.store.paths)
+        # The records' folder, as docs/sweeps.md documents it (jobs.list_sweeps reads the
+        # same files, but every one each time: this reads only those that changed).
+        folder = self.store.paths.root / "sweeps"
         try:
             paths = [
                 p for p in folder.iterdir() if p.suffix == ".json" and p.name.startswith("sw-")
