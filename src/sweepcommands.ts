@@ -184,14 +184,22 @@ export function addSweepCommands(ctx: ISweepCommandContext): void {
           return;
         }
       }
+      // Killing running runs waits for each to be recorded killed: say it is under way.
+      const id = Notification.emit(`Stopping sweep ${name}…`, 'in-progress', {
+        autoClose: false
+      });
       try {
         const done = await client.killSweep(sweepId);
-        Notification.success(
-          `Sweep ${name}: cancelled ${done.cancelled.length} queued and killed ` +
+        Notification.update({
+          id,
+          message:
+            `Sweep ${name}: cancelled ${done.cancelled.length} queued and killed ` +
             `${done.killed.length} running run${done.killed.length === 1 ? '' : 's'}`,
-          { autoClose: 5000 }
-        );
+          type: 'success',
+          autoClose: 5000
+        });
       } catch (error) {
+        Notification.dismiss(id);
         report(`Kill sweep ${name}`, error);
       }
       runs.refresh();
