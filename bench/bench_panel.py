@@ -11,6 +11,11 @@ finished runs and drives Debian's Chromium with Playwright. Prints, never fails:
   (PerformanceObserver ``longtask``, > 50 ms on the main thread) and their share of the
   window, the change-feed and list requests made.
 
+``--sweep N`` measures a sweep instead: a store of one sweep of N finished runs, and in a
+fresh page each time (median of ``--repeat``) the time from opening the runs sidebar to the
+sweep's line drawn, from Right on it to its first run's row drawn, and from Enter on it
+to the compare-sweep view's charts drawn.
+
 ``JUPYTER_PATH=$PWD/.jp python bench/bench_panel.py`` measures the build in ./labextension
 (see the UI tests' README); without it, the installed one.
 """
@@ -32,7 +37,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "ui-tests"))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, Lab, make_project, open_page  # noqa: E402
-from fabricate import many_runs, write_runs  # noqa: E402
+from fabricate import many_runs, write_runs, write_sweep  # noqa: E402
+from pages import SweepsPage  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 #: One live run: logs ``loss`` at ``hz`` for ``seconds``, then finishes.
@@ -203,6 +209,78 @@ def live_load(
         context.close()
 
 
+def sweep_store(root: Path, runs: int) -> str:
+    """One sweep of ``runs`` finished runs (lr values × 5 seeds when ``runs`` allows)."""
+    seeds = 5 if runs % 5 == 0 else 1
+    lrs = [round(1e-4 * 10 ** (3 * i / max(1, runs // seeds - 1)), 8) for i in range(runs // seeds)]
+    sweep_id, _ = write_sweep(
+        root / ".trackrun",
+        "bench-sweep",
+        {"lr": lrs, "seed": list(range(seeds))},
+        lambda p: 0.9 - abs(p["lr"] - 3e-3) * 20 + 0.01 * p["seed"],
+    )
+    return sweep_id
+
+
+def sweep_render(browser: Any, server: Lab, runs: int) -> dict[str, float]:
+    """Open a fresh page; time the sweep's line, its first run's row, and its compare view."""
+    context, page = open_page(browser, server)
+    sweeps = SweepsPage(page)
+    try:
+        started = time.perf_counter()
+        page.open_sidebar()
+        expect(sweeps.line("bench-sweep")).to_be_visible(timeout=120_000)
+        line = time.perf_counter() - started
+        expect(sweeps.counts("bench-sweep")).to_contain_text(f"{runs}/{runs} done")
+        sweeps.focus("bench-sweep")
+        started = time.perf_counter()
+        sweeps.press("ArrowRight")
+        expect(page.rows().first).to_be_visible(timeout=120_000)
+        expanded = time.perf_counter() - started
+        sweeps.focus("bench-sweep")
+        started = time.perf_counter()
+        sweeps.press("Enter")
+        view = sweeps.view()
+        expect(sweeps.params_chart(view)).to_be_visible(timeout=120_000)
+        expect(sweeps.groups_chart(view)).to_be_visible(timeout=120_000)
+        compared = time.perf_counter() - started
+        return {"line": line, "expand": expanded, "compare": compared}
+    finally:
+        context.close()
+
+
+def sweep_main(runs: int, repeat: int) -> None:
+    """``--sweep N``: the sidebar and the compare view of one sweep of N runs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_project(Path(tmp) / "project")
+        made = time.perf_counter()
+        sweep_store(root, runs)
+        made = time.perf_counter() - made
+        server = Lab.start(root)
+        try:
+            server.api("GET", "/trackrun/api/runs?limit=1")  # the first ingest, timed apart
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    times = [sweep_render(browser, server, runs) for _ in range(repeat)]
+                finally:
+                    browser.close()
+        finally:
+            server.stop()
+    load = os.getloadavg()[0]
+    print(
+        f"\none sweep of {runs:,} finished runs (written in {made:.1f} s; median of {repeat} "
+        f"fresh pages, load {load:.1f}):"
+    )
+    for key, label in (
+        ("line", "sidebar open to the sweep's line:"),
+        ("expand", "Right to its first run's row:"),
+        ("compare", "Enter to the compare view's charts:"),
+    ):
+        each = ", ".join(f"{t[key]:.2f}" for t in times)
+        print(f"  {label:38} {statistics.median(t[key] for t in times):6.2f} s  (each: {each})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
@@ -213,7 +291,16 @@ def main() -> None:
     parser.add_argument(
         "--views", action="store_true", help="also a run view and a compare view of live runs"
     )
+    parser.add_argument(
+        "--sweep",
+        type=int,
+        metavar="N",
+        help="instead: one sweep of N finished runs, its line, runs and compare view",
+    )
     args = parser.parse_args()
+    if args.sweep:
+        sweep_main(args.sweep, args.repeat)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         root = make_project(Path(tmp) / "project")

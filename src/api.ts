@@ -105,6 +105,19 @@ export type ITrashList = Schemas['TrashList'];
 export type ITrashedRun = Schemas['TrashedRun'];
 export type IRestored = Schemas['Restored'];
 
+/** `GET sweeps`, one sweep in it, and `GET sweeps/{id}` with its parts. */
+export type ISweepList = Schemas['SweepList'];
+export type ISweepSummary = Schemas['SweepSummary'];
+export type ISweepCounts = Schemas['SweepCounts'];
+export type ISweepDetail = Schemas['SweepDetail'];
+export type ISweepGroup = Schemas['SweepGroup'];
+export type ISweepTest = Schemas['SweepTest'];
+export type ISweepPoint = Schemas['SweepPoint'];
+/** `POST sweeps/{id}/kill`. */
+export type ISweepKilled = Schemas['SweepKilled'];
+/** Query of `GET sweeps/{id}`: the metric to compare on and its goal. */
+export type ISweepQuery = QueryOf<'getSweepsSweepId'>;
+
 /** The error body of every failed request: `{message, code}` (`column` for filters). */
 export type IErrorBody = Schemas['ErrorBody'];
 
@@ -364,6 +377,23 @@ export class TrackrunClient {
       undefined,
       body
     );
+  }
+
+  /** `GET sweeps`: every sweep, newest first, with progress and best value so far. */
+  sweeps(): Promise<ISweepList> {
+    return this._json<ISweepList>('GET', 'sweeps');
+  }
+
+  /** `GET sweeps/{id}`: the sweep compared on `query.metric` (default: its own). */
+  sweep(sweepId: string, query: ISweepQuery = {}): Promise<ISweepDetail> {
+    return this._json<ISweepDetail>('GET', `sweeps/${enc(sweepId)}`, {
+      ...query
+    });
+  }
+
+  /** `POST sweeps/{id}/kill`: cancel its queued runs, then kill its running ones. */
+  killSweep(sweepId: string): Promise<ISweepKilled> {
+    return this._json<ISweepKilled>('POST', `sweeps/${enc(sweepId)}/kill`);
   }
 
   private async _json<T>(

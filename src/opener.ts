@@ -9,7 +9,9 @@ import { trackrunIcon } from './icons';
 import { CompareModel } from './models/compare';
 import { RunModel } from './models/run';
 import { RunsModel } from './models/runs';
+import { SweepCompareModel } from './models/sweepcompare';
 import { CompareView } from './views/compare/CompareView';
+import { SweepView } from './views/compare/SweepView';
 import { IRunViewActions, RunView } from './views/runview/RunView';
 
 /** The runs sidebar's id in the left area. */
@@ -28,6 +30,8 @@ export interface IViewOpenerOptions {
   runs: RunsModel;
   /** What a run view's buttons do (commands, wired in plugin.ts). */
   actions: Omit<IRunViewActions, 'pin' | 'open' | 'compare'>;
+  /** Show only a sweep's runs in the sidebar (a sweep view's button). */
+  filterToSweep?: (name: string) => void;
   /** JupyterLab's editors, to show code highlighted (plain text without them). */
   editorServices?: IEditorServices | null;
 }
@@ -62,6 +66,10 @@ export class ViewOpener {
 
   readonly compareViews = new WidgetTracker<MainAreaWidget<CompareView>>({
     namespace: 'trackrun-compare'
+  });
+
+  readonly sweepViews = new WidgetTracker<MainAreaWidget<SweepView>>({
+    namespace: 'trackrun-sweep'
   });
 
   /** The run view the next open replaces, if any. */
@@ -153,12 +161,46 @@ export class ViewOpener {
     app.shell.activateById(widget.id);
   }
 
+  /** Open (or reveal) the compare view of the whole sweep `sweepId`. */
+  openSweep(sweepId: string): void {
+    const { app, client, runs } = this._options;
+    const open = this.sweepViews.find(w => w.content.model.sweepId === sweepId);
+    if (open) {
+      app.shell.activateById(open.id);
+      return;
+    }
+    const model = new SweepCompareModel(client, sweepId);
+    const content = new SweepView(model, {
+      open: id => this.openRun(id),
+      filter: name => this._options.filterToSweep?.(name)
+    });
+    const widget = new MainAreaWidget({ content });
+    widget.id = `trackrun-sweep-${sweepId}`;
+    widget.title.icon = trackrunIcon;
+    widget.title.closable = true;
+    const setTitle = (): void => {
+      const name = model.detail?.name ?? runs.sweeps.summary(sweepId)?.name;
+      widget.title.label = `Sweep ${name ?? sweepId}`;
+      widget.title.caption = `Compare sweep ${name ?? ''} (${sweepId})`;
+    };
+    setTitle();
+    model.changed.connect(setTitle);
+    widget.disposed.connect(() => model.dispose());
+    model.start();
+    void this.sweepViews.add(widget);
+    this._show(widget);
+    app.shell.activateById(widget.id);
+  }
+
   /**
    * Add a view to the main area. Notebook 7's shell holds one widget there (the notebook)
    * and ignores the request: the view then goes to its bottom panel, under the notebook.
    */
   private _show(
-    widget: MainAreaWidget<RunView> | MainAreaWidget<CompareView>,
+    widget:
+      | MainAreaWidget<RunView>
+      | MainAreaWidget<CompareView>
+      | MainAreaWidget<SweepView>,
     options?: Parameters<JupyterFrontEnd['shell']['add']>[2]
   ): void {
     const { shell } = this._options.app;

@@ -27,6 +27,11 @@ import { ITrackrun } from './tokens';
 import { RUN_MIME_TYPE, RunOutput } from './views/mime/RunOutput';
 import { RunsPanel } from './views/runs/RunsPanel';
 import { RunsTableView } from './views/runs/TableView';
+import {
+  SWEEP_CONTEXT_MENU,
+  SweepCommandIDs,
+  addSweepCommands
+} from './sweepcommands';
 import { RunningStatus } from './views/statusbar/RunningStatus';
 
 const OPEN_COMPARE = 'trackrun:open-compare';
@@ -76,13 +81,18 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         copyId: run(CommandIDs.copyId),
         reproduce: run(CommandIDs.reproduce)
       },
+      filterToSweep: name =>
+        void app.commands.execute(SweepCommandIDs.filterToSweep, { name }),
       editorServices
     });
+    const compareSweep = (sweepId: string): void =>
+      void app.commands.execute(SweepCommandIDs.compareSweep, { sweepId });
     const openRun = (runId: string): void => opener.openRun(runId);
 
     // The sidebar.
     const panel = new RunsPanel(runs, trash, {
       open: openRun,
+      compareSweep,
       openTable: () => void app.commands.execute(CommandIDs.openTable),
       restore: runId =>
         void app.commands.execute(CommandIDs.restore, { runId }),
@@ -111,6 +121,7 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
     };
     addCommands(commandContext);
     addReproduceCommand(commandContext, new ReproductionTracker(client));
+    addSweepCommands({ app, client, runs, opener });
     app.commands.addCommand(OPEN_COMPARE, {
       label: 'Compare Runs',
       execute: args => {
@@ -131,7 +142,10 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
       icon: trackrunIcon,
       execute: args => {
         if (!tableView || tableView.isDisposed) {
-          const content = new RunsTableView(runs, { open: openRun });
+          const content = new RunsTableView(runs, {
+            open: openRun,
+            compareSweep
+          });
           tableView = new MainAreaWidget({ content });
           tableView.id = 'trackrun-table';
           tableView.title.label = 'Runs';
@@ -156,6 +170,15 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         rank: rank++
       });
     }
+    for (const command of SWEEP_CONTEXT_MENU) {
+      app.contextMenu.addItem({
+        type: command ? 'command' : 'separator',
+        command: command ?? undefined,
+        selector: '.trackrun-RunsTable-sweep',
+        args: { fromContextMenu: true },
+        rank: rank++
+      });
+    }
 
     if (palette) {
       const category = 'trackrun';
@@ -166,7 +189,8 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         CommandIDs.openTable,
         CommandIDs.reattachLatest,
         CommandIDs.editRun,
-        CommandIDs.reproduce
+        CommandIDs.reproduce,
+        SweepCommandIDs.compareSweep
       ]) {
         palette.addItem({ command, category });
       }
@@ -178,6 +202,11 @@ export const mainPlugin: JupyterFrontEndPlugin<ITrackrun> = {
         command: CommandIDs.openRun,
         args: widget => ({ runId: widget.content.model.runId, pinned: true }),
         name: widget => widget.content.model.runId
+      });
+      void restorer.restore(opener.sweepViews, {
+        command: SweepCommandIDs.compareSweep,
+        args: widget => ({ sweepId: widget.content.model.sweepId }),
+        name: widget => widget.content.model.sweepId
       });
       void restorer.restore(opener.compareViews, {
         command: OPEN_COMPARE,

@@ -329,6 +329,57 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/sweeps': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every sweep: progress counts and the best value so far on its metric */
+    get: operations['getSweeps'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/sweeps/{sweep_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One sweep: its record, progress, seed groups (mean, sd, n) over the swept params, Welch's test of the best group against the runner-up, and one point per run */
+    get: operations['getSweepsSweepId'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/sweeps/{sweep_id}/kill': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Stop a sweep: cancel its queued runs, then kill its running ones */
+    post: operations['postSweepsSweepIdKill'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -584,9 +635,10 @@ export type components = {
     };
     /** @enum {string} */
     RunStatus: 'queued' | 'running' | 'finished' | 'failed' | 'killed' | 'lost';
-    /** @description ``GET runs``: one window of the run list, sorted and filtered on the server. */
+    /** @description ``GET runs``: one window of the run list, sorted and filtered on the server. With ``group_sweeps``, the list is made of lines: each sweep's runs are ONE line, at the place of its first run in this order (that run's row stands for the sweep), followed by its runs when the sweep is in ``expand``. ``sweep_lines`` are the indexes in ``runs`` of the lines that stand for a sweep (always empty without ``group_sweeps``), and ``total`` counts lines. */
     RunsPage: {
       runs: components['schemas']['RunRow'][];
+      sweep_lines: number[];
       total: number;
       offset: number;
       limit: number;
@@ -609,6 +661,98 @@ export type components = {
       running: number;
       queued: number;
       launcher: components['schemas']['LauncherInfo'];
+    };
+    /** @description A sweep's runs by state: done = finished; failed = failed, killed or lost. */
+    SweepCounts: {
+      queued: number;
+      running: number;
+      done: number;
+      failed: number;
+    };
+    /** @description ``GET sweeps/{sweep_id}``: the sweep's record and its comparison on ``metric`` (the one asked for, else the sweep's, else the first its runs logged). ``swept``: the names the sweep varies; ``group_by``: those without the seed; ``metrics``: every metric its runs logged. ``test`` is null with fewer than two groups holding a value. */
+    SweepDetail: {
+      sweep_id: string;
+      name: string;
+      metric: string | null;
+      /** @enum {string} */
+      goal: 'max' | 'min';
+      created: number;
+      total: number;
+      counts: components['schemas']['SweepCounts'];
+      best_run_id: string | null;
+      best_value: number | null;
+      text: string;
+      parallel: number | null;
+      seed: number | null;
+      samples: number | null;
+      backend: string;
+      swept: string[];
+      group_by: string[];
+      metrics: string[];
+      groups: components['schemas']['SweepGroup'][];
+      test: components['schemas']['SweepTest'] | null;
+      points: components['schemas']['SweepPoint'][];
+    };
+    /** @description Runs of a sweep with the same swept params except the seed. ``n``, ``mean`` and ``sd`` are over the final values of ``metric`` of its finished runs (``sd`` needs 2); ``missing``: its runs without one (queued, running, failed, or never logged it). */
+    SweepGroup: {
+      label: string;
+      params: {
+        [key: string]: unknown;
+      };
+      run_ids: string[];
+      n: number;
+      mean: number | null;
+      sd: number | null;
+      missing: number;
+    };
+    /** @description ``POST sweeps/{sweep_id}/kill``: the queued runs cancelled, then the running ones killed (run ids). */
+    SweepKilled: {
+      sweep_id: string;
+      cancelled: string[];
+      killed: string[];
+    };
+    /** @description ``GET sweeps``: every sweep of the store, newest first. */
+    SweepList: {
+      sweeps: components['schemas']['SweepSummary'][];
+    };
+    /** @description One run of a sweep for the params-against-metric chart: its swept params and the last value of the metric (null when it logged none). */
+    SweepPoint: {
+      run_id: string;
+      name: string;
+      params: {
+        [key: string]: unknown;
+      };
+      value: components['schemas']['MetricValue'];
+      status: components['schemas']['RunStatus'];
+    };
+    /** @description One sweep of ``GET sweeps``. ``metric`` and ``goal`` are the sweep's (``--sweep-metric``, ``--sweep-goal``); ``best_run_id`` and ``best_value`` the best last value of ``metric`` so far among its runs that did not fail (null without a metric or a value). ``total`` counts its runs in the store. */
+    SweepSummary: {
+      sweep_id: string;
+      name: string;
+      metric: string | null;
+      /** @enum {string} */
+      goal: 'max' | 'min';
+      created: number;
+      total: number;
+      counts: components['schemas']['SweepCounts'];
+      best_run_id: string | null;
+      best_value: number | null;
+    };
+    /** @description Welch's t-test of the best group (by mean, toward the goal) against the runner-up: ``difference`` is best minus runner-up, ``ci_low``..``ci_high`` its 95 % confidence interval, ``df`` the Welch-Satterthwaite degrees of freedom. The numbers are null when the test cannot run; ``message`` then says why (else it states the result). */
+    SweepTest: {
+      metric: string;
+      best: string;
+      runner_up: string;
+      n_best: number;
+      n_runner_up: number;
+      mean_best: number | null;
+      mean_runner_up: number | null;
+      difference: number | null;
+      ci_low: number | null;
+      ci_high: number | null;
+      df: number | null;
+      p_value: number | null;
+      message: string;
     };
     Table: {
       columns: string[];
@@ -742,6 +886,9 @@ export interface operations {
         order_by?: string;
         limit?: number;
         offset?: number;
+        group_sweeps?: boolean;
+        /** @description comma-separated */
+        expand?: string;
       };
       header?: never;
       path?: never;
@@ -1855,6 +2002,163 @@ export interface operations {
       };
       /** @description the run's state does not allow it, or the id prefix is ambiguous */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  getSweeps: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Every sweep: progress counts and the best value so far on its metric */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SweepList'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  getSweepsSweepId: {
+    parameters: {
+      query?: {
+        metric?: string;
+        goal?: string;
+      };
+      header?: never;
+      path: {
+        sweep_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One sweep: its record, progress, seed groups (mean, sd, n) over the swept params, Welch's test of the best group against the runner-up, and one point per run */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SweepDetail'];
+        };
+      };
+      /** @description bad input: the message names the parameter and the fix */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description no such run or file */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description the run store cannot be used now (its index stayed locked, or a disk error) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+    };
+  };
+  postSweepsSweepIdKill: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        sweep_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Stop a sweep: cancel its queued runs, then kill its running ones */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SweepKilled'];
+        };
+      };
+      /** @description bad input: the message names the parameter and the fix */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description not authenticated, not authorized, or a cookie write without the XSRF token */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBody'];
+        };
+      };
+      /** @description no such run or file */
+      404: {
         headers: {
           [name: string]: unknown;
         };

@@ -1,18 +1,20 @@
 """Run directories written straight to a store, in the format Run.start and EventWriter use.
 
 Fast enough for 10,000 runs in a few seconds; the server ingests them like any others.
-Run as a script (``python fabricate.py STORE COUNT``) or call ``write_runs``.
+Run as a script (``python fabricate.py STORE COUNT``) or call ``write_runs``; a sweep (its
+runs and its record in ``<store>/sweeps/``) with ``write_sweep``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
 import random
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,8 @@ class FakeRun:
     #: signal that ended it); empty for an inline run.
     attempts: list[int] = field(default_factory=list)
     note: str | None = None
+    #: The run's launch record (a sweep point's: ``{"detached": True, "sweep": {...}}``).
+    launch: dict[str, Any] = field(default_factory=dict)
 
 
 def run_id_at(when: float, n: int) -> str:
@@ -68,7 +72,7 @@ def write_runs(store: Path, runs: Iterable[FakeRun], seed: int = 0) -> list[str]
             "params": run.params,
             "tags": run.tags,
             "provenance": {},
-            "launch": {},
+            "launch": run.launch,
         }
         (folder / "run.json").write_text(json.dumps(record))
         seq = 1
@@ -76,13 +80,21 @@ def write_runs(store: Path, runs: Iterable[FakeRun], seed: int = 0) -> list[str]
             {"seq": seq, "type": "status", "time": start, "status": "running",
              "pid": os.getpid(), "proc_start": "0", "host": "fabricated"}
         ]  # fmt: skip
-        steps = max((len(v) for v in run.metrics.values()), default=0)
+        if run.status == "queued":
+            # A detached run waiting for a slot: its job folder (where a start is claimed),
+            # never started, so nothing else happened to it.
+            lines = [{"seq": seq, "type": "status", "time": start, "status": "queued"}]
+            (folder / "job").mkdir(mode=0o700)
+        # (a queued run has not run: it logged nothing)
+        steps = (
+            0 if run.status == "queued" else max((len(v) for v in run.metrics.values()), default=0)
+        )
         for step in range(steps):
             values = {k: v[step] for k, v in run.metrics.items() if step < len(v)}
             seq += 1
             t = start + run.duration * (step + 1) / (steps + 1)
             lines.append({"seq": seq, "type": "metrics", "time": t, "step": step, "values": values})
-        if run.status != "running":
+        if run.status not in ("running", "queued"):
             seq += 1
             lines.append(
                 {"seq": seq, "type": "status", "time": start + run.duration, "status": run.status}
@@ -145,6 +157,68 @@ def many_runs(count: int, seed: int = 0) -> list[FakeRun]:
             )
         )
     return out
+
+
+def write_sweep(
+    store: Path,
+    name: str,
+    grid: dict[str, list[Any]],
+    final: Callable[[dict[str, Any]], float | None],
+    metric: str = "val_acc",
+    goal: str = "max",
+    status: Callable[[dict[str, Any]], str] | None = None,
+    started_at: float | None = None,
+) -> tuple[str, list[str]]:
+    """A sweep over the ``grid`` (name: values, the last varying fastest), as
+    ``%%track_run --sweep`` leaves it: one run per point, tagged ``sweep:<name>`` and
+    ``sweep:<id>``, and the record ``<store>/sweeps/<id>.json``.
+
+    ``final(point)`` is the last value of ``metric`` a point logged (its curve rises to
+    it; None: it logged nothing); ``status(point)`` its status (default finished; a
+    ``queued`` point is a detached run waiting for a slot). Returns the sweep id and its
+    run ids in point order.
+    """
+    when = started_at or time.time() - 1800
+    sweep_id = "sw-" + run_id_at(when, random.Random(name).getrandbits(24))
+    points = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    width = len(str(len(points)))
+    runs = []
+    for index, point in enumerate(points):
+        value = final(point)
+        runs.append(
+            FakeRun(
+                name=f"{name}-{index + 1:0{width}d}",
+                params=point,
+                metrics={} if value is None else {metric: [value * 0.6, value * 0.9, value]},
+                tags=[f"sweep:{name}", f"sweep:{sweep_id}"],
+                status=status(point) if status else "finished",
+                started_at=when + index,
+                launch={
+                    "kind": "detached",
+                    "detached": True,
+                    "sweep": {"id": sweep_id, "name": name, "index": index},
+                },
+            )
+        )
+    run_ids = write_runs(store, runs, seed=len(name))
+    record = {
+        "sweep_id": sweep_id,
+        "name": name,
+        "text": " ".join(f"{k}={v!r}".replace("'", "") for k, v in grid.items()),
+        "samples": None,
+        "seed": None,
+        "parallel": 2,
+        "metric": metric,
+        "goal": goal,
+        "backend": "local",
+        "created_at": when,
+        "run_ids": run_ids,
+        "points": points,
+    }
+    folder = store / "sweeps"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (folder / f"{sweep_id}.json").write_text(json.dumps(record))
+    return sweep_id, run_ids
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 // A stand-in for the trackrun server extension over fetch, for testing the panel's models with a real TrackrunClient.
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IChanges, IRunRow, TrackrunClient } from '../api';
+import { IChanges, IRunRow, ISweepSummary, TrackrunClient } from '../api';
+import { sweepIdOf } from '../models/sweeplines';
 
 /** One request the server was sent: its path under `trackrun/api/` and its query. */
 export interface IRequestSeen {
@@ -31,6 +32,8 @@ export class FakeServer {
   statusCode = 200;
   /** Whether the server is down: every request fails as fetch does on a network error. */
   down = false;
+  /** What `GET sweeps` answers. */
+  sweeps: ISweepSummary[] = [];
   /** Called before `GET runs` answers (a test changes the panel's state meanwhile). */
   beforeRuns: (() => void) | null = null;
 
@@ -109,13 +112,22 @@ export class FakeServer {
       }
       const offset = Number(query.offset ?? 0);
       const limit = Number(query.limit ?? 100);
+      const lines =
+        query.group_sweeps === 'true'
+          ? sweepLinesOf(this.runs, (query.expand ?? '').split(','))
+          : this.runs.map(row => ({ row, sweep: false }));
+      const page = lines.slice(offset, offset + limit);
       return json({
-        runs: this.runs.slice(offset, offset + limit),
-        total: this.runs.length,
+        runs: page.map(line => line.row),
+        sweep_lines: page.flatMap((line, i) => (line.sweep ? [i] : [])),
+        total: lines.length,
         offset,
         limit,
         change_token: this.token
       });
+    }
+    if (path === 'sweeps') {
+      return json({ sweeps: this.sweeps });
     }
     if (path === 'changes') {
       const since = Number((query.since ?? 't0').slice(1));
@@ -159,6 +171,33 @@ export class FakeServer {
   private _version = 0;
   private _log: { runs: IRunRow[]; deleted: string[] }[] = [];
   private _waiters: (() => void)[] = [];
+}
+
+/**
+ * The lines of `runs` (in the server's order) with each sweep's runs as one line at its
+ * first run, followed by its runs when its id is in `expand`, as `GET runs?group_sweeps`.
+ */
+function sweepLinesOf(
+  runs: IRunRow[],
+  expand: string[]
+): { row: IRunRow; sweep: boolean }[] {
+  const lines: { row: IRunRow; sweep: boolean }[] = [];
+  const seen = new Set<string>();
+  for (const row of runs) {
+    const sweep = sweepIdOf(row);
+    if (!sweep) {
+      lines.push({ row, sweep: false });
+    } else if (!seen.has(sweep)) {
+      seen.add(sweep);
+      lines.push({ row, sweep: true });
+      if (expand.includes(sweep)) {
+        runs
+          .filter(r => sweepIdOf(r) === sweep)
+          .forEach(r => lines.push({ row: r, sweep: false }));
+      }
+    }
+  }
+  return lines;
 }
 
 function json(body: unknown, status = 200): Response {

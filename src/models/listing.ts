@@ -3,6 +3,7 @@ import { IChanges, IRunRow, TrackrunApiError, TrackrunClient } from '../api';
 import { applyChanges, covers, windowAround } from './feed';
 import { toServerFilter } from './filter';
 import { ISort, sortField, sortRows } from './order';
+import { applyLineChanges, LinesOutcome, sweepIdOf } from './sweeplines';
 
 /** Stores with more matching runs than this are fetched in windows (visible rows + margin). */
 export const WINDOW_THRESHOLD = 2000;
@@ -25,14 +26,28 @@ export interface IFilterError {
 /** What the rows should answer now, and what to tell the owner. */
 export interface IRunListingOptions {
   client: TrackrunClient;
-  /** The filter text typed and the sort chosen now (read at each step and each answer). */
-  wanted: () => { filter: string; sort: ISort | null };
+  /** The filter text typed, the sort chosen, and how sweeps show now (read at each step
+   * and each answer): `sweeps` null lists every run on its own line; else each sweep's runs
+   * are one line, followed by its runs for the sweep ids listed. */
+  wanted: () => {
+    filter: string;
+    sort: ISort | null;
+    sweeps?: readonly string[] | null;
+  };
   /** The rows were replaced; `removed` are the ids that left the list (deleted, unmatched). */
   onRows: (removed: readonly string[]) => void;
   /** The filter error, or the filter the rows answer, changed. */
   onState: () => void;
   /** The store changed in a way that makes the status counts stale: read them again. */
   onStatusStale: () => Promise<void>;
+  /** Runs of sweeps may have changed (listed, or in the change feed): their progress and
+   * best values are stale. */
+  onSweepsStale?: () => void;
+}
+
+/** The `group_sweeps` and `expand` query of how sweeps show ('' lists every run). */
+function sweepsQuery(sweeps: readonly string[] | null | undefined): string {
+  return !sweeps ? '' : ['group', ...[...sweeps].sort()].join(',');
 }
 
 /** `order_by` of the runs API for `sort` ('' for the server's default order). */
@@ -56,6 +71,7 @@ export class RunListing {
     this._onRows = options.onRows;
     this._onState = options.onState;
     this._onStatusStale = options.onStatusStale;
+    this._onSweepsStale = options.onSweepsStale ?? (() => undefined);
   }
 
   get rows(): readonly IRunRow[] {
@@ -70,6 +86,11 @@ export class RunListing {
   /** Position of rows[0] in the whole list (0 unless the list is fetched in windows). */
   get offset(): number {
     return this._offset;
+  }
+
+  /** Indexes in `rows` of the lines that stand for a whole sweep (none unless grouped). */
+  get sweepLines(): ReadonlySet<number> {
+    return this._sweepLines;
   }
 
   /** Whether the rows held are the whole list (else a window of it). */
@@ -113,11 +134,12 @@ export class RunListing {
 
   /** Whether the next step fetches the list (else it follows the change feed). */
   mustList(): boolean {
-    const { filter, sort } = this._wanted();
+    const { filter, sort, sweeps } = this._wanted();
     return (
       this._token === null ||
       this._rowsFilter !== toServerFilter(filter) ||
       this._orderOfRows !== orderByOf(sort) ||
+      this._sweepsOfRows !== sweepsQuery(sweeps) ||
       !this._covered() ||
       // A window of a list short enough to hold whole (its size was not known yet).
       (!this._whole && this._total <= WINDOW_THRESHOLD)
@@ -136,8 +158,8 @@ export class RunListing {
    * server in the new order.
    */
   resort(sort: ISort | null): boolean {
-    if (!this._whole) {
-      return false;
+    if (!this._whole || this._sweepLines.size) {
+      return false; // a window, or sweeps' lines: the server orders them
     }
     this._setRows(sortRows(this._rows, sort), this._total, this._rowsFilter);
     this._orderOfRows = orderByOf(sort);
@@ -155,9 +177,10 @@ export class RunListing {
    * the same 400: stop polling until the filter changes). Other errors are thrown.
    */
   async list(): Promise<number | null> {
-    const { filter, sort } = this._wanted();
+    const { filter, sort, sweeps } = this._wanted();
     const query = toServerFilter(filter);
     const orderBy = orderByOf(sort);
+    const grouping = sweepsQuery(sweeps);
     // The size of the list for this filter is known once an answer came; guess until then.
     const known = this._rowsFilter === query && this._loaded;
     const small = known && this._total <= WINDOW_THRESHOLD;
@@ -172,7 +195,15 @@ export class RunListing {
     this._listFetches++;
     try {
       answer = await this._client.runs(
-        { filter: query, order_by: orderBy, limit, offset },
+        {
+          filter: query,
+          order_by: orderBy,
+          limit,
+          offset,
+          ...(!sweeps
+            ? {}
+            : { group_sweeps: true, expand: [...sweeps].sort().join(',') })
+        },
         null
       );
     } catch (error) {
@@ -196,8 +227,13 @@ export class RunListing {
       throw error;
     }
     const now = this._wanted();
-    if (filter !== now.filter || orderBy !== orderByOf(now.sort) || !answer) {
-      return 0; // the filter or order changed while this request was out: ask again
+    if (
+      filter !== now.filter ||
+      orderBy !== orderByOf(now.sort) ||
+      grouping !== sweepsQuery(now.sweeps) ||
+      !answer
+    ) {
+      return 0; // the filter, order or sweeps changed while this request was out: again
     }
     const page = answer.page;
     if (this._filterError) {
@@ -214,9 +250,13 @@ export class RunListing {
     this._whole = page.offset === 0 && page.runs.length >= page.total;
     this._token = page.change_token;
     this._orderOfRows = orderBy;
-    this._setRows(page.runs, page.total, query);
+    this._sweepsOfRows = grouping;
+    this._setRows(page.runs, page.total, query, [], page.sweep_lines ?? []);
     if (stale) {
       this._onState();
+    }
+    if (this._sweepLines.size) {
+      this._onSweepsStale();
     }
     return 0; // then follow the change feed (or fetch the whole of a short list)
   }
@@ -246,22 +286,58 @@ export class RunListing {
     if (this._token !== token || this._rowsFilter !== query) {
       return 0;
     }
-    const outcome = applyChanges(
-      { rows: this._rows, offset: this._offset, total: this._total },
-      answer,
-      this._wanted().sort
-    );
+    const { sort, sweeps } = this._wanted();
+    // Runs no line shows (of a collapsed sweep) changed: their sweeps' progress, and the
+    // status counts, are stale even when no line changes.
+    const hidden =
+      this._sweepsOfRows !== '' &&
+      (answer.runs.some(r => !this._byId.has(r.run_id)) ||
+        answer.deleted.length + (answer.unmatched?.length ?? 0) > 0);
+    if (
+      this._sweepsOfRows &&
+      (hidden || answer.runs.some(r => sweepIdOf(r) !== null))
+    ) {
+      this._onSweepsStale();
+    }
+    const outcome: LinesOutcome = this._sweepsOfRows
+      ? applyLineChanges(
+          {
+            rows: this._rows,
+            sweepLines: this._sweepLines,
+            offset: this._offset,
+            total: this._total
+          },
+          answer,
+          sort,
+          new Set(sweeps ?? [])
+        )
+      : withoutSweeps(
+          applyChanges(
+            { rows: this._rows, offset: this._offset, total: this._total },
+            answer,
+            sort
+          )
+        );
     if (outcome.kind === 'refetch') {
       this._token = null;
       return 0;
     }
     this._token = answer.change_token;
     if (outcome.kind === 'same') {
+      if (hidden) {
+        await this._onStatusStale();
+      }
       return 0;
     }
     // The rows first: the token now says they are applied, whatever the status call does.
-    this._setRows(outcome.rows, outcome.total, query, outcome.removed);
-    if (outcome.statusChanged) {
+    this._setRows(
+      outcome.rows,
+      outcome.total,
+      query,
+      outcome.removed,
+      outcome.sweepLines
+    );
+    if (outcome.statusChanged || hidden) {
       await this._onStatusStale();
     }
     return FEED_PAUSE;
@@ -283,9 +359,11 @@ export class RunListing {
     rows: IRunRow[],
     total: number,
     filter: string,
-    removed: readonly string[] = []
+    removed: readonly string[] = [],
+    sweepLines: Iterable<number> = []
   ): void {
     this._rows = rows;
+    this._sweepLines = new Set(sweepLines);
     this._total = total;
     this._rowsFilter = filter;
     this._byId = new Map(rows.map(r => [r.run_id, r]));
@@ -297,7 +375,11 @@ export class RunListing {
   private _onRows: IRunListingOptions['onRows'];
   private _onState: IRunListingOptions['onState'];
   private _onStatusStale: IRunListingOptions['onStatusStale'];
+  private _onSweepsStale: () => void;
   private _rows: IRunRow[] = [];
+  private _sweepLines: ReadonlySet<number> = new Set();
+  /** How sweeps show in the rows held (sweepsQuery; '' for every run on its own line). */
+  private _sweepsOfRows = '';
   private _byId = new Map<string, IRunRow>();
   private _total = 0;
   private _loaded = false;
@@ -314,4 +396,11 @@ export class RunListing {
   private _filterError: IFilterError | null = null;
   private _listFetches = 0;
   private _rowsFilter = '';
+}
+
+/** A feed outcome of the plain list in the shape of one of lines (no sweep lines). */
+function withoutSweeps(outcome: ReturnType<typeof applyChanges>): LinesOutcome {
+  return outcome.kind === 'apply'
+    ? { ...outcome, sweepLines: new Set<number>() }
+    : outcome;
 }

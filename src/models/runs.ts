@@ -13,6 +13,8 @@ import { FEED_TIMEOUT, IFilterError, RunListing } from './listing';
 import { ISort, isSortable, sortRows } from './order';
 import { STALL_MS, StepPoll } from './poll';
 import { RunSelection, SelectMode } from './selection';
+import { lineKeys, sweepOfKey } from './sweeplines';
+import { SweepSummaries } from './sweeps';
 
 export { ConnectionState, IFilterError, ISort, SelectMode, sortRows };
 export { WINDOW_THRESHOLD } from './listing';
@@ -43,12 +45,18 @@ export class RunsModel implements IDisposable {
   constructor(client: TrackrunClient) {
     this._connection = new Connection(client, () => this._stateChanged.emit());
     this._keys = new FilterKeys(client, () => this._keysChanged.emit());
+    this.sweeps = new SweepSummaries(client);
     this._listing = new RunListing({
       client,
-      wanted: () => ({ filter: this._filter, sort: this._sort }),
+      wanted: () => ({
+        filter: this._filter,
+        sort: this._sort,
+        sweeps: this._flatHolds > 0 ? null : [...this._expanded]
+      }),
       onRows: removed => this._onRows(removed),
       onState: () => this._stateChanged.emit(),
-      onStatusStale: () => this._connection.readStatus()
+      onStatusStale: () => this._connection.readStatus(),
+      onSweepsStale: () => void this.sweeps.refresh()
     });
     this._poll = new StepPoll({
       name: 'trackrun:runs',
@@ -57,6 +65,9 @@ export class RunsModel implements IDisposable {
       onError: error => this._connection.fail(error)
     });
   }
+
+  /** The store's sweeps: names, progress and best values of the sweep lines. */
+  readonly sweeps: SweepSummaries;
 
   /** Rows changed (a new page arrived). */
   get changed(): ISignal<this, void> {
@@ -85,6 +96,55 @@ export class RunsModel implements IDisposable {
   /** Position of rows[0] in the whole list (0 unless the list is fetched in windows). */
   get offset(): number {
     return this._listing.offset;
+  }
+
+  /** Indexes in `rows` of the lines that stand for a whole sweep (its first run's row). */
+  get sweepLines(): ReadonlySet<number> {
+    return this._listing.sweepLines;
+  }
+
+  /** The sweeps whose runs show under their line. */
+  get expandedSweeps(): ReadonlySet<string> {
+    return this._expanded;
+  }
+
+  /** Show (`open`) or hide the runs of `sweepId` under its line (default: the other way). */
+  toggleSweep(sweepId: string, open?: boolean): void {
+    const now = this._expanded.has(sweepId);
+    if ((open ?? !now) === now) {
+      return;
+    }
+    const next = new Set(this._expanded);
+    if (now) {
+      next.delete(sweepId);
+    } else {
+      next.add(sweepId);
+    }
+    this._expanded = next;
+    this._stateChanged.emit();
+    this._relist();
+  }
+
+  /**
+   * List every run on its own line (no sweep lines) until the returned hold is disposed:
+   * the full-width table needs every run to group them its way.
+   */
+  holdFlat(): IDisposable {
+    this._flatHolds++;
+    this._relist();
+    let held = true;
+    return {
+      get isDisposed() {
+        return !held;
+      },
+      dispose: () => {
+        if (held) {
+          held = false;
+          this._flatHolds--;
+          this._relist();
+        }
+      }
+    };
   }
 
   /** `GET runs` requests made (list fetches, not change-feed polls): for tests and benches. */
@@ -165,9 +225,10 @@ export class RunsModel implements IDisposable {
     this._tableStateChanged.emit();
   });
 
-  /** The selected runs (and the cursor keyboard moves start from). */
+  /** The selected lines, by key: a run's id, or `sweep:<id>` for a sweep's line (and the
+   * cursor keyboard moves start from). */
   readonly selected = new RunSelection(
-    () => this._listing.rows.map(r => r.run_id),
+    () => lineKeys(this._listing.rows, this._listing.sweepLines),
     () => this._selectionChanged.emit()
   );
 
@@ -200,9 +261,22 @@ export class RunsModel implements IDisposable {
     this._stateChanged.emit();
   }
 
-  /** Selected rows in display order. */
+  /** Selected runs in display order (a sweep's line is not a run: it is left out). */
   get selectedRows(): IRunRow[] {
-    return this._listing.rows.filter(r => this.selected.ids.has(r.run_id));
+    const lines = this._listing.sweepLines;
+    return this._listing.rows.filter(
+      (r, i) => !lines.has(i) && this.selected.ids.has(r.run_id)
+    );
+  }
+
+  /** Ids of the selected runs, held or not (sweep lines left out). */
+  get selectedRunIds(): string[] {
+    return [...this.selected.ids].filter(id => sweepOfKey(id) === null);
+  }
+
+  /** The id of the sweep whose line is the cursor, if it is one. */
+  get cursorSweep(): string | null {
+    return sweepOfKey(this.selected.cursor);
   }
 
   get isDisposed(): boolean {
@@ -261,6 +335,7 @@ export class RunsModel implements IDisposable {
     }
     this._disposed = true;
     this._listing.dispose();
+    this.sweeps.dispose();
     this._poll.dispose();
     Signal.clearData(this);
   }
@@ -301,9 +376,10 @@ export class RunsModel implements IDisposable {
     }
     // Runs deleted or filtered out leave the selection; in a window, runs merely scrolled
     // out of it stay selected.
-    this.selected.retain(id =>
-      listing.whole ? listing.row(id) !== undefined : !removed.includes(id)
-    );
+    const keys = listing.whole
+      ? new Set(lineKeys(listing.rows, listing.sweepLines))
+      : null;
+    this.selected.retain(id => (keys ? keys.has(id) : !removed.includes(id)));
     this._changed.emit();
   }
 
@@ -315,6 +391,8 @@ export class RunsModel implements IDisposable {
   private _filter = '';
   private _sort: ISort | null = null;
   private _relistAsked = false;
+  private _expanded: ReadonlySet<string> = new Set();
+  private _flatHolds = 0;
   private _tableStateChanged = new Signal<this, void>(this);
   private _disposed = false;
   private _changed = new Signal<this, void>(this);

@@ -11,11 +11,15 @@ from typing import Any
 import jsonschema
 
 import trackrun
+from trackrun.jobs import SweepRecord
+from trackrun.layout import StorePaths
 from trackrun.server import openapi
 from trackrun.server.handlers import ROUTES
 
 #: The contract as the code declares it (test_contract.py proves docs/openapi.json equals it).
 SPEC = openapi.build()
+#: The sweep make_runs() records (its runs are not tagged into it: no route changes them).
+SWEEP_ID = "sw-20261126-000000-abcdef"
 
 
 async def get(jp_fetch: Any, path: str, **params: Any) -> Any:
@@ -25,7 +29,8 @@ async def get(jp_fetch: Any, path: str, **params: Any) -> Any:
 
 def make_runs() -> list[str]:
     """Two finished runs with params, metrics (one NaN), tags, a log, a code file, an
-    artifact and an image (key val/samples, step 4); returns their ids."""
+    artifact and an image (key val/samples, step 4), and the record of a sweep (SWEEP_ID)
+    naming them; returns their ids."""
     ids = []
     for lr, acc in ((0.01, 0.9), (0.001, math.nan)):
         with trackrun.start_run(
@@ -42,6 +47,8 @@ def make_runs() -> list[str]:
             run.artifact(source, name="weights.txt")
             run.log_image("val/samples", _checker(), step=4)
         ids.append(run.run_id)
+    store = StorePaths(run.paths.root.parent.parent)
+    SweepRecord(SWEEP_ID, "walk", "lr=[0.01, 0.001]", run_ids=ids, metric="acc").save(store)
     return ids
 
 
@@ -59,6 +66,7 @@ def concrete(path: str, run_id: str = "20261126-000000-abcdef") -> str:
     """A route template with real values: the run, its code folder and cell.py."""
     path = path.replace("{run_id}", run_id).replace("{folder}", "code")
     path = path.replace("{key}", "val.samples").replace("{step}", "4")
+    path = path.replace("{sweep_id}", SWEEP_ID)
     return path.replace("{name}", "cell.py")
 
 

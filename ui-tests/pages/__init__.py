@@ -8,6 +8,7 @@ from .notebook7 import NotebookSevenPage
 from .notes import RunNotesPage
 from .reproduce import ReproducePage
 from .selectors import ROW
+from .sweeps import SweepsPage
 from .table import PanelTablePage
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "PanelTablePage",
     "ReproducePage",
     "RunNotesPage",
+    "SweepsPage",
 ]

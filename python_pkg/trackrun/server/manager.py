@@ -21,6 +21,7 @@ from trackrun.server.run_files import (
     read_log_slice,
     served_names,
 )
+from trackrun.server.sweeps import Sweeps
 from trackrun.store import Store
 from trackrun.store.filters import compile_filter
 from trackrun.store.schema import LIST_COLUMNS
@@ -41,6 +42,7 @@ class RunsManager:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.sweeps = Sweeps(store)
         self._feed = ChangeFeed()
         #: Reproductions started from the API (POST runs/{id}/reproduce), by run id.
         self.reproductions = Reproductions(store)
@@ -114,11 +116,18 @@ class RunsManager:
         limit: int | None,
         offset: int,
         change_token: str,
+        group_sweeps: bool = False,
+        expand: list[str] | None = None,
     ) -> s.RunsPage:
-        """A window of the run list: ``limit`` rows from ``offset``, and the filtered total."""
+        """A window of the run list: ``limit`` rows from ``offset``, and the filtered total;
+        with ``group_sweeps``, of its lines (see s.RunsPage and Sweeps.lines)."""
         self.remember(change_token)
         limit = DEFAULT_RUNS_PAGE if limit is None else max(0, min(limit, MAX_RUNS_PAGE))
         offset = max(0, offset)
+        if group_sweeps:
+            page = self.sweeps.page(filter_text, order_by, limit, offset, expand or [], run_row)
+            if page is not None:
+                return {**page, "change_token": change_token}
         table = self.store.runs(filter_text, order_by, limit, offset)
         total = len(table) + offset
         # A full window may have more after it; an empty one past the end says nothing.
@@ -126,6 +135,7 @@ class RunsManager:
             total = self.store.count(filter_text)
         return {
             "runs": [run_row(row) for row in table],
+            "sweep_lines": [],
             "total": total,
             "offset": offset,
             "limit": limit,

@@ -18,6 +18,8 @@ import { ITrashActions, TrashSection } from './TrashSection';
 /** What the panel asks of the application (commands, in plugin.ts). */
 export interface IRunsPanelActions extends ITrashActions {
   open: (runId: string) => void;
+  /** Open the compare view of a whole sweep. */
+  compareSweep: (sweepId: string) => void;
   /** Open the table full-width in the main area. */
   openTable: () => void;
   compare: () => void;
@@ -66,7 +68,11 @@ export class RunsPanel extends ReactWidget {
             <UseSignal signal={model.changed}>
               {() => (
                 <UseSignal signal={model.selectionChanged}>
-                  {() => <Body model={model} actions={this._actions} />}
+                  {() => (
+                    <UseSignal signal={model.sweeps.changed}>
+                      {() => <Body model={model} actions={this._actions} />}
+                    </UseSignal>
+                  )}
                 </UseSignal>
               )}
             </UseSignal>
@@ -93,13 +99,13 @@ function PanelHeader(props: {
         {() => (
           <button
             className="jp-Button trackrun-Button trackrun-RunsPanel-compare"
-            disabled={model.selected.ids.size < 2}
+            disabled={model.selectedRunIds.length < 2}
             title="Compare the selected runs (select 2 or more with Ctrl/Shift-click)"
             onClick={() => actions.compare()}
           >
             Compare
-            {model.selected.ids.size >= 2
-              ? ` (${model.selected.ids.size})`
+            {model.selectedRunIds.length >= 2
+              ? ` (${model.selectedRunIds.length})`
               : ''}
           </button>
         )}
@@ -252,6 +258,16 @@ function Body(props: {
     (first: number, last: number) => model.setVisibleRange(first, last),
     [model]
   );
+  const sweep = useCallback(
+    (sweepId: string) => model.sweeps.summary(sweepId),
+    // A new function when the sweeps change, so that memoized sweep lines draw again.
+    [model, model.sweeps.all]
+  );
+  const toggleSweep = useCallback(
+    (sweepId: string, open?: boolean) => model.toggleSweep(sweepId, open),
+    [model]
+  );
+  const { compareSweep } = actions;
   if (!model.loaded) {
     return (
       <div className="trackrun-RunsPanel-empty trackrun-muted">
@@ -286,6 +302,11 @@ function Body(props: {
         offset={model.offset}
         total={model.total}
         onRange={onRange}
+        sweepLines={model.sweepLines}
+        expanded={model.expandedSweeps}
+        sweep={sweep}
+        onToggleSweep={toggleSweep}
+        onOpenSweep={compareSweep}
         columns={columns}
         sort={model.sort}
         selection={model.selected.ids}
@@ -299,9 +320,11 @@ function Body(props: {
         onContextMenu={runId => model.selected.ensure(runId)}
       />
       <div className="trackrun-RunsPanel-footer">
-        {`${model.total.toLocaleString()} run${model.total === 1 ? '' : 's'}`}
-        {model.selected.ids.size > 0 &&
-          ` · ${model.selected.ids.size} selected`}
+        {model.sweeps.all.length
+          ? `${model.total.toLocaleString()} line${model.total === 1 ? '' : 's'} (a sweep is one)`
+          : `${model.total.toLocaleString()} run${model.total === 1 ? '' : 's'}`}
+        {model.selectedRunIds.length > 0 &&
+          ` · ${model.selectedRunIds.length} selected`}
         {model.sort &&
           ` · sorted by ${columnTitle(model.sort.key) || 'status'}`}
       </div>

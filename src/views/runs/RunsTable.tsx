@@ -7,12 +7,19 @@ import React, {
   useState
 } from 'react';
 
-import { IRunRow } from '../../api';
+import { IRunRow, ISweepSummary } from '../../api';
 import { IRowGroup } from '../../models/groups';
 import { ColumnKey, ISort, SelectMode } from '../../models/runs';
+import {
+  lineKeys,
+  sweepIdOf,
+  sweepNameOf,
+  sweepOfKey
+} from '../../models/sweeplines';
 import { useColumnGeometry } from './geometry';
-import { onTableKey } from './keyboard';
+import { onTableKey, treeKey } from './keyboard';
 import { GroupLine, RunRow } from './RunRow';
+import { SweepLine } from './SweepLine';
 import { TableHeader } from './TableHeader';
 import {
   Line,
@@ -36,10 +43,21 @@ export interface IRunsTableProps {
   groups?: readonly IRowGroup[];
   /** The rows answer an earlier filter than the one typed: shown dimmed. */
   stale?: boolean;
+  /** Indexes in `rows` of the lines that stand for a whole sweep (GET runs?group_sweeps). */
+  sweepLines?: ReadonlySet<number>;
+  /** The sweeps whose runs show under their line. */
+  expanded?: ReadonlySet<string>;
+  /** A sweep's progress and best value, once known. */
+  sweep?: (sweepId: string) => ISweepSummary | undefined;
+  /** Show (`open`) or hide a sweep's runs (default: the other way). */
+  onToggleSweep?: (sweepId: string, open?: boolean) => void;
+  /** Enter or double-click on a sweep's line: compare the sweep. */
+  onOpenSweep?: (sweepId: string) => void;
   columns: readonly ColumnKey[];
   sort: ISort | null;
+  /** The selected lines' keys: run ids, and `sweep:<id>` for sweep lines. */
   selection: ReadonlySet<string>;
-  /** The run keyboard moves start from. */
+  /** The line keyboard moves start from (a key as in `selection`). */
   cursor: string | null;
   /** Widths (px) the user gave columns; others get their default width. */
   widths?: Readonly<Record<ColumnKey, number>>;
@@ -61,11 +79,30 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   const { view, onScroll } = useViewport(scroller);
 
   // Grouped: the lines drawn are group headers and rows; each row's line is looked up.
-  const { groups } = props;
+  const { groups, sweepLines } = props;
   const grouped = useMemo(() => (groups ? groupLines(groups) : null), [groups]);
   const offset = grouped ? 0 : (props.offset ?? 0);
   const total = grouped ? grouped.lines.length : (props.total ?? rows.length);
-  const drawn = drawnLines(view, grouped ? grouped.lines : rows, offset, total);
+  // Sweep lines: a line that stands for a whole sweep is drawn as the sweep.
+  const held = useMemo(
+    () =>
+      sweepLines && sweepLines.size
+        ? rows.map((row, i): Line => {
+            const sweep = sweepLines.has(i) ? sweepIdOf(row) : null;
+            return sweep ? { sweep, row } : row;
+          })
+        : rows,
+    [rows, sweepLines]
+  );
+  // The keys keyboard moves go through, in order (sweep lines included).
+  const keys = useMemo(
+    () =>
+      grouped
+        ? rows.map(r => r.run_id)
+        : lineKeys(rows, sweepLines ?? new Set()),
+    [grouped, rows, sweepLines]
+  );
+  const drawn = drawnLines(view, grouped ? grouped.lines : held, offset, total);
   const { shownFirst, shownLast, first } = drawn;
   const { onRange } = props;
   useEffect(() => {
@@ -75,6 +112,16 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   // Durations of running runs tick every second, but only while one is on screen.
   const ticking = drawn.lines.some(
     r => 'status' in r && r.status === 'running'
+  );
+  const expanded = props.expanded;
+  const { onToggleSweep, onOpenSweep } = props;
+  const toggle = useCallback(
+    (sweepId: string) => onToggleSweep?.(sweepId),
+    [onToggleSweep]
+  );
+  const openSweep = useCallback(
+    (sweepId: string) => onOpenSweep?.(sweepId),
+    [onOpenSweep]
   );
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -109,9 +156,35 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     if (!node) {
       return;
     }
+    const cursorSweep = sweepOfKey(props.cursor);
+    if (
+      event.key === 'Enter' &&
+      cursorSweep &&
+      keys.includes(props.cursor as string)
+    ) {
+      event.preventDefault();
+      openSweep(cursorSweep);
+      return;
+    }
+    const at = props.cursor ? keys.indexOf(props.cursor) : -1;
+    const tree = treeKey(event.key, {
+      keys,
+      at,
+      expanded: expanded ?? new Set(),
+      sweepOf: index => (grouped ? null : sweepIdOf(rows[index]))
+    });
+    if (tree) {
+      event.preventDefault();
+      if (tree.kind === 'toggle') {
+        onToggleSweep?.(tree.sweepId, tree.open);
+      } else {
+        props.onSelect(keys[tree.index], 'single');
+      }
+      return;
+    }
     onTableKey(event, {
       node,
-      rows,
+      keys,
       cursor: props.cursor,
       lineOf: index =>
         grouped
@@ -153,6 +226,21 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
               group={line}
               index={first + i}
               width={totalWidth}
+            />
+          ) : 'sweep' in line ? (
+            <SweepLine
+              key={`sweep:${line.sweep}`}
+              sweepId={line.sweep}
+              name={sweepNameOf(line.row, line.sweep)}
+              summary={props.sweep?.(line.sweep)}
+              index={first + i}
+              width={totalWidth}
+              expanded={expanded?.has(line.sweep) ?? false}
+              selected={selection.has(`sweep:${line.sweep}`)}
+              onMouseDown={click}
+              onToggle={toggle}
+              onOpen={openSweep}
+              onContextMenu={props.onContextMenu}
             />
           ) : (
             <RunRow

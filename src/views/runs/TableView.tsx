@@ -2,6 +2,8 @@
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import React, { useCallback, useMemo } from 'react';
 
+import { IDisposable } from '@lumino/disposable';
+
 import { GroupBy, groupRows } from '../../models/groups';
 import { RunsModel } from '../../models/runs';
 import { RunsTable } from './RunsTable';
@@ -9,6 +11,7 @@ import { RunsTable } from './RunsTable';
 /** What the table asks of the application. */
 export interface ITableViewActions {
   open: (runId: string) => void;
+  compareSweep: (sweepId: string) => void;
 }
 
 /** The main-area widget: the sidebar's table (same model, selection and columns), wider. */
@@ -32,7 +35,20 @@ export class RunsTableView extends ReactWidget {
 
   set groupBy(by: GroupBy) {
     this._groupBy = by;
+    // Grouping needs every run on its own line: no sweep lines while it groups.
+    if (by && !this._flat) {
+      this._flat = this.model.holdFlat();
+    } else if (!by && this._flat) {
+      this._flat.dispose();
+      this._flat = null;
+    }
     this.update();
+  }
+
+  dispose(): void {
+    this._flat?.dispose();
+    this._flat = null;
+    super.dispose();
   }
 
   protected render(): JSX.Element {
@@ -44,12 +60,16 @@ export class RunsTableView extends ReactWidget {
             {() => (
               <UseSignal signal={model.selectionChanged}>
                 {() => (
-                  <TableBody
-                    model={model}
-                    groupBy={this._groupBy}
-                    onGroupBy={by => (this.groupBy = by)}
-                    actions={this._actions}
-                  />
+                  <UseSignal signal={model.sweeps.changed}>
+                    {() => (
+                      <TableBody
+                        model={model}
+                        groupBy={this._groupBy}
+                        onGroupBy={by => (this.groupBy = by)}
+                        actions={this._actions}
+                      />
+                    )}
+                  </UseSignal>
                 )}
               </UseSignal>
             )}
@@ -61,6 +81,7 @@ export class RunsTableView extends ReactWidget {
 
   private _actions: ITableViewActions;
   private _groupBy: GroupBy = '';
+  private _flat: IDisposable | null = null;
 }
 
 function TableBody(props: {
@@ -122,6 +143,11 @@ function TableBody(props: {
         total={groups ? undefined : model.total}
         onRange={groups ? undefined : onRange}
         groups={groups}
+        sweepLines={groups ? undefined : model.sweepLines}
+        expanded={model.expandedSweeps}
+        sweep={id => model.sweeps.summary(id)}
+        onToggleSweep={(id, open) => model.toggleSweep(id, open)}
+        onOpenSweep={actions.compareSweep}
         columns={model.layout.columns}
         sort={model.sort}
         selection={model.selected.ids}

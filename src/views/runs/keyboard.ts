@@ -1,19 +1,19 @@
-// Keyboard habits of the runs table: arrows and pages move the cursor (shift extends the selection), Enter opens.
+// Keyboard habits of the runs table: arrows and pages move the cursor (shift extends the selection), Enter opens, Right/Left open and close a sweep's line.
 import React from 'react';
 
-import { IRunRow } from '../../api';
 import { SelectMode } from '../../models/selection';
+import { sweepOfKey } from '../../models/sweeplines';
 import { ROW_HEIGHT } from './viewport';
 
 /** What a key press needs to know of the table, and what it may do. */
 export interface ITableKeys {
   /** The scroll area (its height sets the page, its scroll keeps the cursor in view). */
   node: HTMLElement;
-  /** The runs, in the order keys move through them. */
-  rows: readonly IRunRow[];
-  /** The run keyboard moves start from. */
+  /** The lines' keys (run ids, `sweep:<id>`), in the order keys move through them. */
+  keys: readonly string[];
+  /** The line keyboard moves start from. */
   cursor: string | null;
-  /** The line of the table that shows `rows[index]`. */
+  /** The line of the table that shows `keys[index]`. */
   lineOf: (index: number) => number;
   onSelect: (runId: string, mode: SelectMode) => void;
   onOpen: (runId: string) => void;
@@ -62,13 +62,13 @@ export function onTableKey(
   event: React.KeyboardEvent,
   table: ITableKeys
 ): void {
-  const { node, rows, cursor } = table;
-  if (!rows.length) {
+  const { node, keys, cursor } = table;
+  if (!keys.length) {
     return;
   }
-  const at = cursor ? rows.findIndex(r => r.run_id === cursor) : -1;
+  const at = cursor ? keys.indexOf(cursor) : -1;
   if (event.key === 'Enter' && at >= 0) {
-    table.onOpen(rows[at].run_id);
+    table.onOpen(keys[at]);
     return;
   }
   const move = keyMove(event.key, Math.floor(node.clientHeight / ROW_HEIGHT));
@@ -76,8 +76,8 @@ export function onTableKey(
     return;
   }
   event.preventDefault();
-  const next = Math.max(0, Math.min(rows.length - 1, at + move));
-  table.onSelect(rows[next].run_id, event.shiftKey ? 'range' : 'single');
+  const next = Math.max(0, Math.min(keys.length - 1, at + move));
+  table.onSelect(keys[next], event.shiftKey ? 'range' : 'single');
   const top = scrollToLine(
     table.lineOf(next),
     node.scrollTop,
@@ -86,4 +86,48 @@ export function onTableKey(
   if (top !== node.scrollTop) {
     node.scrollTop = top;
   }
+}
+
+/** What Right or Left does in a table with sweep lines. */
+export type TreeMove =
+  | { kind: 'toggle'; sweepId: string; open: boolean }
+  | { kind: 'move'; index: number };
+
+/**
+ * Right and Left as in a tree (the file browser's, VS Code's): on a sweep's line, Right
+ * shows its runs (or, shown, moves to the first), Left hides them; on a run shown under
+ * its sweep, Left moves to the sweep's line. `at` is the cursor's index in `keys`,
+ * `sweepOf(index)` the sweep of the run at that index. Null for other keys and lines.
+ */
+export function treeKey(
+  key: string,
+  table: {
+    keys: readonly string[];
+    at: number;
+    expanded: ReadonlySet<string>;
+    sweepOf: (index: number) => string | null;
+  }
+): TreeMove | null {
+  const { keys, at, expanded } = table;
+  if ((key !== 'ArrowRight' && key !== 'ArrowLeft') || at < 0) {
+    return null;
+  }
+  const sweep = sweepOfKey(keys[at]);
+  if (sweep) {
+    const open = expanded.has(sweep);
+    if (key === 'ArrowLeft') {
+      return open ? { kind: 'toggle', sweepId: sweep, open: false } : null;
+    }
+    if (!open) {
+      return { kind: 'toggle', sweepId: sweep, open: true };
+    }
+    const child = at + 1 < keys.length && !sweepOfKey(keys[at + 1]);
+    return child ? { kind: 'move', index: at + 1 } : null;
+  }
+  const parent = table.sweepOf(at);
+  if (key !== 'ArrowLeft' || !parent || !expanded.has(parent)) {
+    return null;
+  }
+  const line = keys.lastIndexOf(`sweep:${parent}`, at);
+  return line >= 0 ? { kind: 'move', index: line } : null;
 }

@@ -16,8 +16,14 @@ export interface IViewport {
   width: number;
 }
 
-/** What a table line is: a group's header or a run's row. */
-export type Line = IRowGroup | IRunRow;
+/** A line that stands for a whole sweep: the sweep's id and the row of its first run. */
+export interface ISweepLine {
+  sweep: string;
+  row: IRunRow;
+}
+
+/** What a table line is: a group's header, a sweep's line or a run's row. */
+export type Line = IRowGroup | ISweepLine | IRunRow;
 
 /** The lines of a grouped table (each group's header, then its rows) and each run's line. */
 export interface IGroupLines {

@@ -28,6 +28,7 @@ from trackrun.server.handlers.store import (
     RunsHandler,
     StatusHandler,
 )
+from trackrun.server.handlers.sweeps import SweepHandler, SweepKillHandler, SweepsHandler
 from trackrun.server.handlers.trash import RestoreHandler, TrashedRunHandler, TrashHandler
 
 #: (path relative to /trackrun/api/, handler): every route of the extension. Placeholders
@@ -52,6 +53,9 @@ ROUTES: list[tuple[str, type[TrackrunHandler]]] = [
     ("trash", TrashHandler),
     ("trash/{run_id}", TrashedRunHandler),
     ("trash/{run_id}/restore", RestoreHandler),
+    ("sweeps", SweepsHandler),
+    ("sweeps/{sweep_id}", SweepHandler),
+    ("sweeps/{sweep_id}/kill", SweepKillHandler),
 ]
 
 

@@ -69,6 +69,8 @@ class RunsHandler(TrackrunHandler):
             query.get("limit"),
             query.get("offset", 0),
             token,
+            query.get("group_sweeps", False),
+            query.get("expand"),
         )
         self.set_header("ETag", etag)
         self.reply(answer)
