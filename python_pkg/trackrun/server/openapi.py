@@ -1,4 +1,4 @@
-"""docs/openapi.json, generated from the models in schemas.py and the routes in handlers/.
+"""docs/openapi.json, generated from the models in schemas/ and the routes in handlers/.
 
 ``python -m trackrun.server.openapi > docs/openapi.json`` writes it;
 ``python -m trackrun.server.openapi --check docs/openapi.json`` fails when it is stale.
@@ -74,7 +74,7 @@ def _structural(tp: Any, components: _Components) -> dict[str, Any]:
         return {"type": "object", "additionalProperties": schema_of(args[1], components)}
     if is_typeddict(tp):
         return schema_of(tp, components)
-    raise TypeError(f"the wire contract cannot carry {tp!r}: use a schemas.py model")
+    raise TypeError(f"the wire contract cannot carry {tp!r}: use a model of server/schemas/")
 
 
 def _object(model: Any, components: _Components) -> dict[str, Any]:

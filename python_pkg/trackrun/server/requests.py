@@ -1,4 +1,4 @@
-"""Reading a request's query string and JSON body against the models of schemas.py."""
+"""Reading a request's query string and JSON body against the models of schemas/."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def parse_body(model: Any, raw: bytes) -> dict[str, Any]:
 
 
 def conforms(value: Any, tp: Any) -> bool:
-    """Whether a decoded JSON value has the type ``tp`` (the shapes schemas.py uses)."""
+    """Whether a decoded JSON value has the type ``tp`` (the shapes schemas/ uses)."""
     if tp is Any:
         return True
     if tp is None or tp is type(None):
