@@ -166,7 +166,7 @@ def build() -> dict[str, Any]:
                 "Every route needs Jupyter's authentication and the `trackrun` resource; "
                 "cookie-authenticated writes also need the XSRF token. Non-finite metric "
                 "values travel as the strings NaN, Infinity, -Infinity. Generated from "
-                "python_pkg/trackrun/server/schemas.py: do not edit by hand."
+                "python_pkg/trackrun/server/schemas/: do not edit by hand."
             ),
         },
         "servers": [{"url": "/trackrun/api"}],
