@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, BinaryIO, cast
 
 from trackrun.errors import TrackrunError
-from trackrun.events import events_in
-from trackrun.health import read_health
 from trackrun.ids import check_run_id
 from trackrun.layout import RunPaths
 from trackrun.server import schemas as s
 from trackrun.server.changes import SIGNATURES_SQL, ChangeFeed, signatures
 from trackrun.server.reproductions import Reproductions
 from trackrun.server.requests import RequestError
-from trackrun.server.run_files import (
-    SERVED_FOLDERS,
-    FileNotInRunError,
-    open_in_run,
-    read_log_slice,
-    served_names,
-)
+from trackrun.server.run_detail import read_run_detail
+from trackrun.server.run_files import SERVED_FOLDERS, FileNotInRunError, open_in_run, read_log_slice
+from trackrun.server.run_rows import run_row
+from trackrun.server.sweep_lines import grouped_page
 from trackrun.server.sweeps import Sweeps
 from trackrun.store import Store
 from trackrun.store.filters import compile_filter
-from trackrun.store.schema import LIST_COLUMNS
 from trackrun.table import Table, jsonable
 from trackrun.values import check_note, check_run_name, normalize_tags
 
@@ -120,12 +113,12 @@ class RunsManager:
         expand: list[str] | None = None,
     ) -> s.RunsPage:
         """A window of the run list: ``limit`` rows from ``offset``, and the filtered total;
-        with ``group_sweeps``, of its lines (see s.RunsPage and Sweeps.lines)."""
+        with ``group_sweeps``, of its lines (see s.RunsPage and sweep_lines.grouped_lines)."""
         self.remember(change_token)
         limit = DEFAULT_RUNS_PAGE if limit is None else max(0, min(limit, MAX_RUNS_PAGE))
         offset = max(0, offset)
         if group_sweeps:
-            page = self.sweeps.page(filter_text, order_by, limit, offset, expand or [], run_row)
+            page = grouped_page(self.store, filter_text, order_by, limit, offset, expand or [])
             if page is not None:
                 return {**page, "change_token": change_token}
         table = self.store.runs(filter_text, order_by, limit, offset)
@@ -167,56 +160,8 @@ class RunsManager:
 
     # -- one run --------------------------------------------------------------------------
     def run_detail(self, run_id: str) -> s.RunDetail:
-        info = self.store.summary(check_run_id(run_id))
-        paths = self.store.paths.run(run_id)
-        # Every file below is read with no symlink on the way (see RunPaths.open_inside).
-        record = paths.read_json_inside(paths.run_json.name)
-        detail: dict[str, Any] = {key: info.get(key) for key in _ROW_FIELDS}
-        detail["tags"] = info["tags"]
-        if detail["status"] == "running" and info.get("started_at"):
-            detail["duration"] = time.time() - info["started_at"]
-        detail.update(
-            {
-                key: info.get(key)
-                for key in (
-                    "host",
-                    "pid",
-                    "user",
-                    "git_commit",
-                    "git_branch",
-                    "git_dirty",
-                    "error",
-                    "created_at",
-                    "note",
-                    "cell_id",
-                )
-            }
-        )
-        detail["params"] = info["params"]
-        detail["metrics"] = info["metrics"]
-        detail["artifacts"] = [
-            {"name": a["name"], "size": a["size"], "sha256": a["sha256"]} for a in info["artifacts"]
-        ]
-        detail["code_files"] = served_names(paths, "code")
-        detail["attempts"] = [
-            {k: e.get(k) for k in ("attempt", "state", "exit_code", "time")}
-            for e in _supervisor_events(paths)
-            if e.get("type") == "attempt"
-        ]
-        detail["outputs"] = paths.read_json_inside(paths.job.name, "outputs.json") or None
-        provenance = record.get("provenance") or {}
-        detail["provenance"] = {
-            k: provenance.get(k) for k in ("git", "python", "hardware", "packages", "process")
-        }
-        detail["launch"] = record.get("launch") or {}
-        detail["job"] = _job_info(self.store, paths) if detail.get("detached") else None
-        health = read_health(paths)
-        detail["health"] = {
-            "dropped_records": health.dropped_records,
-            "stalled_for": health.stalled_for if health.stalled(str(detail["status"])) else 0.0,
-        }
-        detail["reproduction"] = self.reproductions.state(run_id)
-        return cast(s.RunDetail, jsonable(detail))
+        """``GET runs/{run_id}`` (see run_detail.read_run_detail)."""
+        return read_run_detail(self.store, run_id, self.reproductions)
 
     def metric_series(self, run_id: str, keys: list[str] | None, max_points: int) -> s.MetricSeries:
         history = self.store.metrics([check_run_id(run_id)], keys, max_points=max_points)
@@ -342,76 +287,6 @@ class RunsManager:
 
         self.store.summary(run_id)  # 404 for an unknown run
         return jobs.clone(self.store.paths, check_run_id(run_id), overrides)
-
-
-def _job_info(store: Store, paths: RunPaths) -> s.JobInfo | None:
-    """The backend's facts of a detached run, from what its drainer saved (never asking a
-    scheduler in a request: its tools can block for seconds); None when the run's job files
-    have a symlink on the way (never followed into a response)."""
-    from trackrun import jobs
-
-    if not all(_plain_or_missing(paths, ["job", name]) for name in _JOB_FILES):
-        return None
-    info = jobs.describe(store, paths.run_id, ask=False)
-    if info is None:
-        return None
-    wait = info.get("queue_wait")
-    return {
-        "backend": str(info.get("backend") or "local"),
-        "job_id": None if info.get("job_id") is None else str(info["job_id"]),
-        "state": info.get("state"),
-        "queue_wait": float(wait) if isinstance(wait, (int, float)) else None,
-    }
-
-
-#: The files of job/ that jobs.describe reads.
-_JOB_FILES = ("handle.json", "slurm-state.json")
-
-
-def _plain_or_missing(paths: RunPaths, parts: list[str]) -> bool:
-    """True when the run's file ``parts`` is missing or opens with no symlink on the way."""
-    try:
-        paths.open_inside(*parts).close()
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-def _supervisor_events(paths: RunPaths) -> list[dict[str, Any]]:
-    """The events of the run's supervisor file (none when it is missing or behind a symlink)."""
-    try:
-        with paths.open_inside(paths.events_of("supervisor").name) as f:
-            data = f.read()
-    except OSError:
-        return []
-    return events_in(data)
-
-
-def run_row(row: dict[str, Any]) -> s.RunRow:
-    """The wire form of a run row (RunRow in docs/openapi.json) from a flat runs() row."""
-    params = {k[7:]: v for k, v in row.items() if k.startswith("params.")}
-    keys = [
-        c[8:] for c in row if c.startswith("metrics.") and f"{c}.min" in row and f"{c}.max" in row
-    ]
-    metrics = {
-        k: {
-            "last": row[f"metrics.{k}"],
-            "min": row[f"metrics.{k}.min"],
-            "max": row[f"metrics.{k}.max"],
-        }
-        for k in keys
-    }
-    out = {key: row.get(key) for key in _ROW_FIELDS}
-    out["tags"] = list(row.get("tags") or [])
-    out["params"] = params
-    out["metrics"] = metrics
-    return cast(s.RunRow, jsonable(out))
-
-
-#: A run row's plain fields on the wire: the listing's columns the contract declares.
-_ROW_FIELDS = tuple(c for c in LIST_COLUMNS if c in s.RunRow.__annotations__)
 
 
 def _table(table: Table) -> dict[str, Any]:
