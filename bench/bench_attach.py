@@ -21,7 +21,8 @@ import torch
 
 from trackrun.jobs.freeze import freeze_inputs, save_outputs
 from trackrun.jobs.graph import load_graph
-from trackrun.jobs.merge import attach_outputs, remember
+from trackrun.jobs.launch_records import remember
+from trackrun.jobs.merge import attach_outputs
 from trackrun.layout import RunPaths
 
 

@@ -213,7 +213,7 @@ def test_what_cannot_merge_is_rebound_and_named(project: Path) -> None:
 
 RECORDS_SETUP = """
 import gc, weakref, torch
-from trackrun.jobs.merge import recorded
+from trackrun.jobs.launch_records import recorded
 def held(ref):
     gc.collect()
     return ref() is not None

@@ -15,7 +15,8 @@ import pytest
 from trackrun.events import append_event
 from trackrun.jobs.freeze import _grads_of, freeze_inputs, output_names
 from trackrun.jobs.graph import dump_graph, load_graph, restore_names, track_optimizer_steps
-from trackrun.jobs.merge import MergeReport, merge_graph, prune_records, recorded, remember
+from trackrun.jobs.launch_records import prune_records, recorded, remember
+from trackrun.jobs.merge import MergeReport, merge_graph
 from trackrun.layout import StorePaths
 
 torch = pytest.importorskip("torch")

@@ -25,7 +25,8 @@ from trackrun.jobs.freeze import (
     write_job,
 )
 from trackrun.jobs.kill import kill
-from trackrun.jobs.merge import attach_outputs, forget, prune_records, remember
+from trackrun.jobs.launch_records import forget, prune_records, remember
+from trackrun.jobs.merge import attach_outputs
 from trackrun.jobs.queue import live_drainer
 from trackrun.jobs.slots import store_max_parallel, visible_gpus
 from trackrun.jobs.sweep import Sweep, SweepError, new_seed, parse_sweep

@@ -1,18 +1,13 @@
 """Merging a detached job's outputs back into the kernel's own objects, in place.
 
 At launch the kernel remembers which of its objects each input pickle's memo index was
-(:func:`remember`: weakly where the type allows, in this process only, never in the store).
-At attach, :func:`merge_graph` walks the loaded outputs: a loaded object that stands for a
-remembered kernel object puts its state INTO that kernel object (tensor values, a module's
-or optimizer's state, array contents, container contents, instance attributes), so every
-other reference the kernel holds (an alias, a list of parameters, an optimizer made in an
-earlier cell, a closure) sees the job's work. New objects are kept, with their references to
+(``launch_records.py``). At attach, :func:`merge_graph` walks the loaded outputs: a loaded
+object that stands for a remembered kernel object puts its state INTO that kernel object
+(tensor values, a module's or optimizer's state, array contents, container contents,
+instance attributes), so every other reference the kernel holds (an alias, a list of
+parameters, an optimizer made in an earlier cell, a closure) sees the job's work. New objects are kept, with their references to
 merged objects rewired to the kernel's. What cannot merge is rebound, with a reason
 (objects whose state lives in C, except the kinds ``jobs/native_state.py`` can copy).
-
-A record is dropped once its run is attached, or when it can never be attached: its run
-folder is gone (deleted) or the run ended without outputs (:func:`prune_records`, at each
-launch and attach), so it never keeps kernel objects alive for nothing.
 """
 
 from __future__ import annotations
@@ -20,14 +15,12 @@ from __future__ import annotations
 import collections
 import sys
 import types
-import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from trackrun.events import read_events
 from trackrun.jobs.freeze import load_outputs
+from trackrun.jobs.launch_records import SCALARS, forget, take_refs
 from trackrun.jobs.native_state import (
     C_OBJECT_REASON,
     c_state_class,
@@ -37,117 +30,7 @@ from trackrun.jobs.native_state import (
     same_state,
     slot_names,
 )
-from trackrun.layout import TERMINAL_STATUSES, RunPaths
-
-_SCALARS = (type(None), bool, int, float, complex, str, bytes, range, type(Ellipsis))
-#: Values that cannot change in place: nothing of theirs can go stale.
-_IMMUTABLE = (*_SCALARS, tuple, frozenset, type, types.ModuleType)
-
-
-@dataclass
-class _Record:
-    """What the kernel launched run ``run_id`` with: its folder, and input memo index ->
-    reference to the kernel object."""
-
-    run_dir: Path | None
-    refs: dict[int, Callable[[], Any]]
-
-
-_RECORDS: dict[str, _Record] = {}
-
-
-def _linkable(obj: Any) -> bool:
-    """Kernel objects worth remembering: all that can change in place (a merge puts state
-    into them, or rebinds them and says so), functions included; not immutable values
-    nor bound methods (rebuilt on the merged object instead)."""
-    return not isinstance(obj, (*_IMMUTABLE, types.BuiltinFunctionType, types.MethodType))
-
-
-def remember(
-    run_id: str, objects: Mapping[int, Any], roots: list[Any], run_dir: Path | None = None
-) -> None:
-    """Remember, for run ``run_id`` (folder ``run_dir``), the kernel object behind each
-    input memo index; drops the records :func:`prune_records` finds stale first.
-
-    Objects are held weakly (``del model`` in the kernel still frees it, GPU memory
-    included). Those that cannot be (lists, dicts, many C objects) are held strongly until
-    attach only when named in the notebook (``roots``); nested ones (a module's parameter
-    dict) are not remembered, their loaded copies are rewired to the kernel's merged
-    objects instead.
-    """
-    prune_records()
-    named = {id(root) for root in roots}
-    refs: dict[int, Callable[[], Any]] = {}
-    for index, obj in objects.items():
-        if not _linkable(obj):
-            continue
-        try:
-            refs[index] = weakref.ref(obj)
-        except TypeError:
-            if id(obj) in named:
-                refs[index] = _Strong(obj)
-    _RECORDS[run_id] = _Record(run_dir, refs)
-
-
-def forget(run_id: str) -> None:
-    """Drop the launch record of ``run_id``: attached, deleted, or ended without outputs."""
-    _RECORDS.pop(run_id, None)
-
-
-def prune_records() -> list[str]:
-    """Drop the launch records that can never be used: their run folder is gone (deleted,
-    moved to the trash) or the run ended without outputs (failed, killed). Returns the run
-    ids dropped. Reads only the run folders' files, never the index."""
-    dropped = []
-    for run_id, record in list(_RECORDS.items()):
-        folder = record.run_dir
-        if folder is None:
-            continue
-        if not folder.is_dir() or _ended_without_outputs(RunPaths(folder)):
-            _RECORDS.pop(run_id, None)
-            dropped.append(run_id)
-    return dropped
-
-
-#: Bytes read from the end of each status-bearing event file: a final status is the last
-#: thing its writer appends, and a long run's heartbeats make these files grow.
-_STATUS_TAIL = 64 * 1024
-
-
-def _ended_without_outputs(paths: RunPaths) -> bool:
-    """Whether the run at ``paths`` has a final status and saved no outputs. Looks at the
-    supervisor's and observers' event files (not the metrics in ``events.jsonl``)."""
-    if (paths.job / "outputs.pkl").exists():
-        return False
-    last: tuple[float, str] | None = None
-    for path in paths.event_files():
-        if path == paths.events:
-            continue
-        try:
-            start = max(0, path.stat().st_size - _STATUS_TAIL)
-        except FileNotFoundError:
-            continue
-        for event in read_events(path, start)[0]:  # a cut first line is skipped as bad
-            if event.get("type") == "status":
-                when = float(event.get("time") or 0.0)
-                if last is None or when >= last[0]:
-                    last = (when, str(event.get("status")))
-    return last is not None and last[1] in TERMINAL_STATUSES
-
-
-def recorded(run_id: str) -> bool:
-    """Whether this process launched ``run_id`` and still holds its record."""
-    return run_id in _RECORDS
-
-
-class _Strong:
-    __slots__ = ("obj",)
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-
-    def __call__(self) -> Any:
-        return self.obj
+from trackrun.layout import RunPaths
 
 
 @dataclass
@@ -170,8 +53,7 @@ def merge_graph(
     bind, and a report. ``loaded`` is the outputs' memo (index -> loaded object), ``links``
     maps an output memo index to the input memo index it came from. Without a launch record
     (another kernel), nothing merges: the loaded graph is bound as is. Drops the record."""
-    record = _RECORDS.pop(run_id, None)
-    refs = record.refs if record is not None else {}
+    refs = take_refs(run_id)
     targets: dict[int, Any] = {}
     for out_index, in_index in links.items():
         ref = refs.get(in_index)
@@ -208,7 +90,7 @@ class _Merger:
         key = id(obj)
         if key in self.done:
             return self.done[key]
-        if isinstance(obj, (*_SCALARS, type, types.ModuleType)):
+        if isinstance(obj, (*SCALARS, type, types.ModuleType)):
             return obj
         self.keep.append(obj)
         target = self.targets.get(key)
