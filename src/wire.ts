@@ -548,7 +548,7 @@ export type components = {
       verdict: components['schemas']['ReproductionVerdictName'];
       text: string;
       original: string;
-      reproduction: string;
+      reproduction: string | null;
       max_rel_diff: components['schemas']['MetricValue'];
       rtol: number | null;
       reasons: string[];

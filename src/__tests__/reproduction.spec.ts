@@ -178,6 +178,29 @@ describe('reproductionLine', () => {
     });
   });
 
+  it('links nowhere when the script failed before its run started', () => {
+    const reason =
+      'the script failed before its run started (exit status 1): boom';
+    const info: IReproductionInfo = {
+      state: 'done',
+      started_at: null,
+      message: null,
+      last: verdict({
+        verdict: 'different',
+        text: 'different',
+        reproduction: null,
+        reasons: [reason]
+      })
+    };
+    expect(reproductionLine(info, ORIGINAL, time)).toEqual({
+      state: 'done',
+      text: 'different',
+      reasons: [reason],
+      other: null,
+      at: STARTED + 5
+    });
+  });
+
   it('says since when one runs, and why one failed', () => {
     expect(reproductionLine(running, ORIGINAL, time)?.text).toBe(
       `running since @${STARTED}…`

@@ -87,7 +87,7 @@ export function outcomeNotice(
   return {
     type,
     message: clip(`Reproduced ${name}: ${verdictSentence(verdict)}`),
-    reproductionId: verdict.reproduction
+    reproductionId: verdict.reproduction ?? null
   };
 }
 
@@ -126,11 +126,14 @@ export function reproductionLine(
     return null;
   }
   const last = info.last;
-  const other = last
-    ? last.original === runId
-      ? { runId: last.reproduction, relation: 'reproduced by' as const }
-      : { runId: last.original, relation: 'reproduces' as const }
-    : null;
+  // No other run when the script failed before its run started.
+  const other = !last
+    ? null
+    : last.original !== runId
+      ? { runId: last.original, relation: 'reproduces' as const }
+      : last.reproduction
+        ? { runId: last.reproduction, relation: 'reproduced by' as const }
+        : null;
   if (info.state === 'running') {
     return {
       state: 'running',

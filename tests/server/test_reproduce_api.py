@@ -152,11 +152,15 @@ async def test_a_script_that_fails_is_reported_in_plain_words(
     code, answer = await post_reproduce(jp_fetch, run_id)
     assert code == 202, answer
     state = await until_settled(jp_fetch, run_id)
-    assert state["state"] == "failed" and state["last"] is None, state
-    message = state["message"]
-    assert "reproduce.py started no run (exit status 1)" in message, message
-    assert "FileNotFoundError" in message and "scale.txt" in message, message
-    assert str(isolated_store) not in message  # the browser is told <store>, not the path
+    # A script that fails before its run starts is a verdict (docs/reproduce.md): different,
+    # on the original alone, with the script's own words.
+    assert state["state"] == "done", state
+    last = state["last"]
+    assert last["verdict"] == "different" and last["reproduction"] is None, state
+    (reason,) = last["reasons"]
+    assert "the script failed before its run started (exit status 1)" in reason, reason
+    assert "FileNotFoundError" in reason and "scale.txt" in reason, reason
+    assert str(isolated_store) not in reason  # the browser is told <store>, not the path
     assert [r["run_id"] for r in runs_in(isolated_store)] == [run_id]
     # A failure does not block the next try.
     (project / "scale.txt").write_text("2.5\n")

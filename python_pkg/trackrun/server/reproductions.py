@@ -217,10 +217,12 @@ def last_verdict(store: Store, run_id: str) -> s.ReproductionVerdict | None:
         "verdict": verdict,
         "text": text,
         "original": str(found.get("original")),
-        "reproduction": str(found.get("reproduction")),
+        # None when the script failed before its run started: there is no other run.
+        "reproduction": None if found.get("reproduction") is None else str(found["reproduction"]),
         "max_rel_diff": _wire_number(worst),
         "rtol": rtol,
-        "reasons": [str(r) for r in found.get("reasons") or []],
+        # The browser is told <store>, not the server's path (a traceback names it).
+        "reasons": [str(r).replace(str(store.root), "<store>") for r in found.get("reasons") or []],
         "at": found.get("time"),
     }
     return cast(s.ReproductionVerdict, answer)

@@ -16,7 +16,7 @@ class ReproductionVerdict(TypedDict):
     verdict: ReproductionVerdictName
     text: str
     original: str
-    reproduction: str
+    reproduction: str | None
     max_rel_diff: MetricValue
     rtol: float | None
     reasons: list[str]
