@@ -38,8 +38,9 @@ class Comparison:
     and Welch's t-test per metric: the two groups when there are exactly two, else the best
     group (by mean, toward ``goal``) against the runner-up. ``parallel_chart``: params against
     a metric, one line per run. ``sweep``: the sweep's record when the runs are exactly one
-    sweep. Displays as the curves, then (grouped or a sweep) the parallel coordinates, then
-    the tables.
+    sweep; its groups and test then count finished runs only (``unfinished``: how many were
+    left out), as the panel's sweep view does. Displays as the curves, then (grouped or a
+    sweep) the parallel coordinates, then the tables.
     """
 
     def __init__(
@@ -63,6 +64,11 @@ class Comparison:
         self.params_diff = _params_table(runs, only_differing=True)
         self.summary = _with_metrics(_identity(runs, _IDENTITY), runs, self.metrics)
         self._groups = _assign_groups(runs, self.group_by) if self.group_by else None
+        #: Runs of a sweep left out of its statistics: not finished, so their last value is
+        #: no final one (the panel's sweep view counts the same way).
+        self.unfinished = 0
+        if sweep is not None and self._groups is not None:
+            self._groups, self.unfinished = _finished_only(runs, self._groups)
         self.groups = (
             group_table(runs, self._groups, self.metrics) if self._groups is not None else None
         )
@@ -103,7 +109,10 @@ class Comparison:
             ("final metric values", self.summary),
         ]
         if self.groups is not None and self._groups is not None:
-            out.append((f"groups by {', '.join(self.group_by)}", self.groups))
+            title = f"groups by {', '.join(self.group_by)}"
+            if self.unfinished:
+                title += f" (finished runs only; {self.unfinished} not finished left out)"
+            out.append((title, self.groups))
             tests = [t.message for t in self.test or []] or [
                 f"the t-test needs two groups; there is {len(self._groups)}"
             ]
@@ -282,6 +291,17 @@ def _params_table(runs: Table, only_differing: bool) -> Table:
 
 def _free_name(key: str, prefix: str, taken: Mapping[str, Any]) -> str:
     return key if key not in taken and key not in _IDENTITY else prefix + key
+
+
+def _finished_only(
+    runs: Table, groups: list[tuple[str, list[int]]]
+) -> tuple[list[tuple[str, list[int]]], int]:
+    """``groups`` keeping only the rows of finished runs (groups left empty are dropped),
+    and how many rows were left out."""
+    statuses = runs["status"]
+    kept = [(label, [i for i in rows if statuses[i] == "finished"]) for label, rows in groups]
+    left_out = sum(len(rows) for _, rows in groups) - sum(len(rows) for _, rows in kept)
+    return [(label, rows) for label, rows in kept if rows], left_out
 
 
 def _assign_groups(runs: Table, group_by: Sequence[str]) -> list[tuple[str, list[int]]]:

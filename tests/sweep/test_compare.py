@@ -160,3 +160,31 @@ def test_a_sweep_or_grouped_comparison_displays_its_parallel_coordinates(
         assert "Welch" in str(tables["text/html"]) or result.group_by == []
     plain = compare("tag:sweep:lr-grid", metrics=["val_acc"])  # neither: curves and tables
     assert [_vegalite(b) is not None for b in _displayed(plain)] == [True, False]
+
+
+def test_a_sweeps_statistics_count_its_finished_runs_only(isolated_store: Path) -> None:
+    """A running or failed point's last value is no final one: the groups and the test of a
+    sweep leave it out (as the panel's sweep view does) and say how many were left out."""
+    _sweep_runs(isolated_store)
+    record = trackrun.get_store().runs("sweep:lr-grid")
+    assert len(record) == 9
+    for status, value in (("running", 0.99), ("failed", 0.10)):
+        run = Run.start(
+            isolated_store, params={"lr": 3e-3, "seed": 7, "hidden": 64}, tags=["sweep:lr-grid"]
+        )
+        run.log({"val_acc": value}, step=0)
+        if status == "running":
+            run.release()  # still running as far as the store knows
+        else:
+            run.finish(status="failed", error="RuntimeError: diverged")
+    result = compare("sweep:lr-grid", metrics=["val_acc"], group_by=["lr"])
+    assert len(result.runs) == 11 and result.unfinished == 2
+    groups = result.groups
+    assert groups is not None
+    best = groups["group"].index("lr=0.003")
+    assert groups["n"][best] == 3
+    assert groups["mean"][best] == pytest.approx(np.mean(FINALS[3e-3]), rel=1e-12)
+    assert "2 not finished left out" in result.to_text()
+    # A filter that is not exactly one sweep counts what it names, as before.
+    plain = compare("sweep:lr-grid and params.lr = 0.003", metrics=["val_acc"], group_by=["lr"])
+    assert plain.unfinished == 0 and plain.groups is not None and plain.groups["n"] == [5]
