@@ -25,7 +25,8 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def run_job(store: Path, source: str, inputs: jobs.FrozenInputs) -> tuple[RunPaths, str]:
     """Write a detached run of ``source`` with ``inputs`` and run its job process here;
-    returns its paths and what the job wrote on stderr."""
+    returns its paths and what the job wrote. Under its supervisor both streams are the run's
+    output.log, and the job writes both through one log on its stdout's file."""
     run = Run.start(store, launch={"kind": "detached", "detached": True}, status="queued")
     jobs.write_job(run.paths, source, inputs, ["kept"], None, 0, None)
     run.release()
@@ -35,7 +36,7 @@ def run_job(store: Path, source: str, inputs: jobs.FrozenInputs) -> tuple[RunPat
         text=True,
         timeout=120,
     )
-    return run.paths, result.stderr
+    return run.paths, result.stdout + result.stderr
 
 
 def files_holding(store: Path, secret: str) -> list[str]:
@@ -68,11 +69,11 @@ def test_secrets_kept_in_variables_are_named_at_launch_and_save(
         "job/inputs.pkl, readable only by you. Read it from os.environ inside the cell to "
         "keep it off the disk."
     ]
-    paths, stderr = run_job(tmp_path / "store", "kept = {'auth': token, 'n': n}", frozen)
-    assert (paths.job / "outputs.pkl").exists(), stderr
+    paths, output = run_job(tmp_path / "store", "kept = {'auth': token, 'n': n}", frozen)
+    assert (paths.job / "outputs.pkl").exists(), output
     assert (
         "trackrun: the job's outputs hold the value of HF_TOKEN (in `kept`, `token`); it is "
-        "stored in job/outputs.pkl, readable only by you." in stderr
-    ), stderr
+        "stored in job/outputs.pkl, readable only by you." in output
+    ), output
     assert files_holding(tmp_path / "store", HF_TOKEN) == ["job/inputs.pkl", "job/outputs.pkl"]
     assert jobs.freeze_inputs({"n": 3}, ["n"]).warnings == []
