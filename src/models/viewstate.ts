@@ -19,10 +19,17 @@ const SAVE_DELAY = 500;
 export function persistTableState(runs: RunsModel, state: IStateDB): void {
   let key: string | null = null;
   let timer = 0;
+  // The saved look arrives late on a busy page (the state database answers once the
+  // application is restored): what the user changed meanwhile (a filter typed) wins.
+  let fetching = false;
+  let changedWhileFetching = false;
 
   const save = (): void => {
     if (key === null) {
       return; // not restored yet: a save now would overwrite the saved look
+    }
+    if (fetching) {
+      changedWhileFetching = true;
     }
     const target = key;
     window.clearTimeout(timer);
@@ -41,14 +48,20 @@ export function persistTableState(runs: RunsModel, state: IStateDB): void {
     }
     key = stateKey(store);
     runs.stateChanged.disconnect(restore);
+    fetching = true;
     state
       .fetch(key)
       .then(saved => {
+        fetching = false;
+        if (changedWhileFetching) {
+          return; // the user's look of now, saved already, beats the one read
+        }
         if (saved && typeof saved === 'object' && !Array.isArray(saved)) {
           runs.restoreTableState(saved as Partial<ITableState>);
         }
       })
       .catch(error => {
+        fetching = false;
         console.warn('trackrun: could not read the runs table state', error);
       });
   };
