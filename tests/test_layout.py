@@ -12,6 +12,7 @@ import pytest
 import trackrun
 from trackrun.errors import InvalidRunIdError
 from trackrun.layout import (
+    OutputLog,
     RunPaths,
     StorePaths,
     change_log_of_event_file,
@@ -169,3 +170,13 @@ def test_read_json_object_is_empty_for_anything_but_an_object(tmp_path: Path) ->
     assert read_json_object(tmp_path / "ok.json") == {"a": 1}
     for name in ("list.json", "bad.json", "empty.json", "missing.json"):
         assert read_json_object(tmp_path / name) == {}
+
+
+def test_output_a_log_never_took_is_said_when_it_closes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = OutputLog(os.open("/dev/full", os.O_WRONLY))  # every write: No space left on device
+    assert log.write(b"epoch 1\n") == 8  # the writer never fails
+    assert log.held_bytes == 8
+    log.close()
+    assert "8 bytes of output never reached output.log" in capsys.readouterr().err

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import stat
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -353,13 +355,20 @@ class OutputLog(io.RawIOBase):
             pass  # kept: retried with the next write, flush or close
 
     def close(self) -> None:
-        """Write what is held (one last try), then close the file."""
+        """Write what is held (one last try), then close the file. Output that never
+        reached it is said on ``sys.stderr`` (by then the cell's or the terminal's again)."""
         with self._lock:
             if self.closed:
                 return
             self._drain()
+            lost = self.dropped_bytes + len(self._held)
             os.close(self._fd)
             super().close()
+        if lost:
+            with contextlib.suppress(OSError, ValueError):  # no stream left to tell
+                print(
+                    f"trackrun: {lost:,} bytes of output never reached output.log", file=sys.stderr
+                )
 
 
 def create_private_file(path: Path) -> BinaryIO:
